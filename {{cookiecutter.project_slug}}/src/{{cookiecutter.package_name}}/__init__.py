@@ -1,0 +1,1 @@
+"""A deep-learning research project: see README.md."""

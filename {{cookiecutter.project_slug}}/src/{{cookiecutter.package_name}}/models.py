@@ -1,0 +1,112 @@
+"""Backbones: one family of small residual CNNs, in a ladder of sizes (configs/model/).
+
+A size is a width and a number of residual blocks per stage; each stage after the first
+halves the resolution and doubles the width. The skip connections keep the deep sizes
+trainable; `residual=False` removes them (to see why they matter).
+"""
+
+import math
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
+NORMS = ("batch", "layer", "none")
+INITS = ("default", "kaiming", "xavier")
+
+
+def make_norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":  # layer norm over channels and pixels, per example
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
+class ResidualBlock(nn.Module):
+    """conv-norm-act-conv-norm, plus the input (projected when the shape changes), then act."""
+
+    def __init__(self, in_channels, out_channels, stride, norm, activation, residual):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=norm == "none")
+        self.norm1 = make_norm(norm, out_channels)
+        self.act1 = ACTIVATIONS[activation]()
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=norm == "none")
+        self.norm2 = make_norm(norm, out_channels)
+        self.act2 = ACTIVATIONS[activation]()
+        self.residual = residual
+        self.shortcut = nn.Identity()
+        if residual and (stride != 1 or in_channels != out_channels):
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), make_norm(norm, out_channels)
+            )
+
+    def forward(self, x):
+        out = self.norm2(self.conv2(self.act1(self.norm1(self.conv1(x)))))
+        if self.residual:
+            out = out + self.shortcut(x)
+        return self.act2(out)
+
+
+class ResNet(nn.Module):
+    """A residual CNN for small images: stem, `len(blocks)` stages, global pooling, linear head."""
+
+    def __init__(
+        self,
+        in_shape: tuple[int, int, int],
+        num_classes: int,
+        width: int = 32,
+        blocks: tuple[int, ...] = (1, 1),
+        norm: str = "batch",
+        activation: str = "relu",
+        residual: bool = True,
+        dropout: float = 0.0,
+        init: str = "default",
+    ):
+        super().__init__()
+        channels = in_shape[0]
+        self.stem = nn.Sequential(
+            nn.Conv2d(channels, width, 3, 1, 1, bias=norm == "none"),
+            make_norm(norm, width),
+            ACTIVATIONS[activation](),
+        )
+        stages, in_width = [], width
+        for stage, count in enumerate(blocks):
+            out_width = width * 2**stage
+            for block in range(count):
+                stride = 2 if stage > 0 and block == 0 else 1
+                stages.append(ResidualBlock(in_width, out_width, stride, norm, activation, residual))
+                in_width = out_width
+        self.blocks = nn.Sequential(*stages)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(in_width, num_classes)
+        initialize(self, init, activation)
+
+    def forward(self, x):
+        return self.head(self.dropout(self.pool(self.blocks(self.stem(x)))))
+
+
+def initialize(model: nn.Module, scheme: str, activation: str) -> None:
+    """Re-initialize conv and linear weights; 'default' keeps PyTorch's own initialization."""
+    if scheme == "default":
+        return
+    nonlinearity = "leaky_relu" if activation == "leaky_relu" else "relu"
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            if scheme == "kaiming":
+                nn.init.kaiming_normal_(module.weight, nonlinearity=nonlinearity)
+            else:
+                nn.init.xavier_uniform_(module.weight, gain=math.sqrt(2.0))
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+if __name__ == "__main__":  # print the size ladder
+    for name, width, blocks in [("tiny", 8, (1,)), ("small", 16, (1, 1)), ("medium", 32, (2, 2)), ("large", 64, (2, 2, 2))]:
+        net = ResNet((1, 8, 8), 10, width, blocks)
+        print(name, count_parameters(net), net(torch.zeros(2, 1, 8, 8)).shape)

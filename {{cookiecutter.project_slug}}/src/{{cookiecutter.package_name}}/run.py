@@ -1,0 +1,66 @@
+"""One training run, top to bottom: train(cfg) -> the metric a sweep optimizes.
+
+Each step is one visible line; nothing is hidden in a base class.
+"""
+
+import json
+from pathlib import Path
+
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from .callbacks.overfit_verdict import OverfitVerdict
+from .module import Classifier
+
+
+def train(cfg: DictConfig) -> float:
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    data = instantiate(cfg.data)  # tensors in memory: shapes and classes are known here
+    module = Classifier(
+        model=plain(cfg.model),
+        optimizer=plain(cfg.optimizer),
+        scheduler=plain(cfg.scheduler),
+        regularization=plain(cfg.regularization),
+        augmentation=plain(cfg.augmentation),
+        in_shape=data.in_shape,
+        num_classes=data.num_classes,
+    )
+    callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
+    loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir)
+
+    trainer.fit(module, datamodule=data)
+
+    verdict = next((c for c in callbacks if isinstance(c, OverfitVerdict)), None)
+    if verdict is not None:  # the overfitting check (data=tiny): its verdict is the result
+        metrics = {"train/loss": verdict.last_loss, "overfit/passed": float(verdict.passed)}
+        finish(trainer, run_dir, metrics, headline=verdict.verdict())
+        return metrics["train/loss"]
+
+    best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
+    metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
+    metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
+    metrics |= trainer.validate(module, datamodule=data, verbose=False)[0]  # the same (best) weights
+    finish(trainer, run_dir, metrics)
+    return metrics[cfg.optimized_metric]
+
+
+def plain(node) -> dict | None:
+    """Config node -> plain dict: what checkpoints store (loadable with weights_only=True)."""
+    return OmegaConf.to_container(node, resolve=True) if node is not None else None
+
+
+def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -> None:
+    """Write metrics.json and print the results and where they are (on the main process only)."""
+    if not trainer.is_global_zero:
+        return
+    metrics = {key: float(value) for key, value in sorted(metrics.items())}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    for key, value in metrics.items():
+        print(f"{key:>24s}  {value:.4f}")
+    if headline:
+        print(headline)
+    print(f"run directory: {run_dir}")
