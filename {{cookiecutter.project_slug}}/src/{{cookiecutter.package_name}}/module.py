@@ -7,7 +7,6 @@ model with `Classifier.load_from_checkpoint(path)` and loads with `weights_only=
 """
 
 import lightning as L
-import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 

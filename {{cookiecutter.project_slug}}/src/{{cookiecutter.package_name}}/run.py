@@ -4,6 +4,7 @@ Each step is one visible line; nothing is hidden in a base class.
 """
 
 import json
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -13,6 +14,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from .callbacks.overfit_verdict import OverfitVerdict
 from .module import Classifier
+
+# Known, harmless warnings of this setup, silenced so that the real ones stand out.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # Lightning vs torch 2.13
+warnings.filterwarnings("ignore", message="The number of training batches .* logging interval")  # tiny data
+warnings.filterwarnings("ignore", message="You have overridden `on_after_batch_transfer`")  # we mean to
 
 
 def train(cfg: DictConfig) -> float:
@@ -38,6 +44,8 @@ def train(cfg: DictConfig) -> float:
     if verdict is not None:  # the overfitting check (data=tiny): its verdict is the result
         metrics = {"train/loss": verdict.last_loss, "overfit/passed": float(verdict.passed)}
         finish(trainer, run_dir, metrics, headline=verdict.verdict())
+        if not verdict.passed:
+            raise SystemExit(1)  # a failed check must fail the command (and CI, and a sweep)
         return metrics["train/loss"]
 
     best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None

@@ -1,0 +1,45 @@
+"""Shared helpers: tests run the project's real entry points as a user would."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))  # the package, whether or not it is pip-installed
+
+# Fast, quiet settings for the test runs: no progress bar redraws, few threads.
+FAST = ["~callbacks.progress_bar", "~callbacks.model_summary"]
+
+
+def run_script(script: str, *overrides: str, cwd: Path = ROOT, timeout: int = 600, env: dict | None = None):
+    """Run `python <script> <overrides>` in the project; returns the CompletedProcess."""
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), environment.get("PYTHONPATH", "")])
+    environment.setdefault("OMP_NUM_THREADS", "1")
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *overrides],
+        cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture
+def train(tmp_path):
+    """train(*overrides) -> (process, run_dir): one run of train.py into a fresh folder."""
+
+    def run(*overrides: str, expect_ok: bool = True):
+        run_dir = tmp_path / f"run{len(list(tmp_path.glob('run*')))}"
+        process = run_script("train.py", f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}", *overrides)
+        if expect_ok:
+            assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+        return process, run_dir
+
+    return run
+
+
+def read_metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
