@@ -24,16 +24,7 @@ warnings.filterwarnings("ignore", message="You have overridden `on_after_batch_t
 def train(cfg: DictConfig) -> float:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    data = instantiate(cfg.data)  # tensors in memory: shapes and classes are known here
-    module = Classifier(
-        model=plain(cfg.model),
-        optimizer=plain(cfg.optimizer),
-        scheduler=plain(cfg.scheduler),
-        regularization=plain(cfg.regularization),
-        augmentation=plain(cfg.augmentation),
-        in_shape=data.in_shape,
-        num_classes=data.num_classes,
-    )
+    data, module = build_data_and_module(cfg)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
     loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir)
@@ -54,6 +45,21 @@ def train(cfg: DictConfig) -> float:
     metrics |= trainer.validate(module, datamodule=data, verbose=False)[0]  # the same (best) weights
     finish(trainer, run_dir, metrics)
     return metrics[cfg.optimized_metric]
+
+
+def build_data_and_module(cfg: DictConfig) -> tuple[L.LightningDataModule, Classifier]:
+    """The datamodule (tensors in memory: shapes and classes known) and the module built for it."""
+    data = instantiate(cfg.data)
+    module = Classifier(
+        model=plain(cfg.model),
+        optimizer=plain(cfg.optimizer),
+        scheduler=plain(cfg.scheduler),
+        regularization=plain(cfg.regularization),
+        augmentation=plain(cfg.augmentation),
+        in_shape=data.in_shape,
+        num_classes=data.num_classes,
+    )
+    return data, module
 
 
 def plain(node) -> dict | None:
