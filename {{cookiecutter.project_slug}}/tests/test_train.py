@@ -99,11 +99,12 @@ def test_multirun_gives_each_job_its_own_folder_and_metrics(tmp_path):
 
 
 def test_ddp_on_cpu_trains_with_two_processes(train):
-    # Each of the 2 processes takes half of every epoch's batches: half the optimizer steps
-    # of a single process, so both get enough epochs to converge.
-    _, single_dir = train("trainer.max_epochs=10", *FAST)
+    # Each of the 2 processes takes every other batch: with half the per-process batch size,
+    # the global batch (64) and the number of optimizer steps equal the single process's.
+    _, single_dir = train("trainer.max_epochs=8", *FAST)
     process, ddp_dir = train(
-        "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_epochs=10", *FAST
+        "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_epochs=8",
+        "data.batch_size=32", *FAST,
     )
     output = process.stdout + process.stderr
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in output, output[-3000:]
