@@ -17,8 +17,8 @@ from torch import nn
 from conftest import FAST, ROOT, read_metrics, run_script
 
 SHAPE, CLASSES = (1, 8, 8), 10
-# A few steps, the LR on every step, short validation and test.
-SHORT = ["trainer.max_steps=40", "trainer.log_every_n_steps=1", "trainer.limit_val_batches=2",
+# A few steps, short validation and test (the LR is logged on every step by default).
+SHORT = ["trainer.max_steps=40", "trainer.limit_val_batches=2",
          "trainer.limit_test_batches=2", *FAST]
 
 # Each run turns several knobs at once so that a handful of runs cover every option.

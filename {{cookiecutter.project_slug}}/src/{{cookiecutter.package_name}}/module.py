@@ -38,6 +38,7 @@ class Classifier(L.LightningModule):
         self.augment = instantiate(augmentation) if augmentation and augmentation.get("_target_") else None
         # Validation and test metrics accumulate over the epoch (and across DDP processes) in
         # torchmetrics objects, ~30 us a batch; self.log on every batch would cost ~0.6 ms.
+        self.recent_lrs = []  # (step, lr) pairs not yet written, see on_before_optimizer_step
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
@@ -65,8 +66,26 @@ class Classifier(L.LightningModule):
         if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
             self.log("train/loss", loss, prog_bar=True)
             self.log("train/acc", (logits.argmax(1) == y).float().mean())
-            self.log("train/lr", self.optimizers().param_groups[0]["lr"])
         return loss
+
+    def on_before_optimizer_step(self, optimizer):
+        """Log the learning rate of every optimizer step, written in bulk every log_every_n_steps."""
+        self.recent_lrs.append((self.global_step, optimizer.param_groups[0]["lr"]))
+        if len(self.recent_lrs) >= self.trainer.log_every_n_steps:
+            self.flush_lrs()
+
+    def on_train_epoch_end(self):
+        self.flush_lrs()
+
+    def on_train_end(self):
+        self.flush_lrs()
+
+    def flush_lrs(self):
+        # Straight to the loggers: self.log keeps one value per logging interval.
+        for logger in self.loggers if self.trainer.is_global_zero else []:
+            for step, lr in self.recent_lrs:
+                logger.log_metrics({"train/lr": lr}, step=step)
+        self.recent_lrs.clear()
 
     def _evaluate(self, batch, loss_metric, acc_metric):
         x, y = batch
