@@ -69,10 +69,10 @@ class Classifier(L.LightningModule):
         return logits
 
     def validation_step(self, batch, batch_idx):
-        self._evaluate(batch, "val")
+        return self._evaluate(batch, "val")  # the logits reach callbacks (confusion matrix, mistakes)
 
     def test_step(self, batch, batch_idx):
-        self._evaluate(batch, "test")
+        return self._evaluate(batch, "test")
 
     def configure_optimizers(self):
         # Weight decay comes from the regularization group, never from the optimizer file.
