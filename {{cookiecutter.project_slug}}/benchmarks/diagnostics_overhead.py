@@ -53,6 +53,7 @@ def steps_per_second(cfg, every_n_steps: int | None) -> float:
         callbacks.append(instantiate(cfg.callbacks.diagnostics, every_n_steps=every_n_steps))
     loggers = [instantiate(c) for c in cfg.logger.values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, enable_checkpointing=False,
+                          default_root_dir=cfg.paths.run_dir,
                           limit_val_batches=0, enable_progress_bar=False, enable_model_summary=False)
     trainer.fit(module, datamodule=data)
     return trainer.global_step / clock.seconds

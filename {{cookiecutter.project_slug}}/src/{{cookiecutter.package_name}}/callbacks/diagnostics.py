@@ -90,7 +90,7 @@ class Diagnostics(L.Callback):
         self._step["before"] = {name: p.detach().clone() for name, p in weights.items()}
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if not self._step:
+        if "before" not in self._step:  # no optimizer step yet (gradient accumulation): wait for it
             return
         self._remove_hooks()
         step, self._step = self._step, {}  # nothing of this step outlives it
