@@ -4,7 +4,7 @@ By default a slice is a class (`test/slice/class_<k>/acc`). Declare your own sli
 function `slice_of(index, x, y) -> name` (index: the example's position in the test set;
 x, y: its input and label) in the config, e.g. the `by_ink` example below:
 
-    python train.py '+callbacks.slice_accuracy.slice_of={_target_:<package>.callbacks.slice_accuracy.by_ink,_partial_:true}'
+    python train.py 'callbacks.slice_accuracy.slice_of={_target_:{{cookiecutter.package_name}}.callbacks.slice_accuracy.by_ink,_partial_:true}'
 
 Each slice gets `test/slice/<name>/acc` (in TensorBoard and metrics.json).
 """
