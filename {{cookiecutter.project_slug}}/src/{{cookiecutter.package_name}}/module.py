@@ -101,13 +101,13 @@ class Classifier(L.LightningModule):
         acc_metric.reset()
 
     def validation_step(self, batch, batch_idx):
-        self._evaluate(batch, self.val_loss, self.val_acc)
+        return self._evaluate(batch, self.val_loss, self.val_acc)  # logits reach callbacks (mistakes)
 
     def on_validation_epoch_end(self):
         self._log_epoch("val", self.val_loss, self.val_acc)
 
     def test_step(self, batch, batch_idx):
-        self._evaluate(batch, self.test_loss, self.test_acc)
+        return self._evaluate(batch, self.test_loss, self.test_acc)
 
     def on_test_epoch_end(self):
         self._log_epoch("test", self.test_loss, self.test_acc)

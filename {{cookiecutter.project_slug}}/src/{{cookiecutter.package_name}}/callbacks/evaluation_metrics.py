@@ -1,0 +1,76 @@
+"""Metrics beyond loss and accuracy at validation and test end, and the confusion matrix image.
+
+`metrics` are torchmetrics classes from the config (F1 by default); the number of classes
+is filled in from the data. Each is logged as `val/<name>` and `test/<name>` (a metric
+with one value per class, like `average: none`, as `<stage>/<name>/<class>`). The confusion
+matrix (torchmetrics' own plot) goes to TensorBoard images at test, at the final validation
+of the best checkpoint, and every `images_every_n_epochs` epochs if you ask (each image
+costs about 0.2 s).
+"""
+
+import lightning as L
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+from .writer import pyplot, tensorboard_writer
+
+
+class EvaluationMetrics(L.Callback):
+    def __init__(self, metrics: dict | None = None, confusion_matrix: bool = True, images_every_n_epochs: int = 0):
+        self.make_metrics = metrics or {}  # name -> torchmetrics class with its arguments (a partial)
+        self.confusion_matrix = confusion_matrix
+        self.images_every_n_epochs = images_every_n_epochs
+        self.metrics = {}
+
+    def setup(self, trainer, pl_module, stage):
+        classes = pl_module.num_classes
+        self.metrics = {name: make(num_classes=classes) for name, make in self.make_metrics.items()}
+        if self.confusion_matrix:
+            self.metrics["confusion_matrix"] = MulticlassConfusionMatrix(num_classes=classes)
+        for metric in self.metrics.values():
+            metric.to(pl_module.device)
+
+    def _reset(self, *args):
+        for metric in self.metrics.values():
+            metric.reset()
+
+    def _update(self, trainer, outputs, batch):
+        if trainer.sanity_checking or outputs is None:
+            return
+        for metric in self.metrics.values():
+            metric.update(outputs.detach(), batch[1])
+
+    def _log(self, trainer, pl_module, stage: str, image: bool):
+        if trainer.sanity_checking:
+            return
+        for name, metric in self.metrics.items():
+            if name == "confusion_matrix":
+                continue
+            value = metric.compute()
+            if value.ndim == 0:
+                pl_module.log(f"{stage}/{name}", value)
+            else:
+                for index, item in enumerate(value):
+                    pl_module.log(f"{stage}/{name}/{index}", item)
+        writer = tensorboard_writer(trainer)
+        if image and "confusion_matrix" in self.metrics and writer is not None:
+            pyplot()  # the Agg backend: no window
+            figure, _ = self.metrics["confusion_matrix"].plot()
+            figure.axes[0].set_title(f"{stage} confusion matrix (rows: true, columns: predicted)")
+            writer.add_figure(f"{stage}/confusion_matrix", figure, trainer.global_step)
+
+    on_validation_epoch_start = _reset
+    on_test_epoch_start = _reset
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        self._update(trainer, outputs, batch)
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        self._update(trainer, outputs, batch)
+
+    def on_validation_epoch_end(self, trainer, pl_module):
+        every = self.images_every_n_epochs
+        image = trainer.state.fn != "fit" or bool(every and (trainer.current_epoch + 1) % every == 0)
+        self._log(trainer, pl_module, "val", image)
+
+    def on_test_epoch_end(self, trainer, pl_module):
+        self._log(trainer, pl_module, "test", image=True)

@@ -1,0 +1,46 @@
+"""Test accuracy per slice of the test set: where does the model fail?
+
+By default a slice is a class (`test/slice/class_<k>/acc`). Declare your own slices with a
+function `slice_of(index, x, y) -> name` (index: the example's position in the test set;
+x, y: its input and label) in the config, e.g. the `by_ink` example below:
+
+    python train.py 'callbacks.slice_accuracy.slice_of={_target_:{{cookiecutter.package_name}}.callbacks.slice_accuracy.by_ink,_partial_:true}'
+
+Each slice gets `test/slice/<name>/acc` (in TensorBoard and metrics.json).
+"""
+
+from collections import Counter
+
+import lightning as L
+
+
+class SliceAccuracy(L.Callback):
+    def __init__(self, slice_of=None):
+        self.slice_of = slice_of  # None: one slice per class
+        self.right, self.total, self.seen = Counter(), Counter(), 0
+
+    def on_test_epoch_start(self, trainer, pl_module):
+        self.right, self.total, self.seen = Counter(), Counter(), 0
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        x, y = batch
+        correct = (outputs.argmax(1) == y).tolist()
+        labels = y.tolist()
+        if self.slice_of is None:
+            names = [f"class_{label}" for label in labels]
+        else:
+            names = [self.slice_of(self.seen + i, x[i], label) for i, label in enumerate(labels)]
+        self.seen += len(labels)
+        for name, ok in zip(names, correct, strict=True):
+            self.right[name] += ok
+            self.total[name] += 1
+
+    def on_test_epoch_end(self, trainer, pl_module):
+        for name in sorted(self.total):
+            pl_module.log(f"test/slice/{name}/acc", self.right[name] / self.total[name])
+
+
+def by_ink(index, x, y) -> str:
+    """An example slice: digits drawn with little ink (mean pixel below 0.28, about the lowest
+    quarter of the digits) against the others."""
+    return "faint" if float(x.mean()) < 0.28 else "bold"
