@@ -32,10 +32,12 @@ class FitDiagnosis(L.Callback):
         self.test_acc = float(value) if value is not None else None
 
     def on_validation_epoch_end(self, trainer, pl_module):
-        if trainer.state.fn != "validate" or trainer.sanity_checking or "val/acc" not in trainer.callback_metrics:
+        if trainer.state.fn != "validate" or trainer.sanity_checking:
             return
         train_loss, train_acc, count = training_set_performance(trainer, pl_module)
-        val_acc = float(trainer.callback_metrics["val/acc"])
+        # Callbacks run before the module's own on_validation_epoch_end, which logs val/acc
+        # and resets the metric: read the accumulated metric itself.
+        val_acc = float(pl_module.val_acc.compute())
         gap = train_acc - val_acc
         underfit, overfit = train_acc < self.good_train_acc, gap > self.max_gap
         numbers = f"train acc {train_acc:.4f} (loss {train_loss:.4f}, {count} examples), val acc {val_acc:.4f}"
