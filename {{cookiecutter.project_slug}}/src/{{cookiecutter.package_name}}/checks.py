@@ -298,6 +298,11 @@ def overfit_one_batch(module, batch, make_trainer, steps: int, loss_below: float
             f"The loss went up on the way (from {initial:.3g} to {worst:.3g}): the learning rate is most likely "
             "far too high; try the LR range test's suggestion."
         )
+    if not causes and verdict.best_loss < 0.6 * initial:
+        causes.append(
+            f"The loss falls (from {initial:.3g} to {verdict.best_loss:.3g}) but too slowly: the learning rate is "
+            "probably too low (see the LR range test) or the model too small."
+        )
     if not causes:
         causes.append(
             "Check the learning rate (LR range test below), that the loss gets logits, that the labels "
@@ -333,34 +338,38 @@ def input_signal(module, train_loader, val, make_trainer, steps: int) -> Verdict
 
     With zeroed inputs a model can only learn the class frequencies. If the real inputs do
     no better, the data carries no signal the model finds: labels shuffled relative to
-    their inputs, inputs lost in the pipeline, or a model that ignores its input.
+    their inputs, inputs lost in the pipeline, or a model that ignores its input. Judged on
+    the validation loss, which moves long before the accuracy does in a brief training.
     """
     val_x, val_y = val
-    accuracies = {}
+    results = {}
     for name, loader, inputs in [("real", train_loader, val_x), ("zeroed", ZeroedInputs(train_loader), torch.zeros_like(val_x))]:
         L.seed_everything(0, verbose=False)
         model = copy.deepcopy(module)
         make_trainer(max_steps=steps).fit(model, train_dataloaders=loader)
-        accuracies[name] = accuracy(model, inputs, val_y)
-    gap = accuracies["real"] - accuracies["zeroed"]
-    status = PASS if gap >= 0.1 else WARN if gap >= 0.05 else FAIL  # 0.05: ~2 std of chance on 200 examples
+        results[f"{name}_loss"], results[f"{name}_acc"] = evaluate(model, inputs, val_y)
+    gain = results["zeroed_loss"] - results["real_loss"]  # nats of the labels explained by the inputs
+    status = PASS if gain >= 0.1 else WARN if gain >= 0.03 else FAIL
     advice = "" if status == PASS else (
-        f"After {steps} steps real inputs give {accuracies['real']:.3f} val accuracy, zeroed inputs "
-        f"{accuracies['zeroed']:.3f}: the model barely uses its inputs. Check that the labels belong to their "
-        "inputs (no shuffling of one without the other) and that the inputs reach the model."
+        f"After {steps} steps real inputs give a val loss of {results['real_loss']:.3f}, zeroed inputs "
+        f"{results['zeroed_loss']:.3f}: the model barely uses its inputs. Check that the labels belong to their "
+        "inputs (no shuffling of one without the other) and that the inputs reach the model "
+        "(or, if it is just slow, raise check.signal_steps)."
     )
     return Verdict(
-        status, f"real {accuracies['real']:.3f} vs zeroed {accuracies['zeroed']:.3f} (val acc)",
-        "real >= zeroed + 0.10", advice, accuracies,
+        status,
+        f"val loss real {results['real_loss']:.3f} vs zeroed {results['zeroed_loss']:.3f} "
+        f"(acc {results['real_acc']:.2f} vs {results['zeroed_acc']:.2f})",
+        "real <= zeroed - 0.1", advice, results,
     )
 
 
-def accuracy(module, x, y, batch_size: int = 1024) -> float:
+def evaluate(module, x, y, batch_size: int = 1024) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of a module on tensors, in eval mode."""
     module.eval()
     with torch.no_grad():
-        correct = sum(int((module(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum())
-                      for i in range(0, len(x), batch_size))
-    return correct / len(y)
+        logits = torch.cat([module(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    return float(F.cross_entropy(logits, y)), float((logits.argmax(1) == y).float().mean())
 
 
 def classic_baselines(splits: dict) -> Verdict:
@@ -383,10 +392,16 @@ def classic_baselines(splits: dict) -> Verdict:
 
 def lr_range_test(module, train_loader, make_trainer, lr: float, run_dir: Path, min_lr: float, max_lr: float,
                   num_training: int) -> Verdict:
-    """Lightning's LR finder: loss while the LR grows exponentially; the steepest descent is suggested.
+    """Lightning's LR finder: the loss while the LR grows exponentially, one step per LR.
 
-    Saves the plot as lr_find.png and as the TensorBoard image `check/lr_find`. The module's
-    `configure_optimizers` reads `self.lr`, the attribute the finder sets (Lightning issue 16787).
+    Lightning runs the sweep and draws the plot (lr_find.png and the TensorBoard image
+    `check/lr_find`). The suggestion is ours: the LR at the lowest loss divided by 10 (the
+    "minimum" rule of fastai). Lightning's own `suggestion()` takes the steepest slope against
+    the LR itself rather than its logarithm, which on an exponential sweep favours the
+    smallest LRs (here 2e-5 to 3e-4 whatever the model); it stays in checks.json for reference.
+    The first 10 points are skipped: Lightning's smoothing under-reports the first losses.
+    The module's `configure_optimizers` reads `self.lr`, the attribute the finder would set
+    (Lightning issue 16787), so the suggestion is used with `optimizer.lr=<value>`.
     """
     from lightning.pytorch.tuner import Tuner
 
@@ -394,18 +409,26 @@ def lr_range_test(module, train_loader, make_trainer, lr: float, run_dir: Path, 
         copy.deepcopy(module), train_dataloaders=train_loader, min_lr=min_lr, max_lr=max_lr,
         num_training=num_training, update_attr=False,
     )
-    suggested = finder.suggestion() if finder is not None else None
-    save_figure(finder.plot(suggest=suggested is not None), run_dir, "lr_find")
-    if suggested is None:
+    lrs, losses = torch.tensor(finder.results["lr"][10:]), torch.tensor(finder.results["loss"][10:])
+    finite = torch.isfinite(losses)
+    if int(finite.sum()) < 2:
         return Verdict(WARN, "no suggestion", "a suggestion", "Too few finite losses: lower check.lr_find.max_lr.")
-    ratio = lr / suggested
-    status = PASS if 0.1 <= ratio <= 10 else WARN
+    lowest = int(torch.where(finite, losses, torch.inf).argmin())
+    at_minimum, suggested = float(lrs[lowest]), float(lrs[lowest]) / 10
+    figure = finder.plot(suggest=False)
+    figure.axes[0].plot([suggested], [float(losses[(lrs - suggested).abs().argmin()])], "ro", label="suggested")
+    figure.axes[0].legend()
+    save_figure(figure, run_dir, "lr_find")
+    status = PASS if suggested / 100 <= lr <= at_minimum else WARN
     advice = "" if status == PASS else (
-        f"The configured lr is {ratio:.3g}x the suggestion: try `optimizer.lr={suggested:.2g}` "
-        f"(plot: {run_dir / 'lr_find.png'})."
+        f"The configured lr is {lr / suggested:.3g}x the suggestion ({'past the lowest loss' if lr > at_minimum else 'far below it'}): "
+        f"try `optimizer.lr={suggested:.2g}` (plot: {run_dir / 'lr_find.png'})."
     )
-    return Verdict(status, f"suggested {suggested:.2g} (configured {lr:g})", "configured within 10x of suggested",
-                   advice, {"suggested_lr": suggested, "lr": lr})
+    return Verdict(
+        status, f"suggested {suggested:.2g} (configured {lr:g})", f"{suggested / 100:.2g} .. {at_minimum:.2g} (lowest loss)",
+        advice, {"suggested_lr": suggested, "lr_at_lowest_loss": at_minimum, "lr": lr,
+                 "lightning_suggestion": finder.suggestion()},
+    )
 
 
 def save_figure(figure, run_dir: Path, name: str) -> None:
