@@ -4,7 +4,7 @@ Runs the real command (no batch-size finder) `--repeats` times in a subprocess w
 OMP_NUM_THREADS fixed, and prints the wall time beside the floor every command pays
 (`import lightning, hydra`), then each check's own seconds from checks.json.
 
-    python benchmarks/check_speed.py [--repeats 2] [--threads 2]
+    python benchmarks/check_speed.py [--repeats 2] [--threads 1]
 """
 
 import argparse
@@ -30,8 +30,8 @@ def wall(command: list[str], env: dict) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])

@@ -488,6 +488,7 @@ def run_checks(cfg) -> list[Verdict]:
     data = instantiate(cfg.data)
     data.prepare_data()
     data.setup("fit")
+    data.setup("test")
 
     def build(bare: bool = False):
         """The module as configured; bare: without regularization, augmentation, schedule or dropout."""
@@ -541,9 +542,8 @@ def run_checks(cfg) -> list[Verdict]:
     }
     verdicts = []
     print(f"{'check':<20s} {'verdict':<7s} {'measured':<52s} expected")
-    for name in CHECKS:
-        if (only is not None and name not in only) or (name == "batch_size" and not settings.batch_size and only is None):
-            continue
+    selected = only or [name for name in CHECKS if name != "batch_size" or settings.batch_size]
+    for name in [name for name in CHECKS if name in selected]:
         start = time.perf_counter()
         L.seed_everything(cfg.seed, verbose=False)  # each check sees the same randomness, whatever ran before
         verdict = battery[name]()
