@@ -12,6 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from .baselines import report_baselines
 from .callbacks.overfit_verdict import OverfitVerdict
 from .module import Classifier
 
@@ -43,6 +44,8 @@ def train(cfg: DictConfig) -> float:
     metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
     metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
     metrics |= trainer.validate(module, datamodule=data, verbose=False)[0]  # the same (best) weights
+    if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
+        metrics |= report_baselines(trainer, data, metrics)
     finish(trainer, run_dir, metrics)
     return metrics[cfg.optimized_metric]
 

@@ -1,0 +1,576 @@
+"""Sanity checks before training: `python check.py [overrides]` (README: "Before you train").
+
+Deep-learning bugs rarely crash: the network learns around them, a little worse. Each
+check below is a small function that takes the built LightningModule, a batch or the data
+tensors, and returns a `Verdict` (PASS / WARN / FAIL / SKIP, the measured value, the
+expected range, and advice when it is not PASS). They assume only that `module(x)` returns
+class scores (logits) and that the datamodule yields `(x, y)` batches, so a model or
+datamodule of your own gets the whole battery without writing anything.
+
+Lightning does the LR range test and the batch-size finder (`Tuner`), torch the gradient
+check, scikit-learn the classic baselines; the rest is our own code because no library
+checks these things. `run_checks(cfg)` at the bottom builds exactly what `python train.py`
+would train, runs the battery and writes the table and `checks.json`.
+"""
+
+import copy
+import json
+import logging
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.gradcheck import GradcheckError
+
+from .baselines import baseline_accuracies, split_tensors
+from .callbacks.overfit_verdict import OverfitVerdict
+
+PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
+
+
+@dataclass
+class Verdict:
+    status: str                  # PASS | WARN | FAIL | SKIP
+    value: str                   # what was measured, readable
+    expected: str                # the range a healthy setup falls in
+    advice: str = ""             # one or two sentences when not PASS: what it means, what to do
+    numbers: dict = field(default_factory=dict)  # the raw measurements, for checks.json
+    check: str = ""              # set by run_checks
+    seconds: float = 0.0
+
+
+class Batches:
+    """A fixed list of batches as a loader Lightning accepts (a plain list would be read as several loaders)."""
+
+    def __init__(self, batches, repeat: int = 1):
+        self.batches, self.repeat = batches, repeat
+
+    def __len__(self):
+        return len(self.batches) * self.repeat
+
+    def __iter__(self):
+        for _ in range(self.repeat):
+            yield from self.batches
+
+
+class ZeroedInputs:
+    """A loader's batches with every input set to zero: what a model learns from labels alone."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for x, y in self.loader:
+            yield torch.zeros_like(x), y
+
+
+# ---------------------------------------------------------------- the model at initialization
+
+
+def loss_at_init(module, batches, class_counts: torch.Tensor) -> Verdict:
+    """The loss before training should be the entropy of the class frequencies (ln C if balanced).
+
+    Much higher: the initial outputs are too large or confident (e.g. a last layer scaled
+    up), and the first steps only undo that. Much lower: the labels leak into the inputs.
+    """
+    model = copy.deepcopy(module).train()  # train mode, as in the first step; a copy keeps BN statistics
+    with torch.no_grad():
+        loss = sum(float(F.cross_entropy(model(x), y)) for x, y in batches) / len(batches)
+    frequencies = class_counts[class_counts > 0].double() / class_counts.sum()
+    expected = float(-(frequencies * frequencies.log()).sum())
+    ratio = loss / expected
+    status = PASS if abs(ratio - 1) <= 0.05 else WARN if abs(ratio - 1) <= 0.25 else FAIL
+    advice = ""
+    if not math.isfinite(loss):
+        status, advice = FAIL, "The loss is not finite before any training: NaN or Inf in the inputs (see data_finite) or in forward()."
+    elif status != PASS and ratio > 1:
+        advice = (
+            f"The untrained model is {ratio:.2f}x more confident than chance: its outputs start too large "
+            "(e.g. a last layer initialized too big; scale its weights down or zero them) or the loss "
+            "does not get logits."
+        )
+    elif status != PASS:
+        advice = "Lower than chance before any training: do the labels leak into the inputs, or is the loss not a mean?"
+    return Verdict(
+        status, f"{loss:.3f} ({ratio:.3f} x expected)", f"{expected:.3f} +-5% (entropy of the classes)", advice,
+        {"loss": loss, "expected": expected, "ratio": ratio},
+    )
+
+
+def batch_independence(module, x: torch.Tensor) -> Verdict:
+    """In eval mode, example i's output must not depend on example j's input (j != i).
+
+    A wrong view/reshape/transpose across the batch dimension mixes examples: training
+    still works somewhat, the model is just silently wrong.
+    """
+    model = copy.deepcopy(module).eval()
+    batch_statistics = [
+        m for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._NormBase) and (m.training or not m.track_running_stats)
+    ]
+    if batch_statistics:
+        return Verdict(
+            SKIP, f"{len(batch_statistics)} norm layers use batch statistics in eval mode", "no mixing",
+            "Batch norm that normalizes with the batch's own statistics mixes examples by design, "
+            "so this check cannot tell a bug from it.",
+        )
+    x = x[:8].detach().clone().requires_grad_(True)
+    leak, own = 0.0, 0.0
+    for i in range(len(x)):
+        (grad,) = torch.autograd.grad(model(x)[i].sum(), x)
+        own = max(own, float(grad[i].abs().max()))
+        leak = max(leak, float(torch.cat([grad[:i], grad[i + 1 :]]).abs().max()))
+    status = PASS if leak == 0.0 else FAIL
+    advice = "" if status == PASS else (
+        "An example's output depends on other examples' inputs: look for a view/reshape/transpose "
+        "that moves the batch dimension, or a reduction over dim 0 in forward()."
+    )
+    return Verdict(
+        status, f"max |d out_i / d x_j| = {leak:.2g} (own input: {own:.2g})", "0 for j != i", advice,
+        {"leak": leak, "own": own},
+    )
+
+
+def gradient_check(module, x: torch.Tensor) -> Verdict:
+    """torch.autograd.gradcheck in double precision: analytic gradients vs finite differences.
+
+    With respect to the input and then each parameter of a double-precision copy (eval mode,
+    two examples). fast_mode compares random projections of the Jacobians, so it costs a few
+    forward passes whatever the model's size. One tensor at a time because on a mismatch
+    torch recomputes the full Jacobian of the tensors it checks (for its message): of one
+    tensor that takes a second, of all of them minutes. Catches a wrong hand-written backward.
+    """
+    model = copy.deepcopy(module).double().eval()
+    # A little noise: inputs exactly at a ReLU's kink (e.g. zero pixels) make finite differences lie.
+    x = x[:2].double() + 0.01 * torch.randn(x[:2].shape, dtype=torch.float64)
+    parameters = {name: p.detach().clone() for name, p in model.named_parameters()}
+    for name in ["the input", *parameters]:
+
+        def forward(tensor, name=name):
+            if name == "the input":
+                return torch.func.functional_call(model, parameters, (tensor,))
+            return torch.func.functional_call(model, parameters | {name: tensor}, (x,))
+
+        tensor = (x if name == "the input" else parameters[name]).clone().requires_grad_(True)
+        try:
+            torch.autograd.gradcheck(forward, (tensor,), eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=True)
+        except GradcheckError:
+            return Verdict(
+                FAIL, f"mismatch in the gradient of {name}", "analytic = numerical",
+                "Autograd's gradient differs from finite differences: a custom autograd Function's "
+                "backward() is wrong (or forward() is not deterministic).",
+                {"where": name},
+            )
+    return Verdict(PASS, f"match ({len(parameters)} parameter tensors and the input)", "analytic = numerical")
+
+
+# ---------------------------------------------------------------- the data
+
+
+def finite_inputs(splits: dict) -> Verdict:
+    """No NaN or Inf anywhere: one NaN input turns the loss, and then every weight, into NaN."""
+    bad = {name: int((~torch.isfinite(x.float())).sum()) for name, (x, _) in splits.items()}
+    total = sum(bad.values())
+    status = PASS if total == 0 else FAIL
+    advice = "" if status == PASS else (
+        f"Inputs hold NaN or Inf ({', '.join(f'{k}: {v}' for k, v in bad.items() if v)} values): "
+        "fix or drop them in the data code (missing values, division by zero in normalization)."
+    )
+    return Verdict(status, f"{total} non-finite values", "0", advice, bad)
+
+
+def input_statistics(splits: dict) -> Verdict:
+    """Reports the input range and per-channel mean/std; warns when inputs are far from unit scale."""
+    x = splits["train"][0].float()
+    x = x[torch.isfinite(x).flatten(1).all(1)] if x.ndim > 1 else x
+    channels = x.transpose(0, 1).flatten(1) if x.ndim > 2 else x.flatten(0).unsqueeze(0)
+    mean, std = channels.mean(1), channels.std(1)
+    low, high = float(x.min()), float(x.max())
+    far = max(abs(low), abs(high)) > 100 or bool((std == 0).any())
+    status = WARN if far else PASS
+    advice = "" if not far else (
+        "Inputs are far from unit scale (or a channel is constant): normalize them (e.g. to mean 0, "
+        "std 1 per channel, statistics of the training set only)."
+    )
+    shown = ", ".join(f"{m:.2f}/{s:.2f}" for m, s in zip(mean.tolist()[:4], std.tolist()[:4], strict=True))
+    return Verdict(
+        status, f"range [{low:.3g}, {high:.3g}]; mean/std per channel {shown}", "|x| <= 100, no constant channel",
+        advice, {"min": low, "max": high, "mean": mean.tolist(), "std": std.tolist()},
+    )
+
+
+def label_set(splits: dict, num_classes: int) -> Verdict:
+    """Every label is one of the declared classes, and the training set holds every class."""
+    found = sorted(set().union(*(set(y.unique().tolist()) for _, y in splits.values())))
+    outside = [label for label in found if not 0 <= label < num_classes]
+    missing = sorted(set(range(num_classes)) - set(splits["train"][1].unique().tolist()))
+    status = FAIL if outside else WARN if missing else PASS
+    advice = ""
+    if outside:
+        advice = f"Labels {outside[:10]} are outside 0..{num_classes - 1}: num_classes or the label encoding is wrong."
+    elif missing:
+        advice = f"Classes {missing[:10]} never occur in training: the model cannot learn them (split, or num_classes)."
+    return Verdict(
+        status, f"{len(found)} labels, {min(found)}..{max(found)}", f"exactly 0..{num_classes - 1}", advice,
+        {"labels": found},
+    )
+
+
+def class_balance(train_y: torch.Tensor, num_classes: int) -> Verdict:
+    """Reports how unequal the class frequencies are (most / least frequent class)."""
+    counts = torch.bincount(train_y[(train_y >= 0) & (train_y < num_classes)], minlength=num_classes)
+    ratio = float(counts.max()) / max(1.0, float(counts.min()))
+    status = PASS if ratio <= 3 else WARN
+    advice = "" if status == PASS else (
+        f"The most frequent class has {ratio:.1f}x the examples of the rarest: watch per-class accuracy or "
+        "balanced accuracy, and consider class weights in the loss or a balanced sampler."
+    )
+    return Verdict(status, f"most/least frequent = {ratio:.2f}", "<= 3", advice, {"counts": counts.tolist()})
+
+
+def leakage(splits: dict) -> Verdict:
+    """No example of val/test is an exact copy of a training example (leakage inflates val/test scores)."""
+
+    def rows(x):
+        return {row.numpy().tobytes() for row in x.reshape(len(x), -1).float()}
+
+    train = rows(splits["train"][0])
+    shared = {name: len(rows(x) & train) for name, (x, _) in splits.items() if name != "train"}
+    fraction = max((shared[name] / len(splits[name][0]) for name in shared), default=0.0)
+    status = PASS if fraction == 0 else WARN if fraction <= 0.01 else FAIL
+    advice = "" if status == PASS else (
+        f"Val/test examples also in training ({shared}): deduplicate before splitting, or split by "
+        "source (patient, recording, ...) so near-copies stay on one side."
+    )
+    return Verdict(status, ", ".join(f"{k}: {v} shared" for k, v in shared.items()), "0 shared with train", advice, shared)
+
+
+# ---------------------------------------------------------------- training briefly
+
+
+def overfit_one_batch(module, batch, make_trainer, steps: int, loss_below: float) -> Verdict:
+    """One fixed batch, regularization and augmentation off: the loss must go to ~0.
+
+    A model that cannot memorize 64 examples has a bug. The advice names the classic
+    causes it can see: probabilities fed to a loss that expects logits, dead units, a
+    learning rate so high that the loss goes up.
+    """
+    start_model = copy.deepcopy(module)
+    verdict, history = OverfitVerdict(loss_below=loss_below), LossHistory()
+    trainer = make_trainer(max_steps=steps, callbacks=[verdict, history])
+    trainer.fit(module, train_dataloaders=Batches([batch], repeat=steps))
+    numbers = {"best_loss": verdict.best_loss, "last_loss": verdict.last_loss, "steps": verdict.steps}
+    if verdict.passed:
+        return Verdict(PASS, f"loss {verdict.last_loss:.3g} after {verdict.steps} steps",
+                       f"< {loss_below:g} within {steps} steps", numbers=numbers)
+    x, y = batch
+    with torch.no_grad():
+        outputs = start_model.eval()(x)
+    initial = float(F.cross_entropy(outputs, y))
+    causes = []
+    if bool((outputs >= 0).all()) and torch.allclose(outputs.sum(1), torch.ones(len(x)), atol=1e-3):
+        floor = math.log(math.e + outputs.shape[1] - 1) - 1
+        causes.append(
+            "The outputs are probabilities (they sum to 1): softmax is applied before a loss that expects "
+            f"logits (cross_entropy applies log-softmax itself), so the loss cannot fall below {floor:.2f}; "
+            "return raw logits."
+        )
+    dead = zero_gradient_fraction(start_model.train(), batch)
+    numbers["zero_gradient_fraction"] = dead
+    if dead > 0.5:
+        causes.append(
+            f"{dead:.0%} of the weight tensors get no gradient at all: dead units (e.g. ReLUs whose inputs are "
+            "always negative: large negative biases, a bad initialization); check the initialization."
+        )
+    worst = max(history.losses, default=initial)
+    numbers["worst_loss"] = worst
+    if not math.isfinite(worst) or worst > 2 * initial:
+        causes.append(
+            f"The loss went up on the way (from {initial:.3g} to {worst:.3g}): the learning rate is most likely "
+            "far too high; try the LR range test's suggestion."
+        )
+    if not causes and verdict.best_loss < 0.6 * initial:
+        causes.append(
+            f"The loss falls (from {initial:.3g} to {verdict.best_loss:.3g}) but too slowly: the learning rate is "
+            "probably too low (see the LR range test) or the model too small."
+        )
+    if not causes:
+        causes.append(
+            "Check the learning rate (LR range test below), that the loss gets logits, that the labels "
+            "match the inputs, and for dead units."
+        )
+    return Verdict(
+        FAIL, f"best loss {verdict.best_loss:.3g} in {verdict.steps} steps", f"< {loss_below:g} within {steps} steps",
+        " ".join(causes), numbers,
+    )
+
+
+class LossHistory(L.Callback):
+    """Every training step's loss (to tell a diverging run from a stuck one)."""
+
+    def __init__(self):
+        self.losses = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.losses.append(float(outputs["loss"]))
+
+
+def zero_gradient_fraction(module, batch) -> float:
+    """Fraction of weight tensors (ndim > 1) whose gradient on this batch is exactly zero."""
+    module = copy.deepcopy(module)
+    x, y = batch
+    F.cross_entropy(module(x), y).backward()
+    weights = [p for p in module.parameters() if p.ndim > 1]
+    return sum(p.grad is None or not bool(p.grad.any()) for p in weights) / max(1, len(weights))
+
+
+def input_signal(module, train_loader, val, make_trainer, steps: int) -> Verdict:
+    """The same model trained briefly on real inputs must beat one trained on zeroed inputs.
+
+    With zeroed inputs a model can only learn the class frequencies. If the real inputs do
+    no better, the data carries no signal the model finds: labels shuffled relative to
+    their inputs, inputs lost in the pipeline, or a model that ignores its input. Judged on
+    the validation loss, which moves long before the accuracy does in a brief training.
+    """
+    val_x, val_y = val
+    results = {}
+    for name, loader, inputs in [("real", train_loader, val_x), ("zeroed", ZeroedInputs(train_loader), torch.zeros_like(val_x))]:
+        L.seed_everything(0, verbose=False)
+        model = copy.deepcopy(module)
+        make_trainer(max_steps=steps).fit(model, train_dataloaders=loader)
+        results[f"{name}_loss"], results[f"{name}_acc"] = evaluate(model, inputs, val_y)
+    gain = results["zeroed_loss"] - results["real_loss"]  # nats of the labels explained by the inputs
+    status = PASS if gain >= 0.1 else WARN if gain >= 0.03 else FAIL
+    advice = "" if status == PASS else (
+        f"After {steps} steps real inputs give a val loss of {results['real_loss']:.3f}, zeroed inputs "
+        f"{results['zeroed_loss']:.3f}: the model barely uses its inputs. Check that the labels belong to their "
+        "inputs (no shuffling of one without the other) and that the inputs reach the model "
+        "(or, if it is just slow, raise check.signal_steps)."
+    )
+    return Verdict(
+        status,
+        f"val loss real {results['real_loss']:.3f} vs zeroed {results['zeroed_loss']:.3f} "
+        f"(acc {results['real_acc']:.2f} vs {results['zeroed_acc']:.2f})",
+        "real <= zeroed - 0.1", advice, results,
+    )
+
+
+def evaluate(module, x, y, batch_size: int = 1024) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of a module on tensors, in eval mode."""
+    module.eval()
+    with torch.no_grad():
+        logits = torch.cat([module(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    return float(F.cross_entropy(logits, y)), float((logits.argmax(1) == y).float().mean())
+
+
+def classic_baselines(splits: dict) -> Verdict:
+    """scikit-learn baselines on the same split: the bar the network has to clear (see baselines.py)."""
+    scores = baseline_accuracies(*splits["train"], *splits["test"])
+    majority = scores["baseline/majority_acc"]
+    best = max(scores["baseline/logreg_acc"], scores["baseline/svc_acc"])
+    status = PASS if best >= majority + 0.05 else WARN
+    advice = "" if status == PASS else (
+        f"No classic model beats guessing the most frequent class ({best:.3f} vs {majority:.3f}): the inputs "
+        "carry no signal about the labels as given. Check the pairing of inputs and labels."
+    )
+    shown = ", ".join(f"{k.split('/')[1].removesuffix('_acc')} {v:.3f}" for k, v in scores.items())
+    return Verdict(status, f"test acc: {shown}", "best > majority + 0.05; the network should beat the best",
+                   advice, scores)
+
+
+# ---------------------------------------------------------------- Lightning's tuners
+
+
+def lr_range_test(module, train_loader, make_trainer, lr: float, run_dir: Path, min_lr: float, max_lr: float,
+                  num_training: int) -> Verdict:
+    """Lightning's LR finder: the loss while the LR grows exponentially, one step per LR.
+
+    Lightning runs the sweep and draws the plot (lr_find.png and the TensorBoard image
+    `check/lr_find`). The suggestion is ours: the LR at the lowest loss divided by 10 (the
+    "minimum" rule of fastai). Lightning's own `suggestion()` takes the steepest slope against
+    the LR itself rather than its logarithm, which on an exponential sweep favours the
+    smallest LRs (here 2e-5 to 3e-4 whatever the model); it stays in checks.json for reference.
+    The first 10 points are skipped: Lightning's smoothing under-reports the first losses.
+    The module's `configure_optimizers` reads `self.lr`, the attribute the finder would set
+    (Lightning issue 16787), so the suggestion is used with `optimizer.lr=<value>`.
+    """
+    from lightning.pytorch.tuner import Tuner
+
+    finder = Tuner(make_trainer()).lr_find(
+        copy.deepcopy(module), train_dataloaders=train_loader, min_lr=min_lr, max_lr=max_lr,
+        num_training=num_training, update_attr=False,
+    )
+    lrs, losses = torch.tensor(finder.results["lr"][10:]), torch.tensor(finder.results["loss"][10:])
+    finite = torch.isfinite(losses)
+    if int(finite.sum()) < 2:
+        return Verdict(WARN, "no suggestion", "a suggestion", "Too few finite losses: lower check.lr_find.max_lr.")
+    lowest = int(torch.where(finite, losses, torch.inf).argmin())
+    at_minimum, suggested = float(lrs[lowest]), float(lrs[lowest]) / 10
+    figure = finder.plot(suggest=False)
+    figure.axes[0].plot([suggested], [float(losses[(lrs - suggested).abs().argmin()])], "ro", label="suggested")
+    figure.axes[0].legend()
+    save_figure(figure, run_dir, "lr_find")
+    status = PASS if suggested / 100 <= lr <= at_minimum else WARN
+    advice = "" if status == PASS else (
+        f"The configured lr is {lr / suggested:.3g}x the suggestion ({'past the lowest loss' if lr > at_minimum else 'far below it'}): "
+        f"try `optimizer.lr={suggested:.2g}` (plot: {run_dir / 'lr_find.png'})."
+    )
+    return Verdict(
+        status, f"suggested {suggested:.2g} (configured {lr:g})", f"{suggested / 100:.2g} .. {at_minimum:.2g} (lowest loss)",
+        advice, {"suggested_lr": suggested, "lr_at_lowest_loss": at_minimum, "lr": lr,
+                 "lightning_suggestion": finder.suggestion()},
+    )
+
+
+def save_figure(figure, run_dir: Path, name: str) -> None:
+    """A matplotlib figure as <run_dir>/<name>.png and as the TensorBoard image check/<name>."""
+    import matplotlib.pyplot as plt
+    from torch.utils.tensorboard import SummaryWriter
+
+    figure.savefig(run_dir / f"{name}.png", dpi=100)
+    with SummaryWriter(str(run_dir)) as writer:
+        writer.add_figure(f"check/{name}", figure)  # closes the figure
+    plt.close("all")
+
+
+def largest_batch(module, data, make_trainer, max_trials: int) -> Verdict:
+    """Lightning's batch-size finder: doubles the batch until memory runs out (or max_trials)."""
+    from lightning.pytorch.tuner import Tuner
+
+    configured = data.batch_size
+    try:
+        found = Tuner(make_trainer()).scale_batch_size(
+            copy.deepcopy(module), datamodule=data, mode="power", max_trials=max_trials, steps_per_trial=2,
+        )
+    finally:
+        data.batch_size = configured  # the finder changes it; report only
+    return Verdict(PASS, f"{found} fits (configured {configured}, {max_trials} doublings at most)",
+                   "reported", numbers={"batch_size": found})
+
+
+# ---------------------------------------------------------------- the battery
+
+
+CHECKS = (
+    "data_finite", "data_range", "labels", "class_balance", "leakage",
+    "loss_at_init", "batch_independence", "gradcheck", "overfit_one_batch", "input_signal",
+    "baselines", "lr_range_test", "batch_size",
+)
+
+
+def run_checks(cfg) -> list[Verdict]:
+    """Build what `python train.py <same overrides>` would train, run the battery, report."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.utils import instantiate
+
+    from .module import Classifier
+    from .run import plain
+
+    settings = cfg.check
+    only = list(settings.only) if settings.only else None
+    unknown = sorted(set(only or []) - set(CHECKS))
+    if unknown:
+        raise SystemExit(f"error: check.only={unknown} names no check; the checks are: {', '.join(CHECKS)}.")
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # not "GPU available: ..." per Trainer
+    warnings.filterwarnings("ignore", message=".*`validation_step` but have no `val_dataloader`")
+
+    L.seed_everything(cfg.seed, verbose=False)
+    data = instantiate(cfg.data)
+    data.prepare_data()
+    data.setup("fit")
+    data.setup("test")
+
+    def build(bare: bool = False):
+        """The module as configured; bare: without regularization, augmentation, schedule or dropout."""
+        module = Classifier(
+            model=plain(cfg.model), optimizer=plain(cfg.optimizer), in_shape=data.in_shape,
+            num_classes=data.num_classes, scheduler=None if bare else plain(cfg.scheduler),
+            regularization=None if bare else plain(cfg.regularization),
+            augmentation=None if bare else plain(cfg.augmentation),
+        )
+        for layer in module.modules() if bare else []:
+            if isinstance(layer, nn.modules.dropout._DropoutNd):
+                layer.p = 0.0
+        return module
+
+    def make_trainer(**changes):
+        """The configured Trainer (accelerator, precision, clipping, ...), quiet, one device, no files."""
+        quiet = dict(
+            logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+            callbacks=[], devices=1, strategy="auto", max_epochs=-1, max_steps=-1, limit_val_batches=0,
+            num_sanity_val_steps=0, limit_train_batches=None, fast_dev_run=False, default_root_dir=str(run_dir),
+        )
+        return instantiate(cfg.trainer, **(quiet | changes))
+
+    module, bare = build(), build(bare=True)
+    splits = {name: split_tensors(getattr(data, f"{name}_dataloader")(), settings.max_examples)
+              for name in ("train", "val", "test")}
+    train_x, train_y = splits["train"]
+    batch = next(iter(data.train_dataloader()))
+    class_counts = torch.bincount(train_y.clamp(0, data.num_classes - 1), minlength=data.num_classes)
+    init_batches = [
+        (train_x[i : i + data.batch_size], train_y[i : i + data.batch_size])
+        for i in range(0, min(len(train_y), settings.init_batches * data.batch_size), data.batch_size)
+    ]
+    battery = {
+        "data_finite": lambda: finite_inputs(splits),
+        "data_range": lambda: input_statistics(splits),
+        "labels": lambda: label_set(splits, data.num_classes),
+        "class_balance": lambda: class_balance(train_y, data.num_classes),
+        "leakage": lambda: leakage(splits),
+        "loss_at_init": lambda: loss_at_init(module, init_batches, class_counts),
+        "batch_independence": lambda: batch_independence(module, batch[0]),
+        "gradcheck": lambda: gradient_check(module, batch[0]),
+        "overfit_one_batch": lambda: overfit_one_batch(
+            bare, batch, make_trainer, settings.overfit_steps, settings.overfit_loss_below),
+        "input_signal": lambda: input_signal(
+            module, data.train_dataloader(), splits["val"], make_trainer, settings.signal_steps),
+        "baselines": lambda: classic_baselines(splits),
+        "lr_range_test": lambda: lr_range_test(
+            module, data.train_dataloader(), make_trainer, float(cfg.optimizer.lr), run_dir, **settings.lr_find),
+        "batch_size": lambda: largest_batch(module, data, make_trainer, settings.batch_size_max_trials),
+    }
+    verdicts = []
+    print(f"{'check':<20s} {'verdict':<7s} {'measured':<52s} expected")
+    selected = only or [name for name in CHECKS if name != "batch_size" or settings.batch_size]
+    for name in [name for name in CHECKS if name in selected]:
+        start = time.perf_counter()
+        L.seed_everything(cfg.seed, verbose=False)  # each check sees the same randomness, whatever ran before
+        verdict = battery[name]()
+        verdict.check, verdict.seconds = name, time.perf_counter() - start
+        verdicts.append(verdict)
+        print_row(verdict)
+    report(verdicts, run_dir)
+    return verdicts
+
+
+def print_row(verdict: Verdict) -> None:
+    print(f"{verdict.check:<20s} {verdict.status:<7s} {verdict.value:<52s} {verdict.expected}", flush=True)
+    if verdict.advice:
+        print(f"{'':<20s} -> {verdict.advice}", flush=True)
+
+
+def report(verdicts: list[Verdict], run_dir: Path) -> None:
+    """checks.json in the run directory, and a closing line with what to do next."""
+    failed = [v.check for v in verdicts if v.status == FAIL]
+    warned = [v.check for v in verdicts if v.status == WARN]
+    summary = {"passed": not failed, "failed": failed, "warned": warned, "checks": [asdict(v) for v in verdicts]}
+    lr = next((v.numbers.get("suggested_lr") for v in verdicts if v.check == "lr_range_test"), None)
+    if lr is not None:
+        summary["suggested_lr"] = lr
+    (run_dir / "checks.json").write_text(json.dumps(summary, indent=2) + "\n")
+    counts = {s: sum(v.status == s for v in verdicts) for s in (PASS, WARN, FAIL, SKIP)}
+    print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    if lr is not None:
+        print(f"suggested learning rate: optimizer.lr={lr:.2g}")
+    print(f"run directory: {run_dir}")

@@ -1,0 +1,215 @@
+"""check.py end to end: the unmodified project passes every check, and each planted bug is caught.
+
+Bugs are planted the way they happen: in a model or datamodule of the user's own (a small
+module written here, selected with `model._target_` / `data._target_`), in the project's
+own code (a copy of the project with data.py edited), or in the config.
+"""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import FAST, ROOT, read_metrics, run_script
+
+BUGGY = '''
+import torch
+from torch import nn
+
+from {{cookiecutter.package_name}}.data import DigitsData
+from {{cookiecutter.package_name}}.models import ResNet
+
+
+class BigLastLayer(ResNet):
+    """The last layer initialized 10x too large."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        with torch.no_grad():
+            self.head.weight.mul_(10)
+            self.head.bias.mul_(10)
+
+
+class SoftmaxOutput(ResNet):
+    """Probabilities fed to cross_entropy, which expects logits."""
+
+    def forward(self, x):
+        return super().forward(x).softmax(dim=1)
+
+
+class MixesTheBatch(ResNet):
+    """A wrong transpose/reshape that moves features between examples."""
+
+    def forward(self, x):
+        features = self.pool(self.blocks(self.stem(x)))
+        return self.head(features.t().reshape(features.shape))
+
+
+class TwiceTheGradient(torch.autograd.Function):
+    """A ReLU whose hand-written backward is wrong by a factor 2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (x > 0) * 2.0
+
+
+class WrongBackward(ResNet):
+    def forward(self, x):
+        return self.head(TwiceTheGradient.apply(self.pool(self.blocks(self.stem(x)))))
+
+
+class DeadNetwork(ResNet):
+    """Huge negative biases before every ReLU: no unit ever fires."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        with torch.no_grad():
+            for module in self.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.bias.fill_(-100.0)
+
+
+class NaNDigits(DigitsData):
+    """One missing pixel in the training inputs."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.train_x[5, 0, 3, 3] = float("nan")
+'''
+
+
+def check(tmp_path, *overrides, project=ROOT, pythonpath=()):
+    """Run `python check.py` -> (process, checks.json as {check name: verdict dict}, run_dir)."""
+    run_dir = tmp_path / "check"
+    env = {"PYTHONPATH": os.pathsep.join([*map(str, pythonpath), str(project / "src")])}
+    process = run_script(str(project / "check.py"), f"hydra.run.dir={run_dir}", *overrides, env=env)
+    report_file = run_dir / "checks.json"
+    assert report_file.exists(), process.stdout[-3000:] + process.stderr[-3000:]
+    report = json.loads(report_file.read_text())
+    return process, {verdict["check"]: verdict for verdict in report["checks"]}, run_dir
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """One full default `python check.py` on the unmodified project, shared by the tests below."""
+    return check(tmp_path_factory.mktemp("clean"))
+
+
+def test_unmodified_project_passes_every_check(clean):
+    process, verdicts, _ = clean
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    expected = {
+        "data_finite", "data_range", "labels", "class_balance", "leakage", "loss_at_init", "batch_independence",
+        "gradcheck", "overfit_one_batch", "input_signal", "baselines", "lr_range_test",
+    }
+    assert set(verdicts) == expected  # the batch-size finder is optional
+    assert {name: v["status"] for name, v in verdicts.items() if v["status"] != "PASS"} == {}, process.stdout
+    assert 0.95 < verdicts["loss_at_init"]["numbers"]["ratio"] < 1.05
+    assert verdicts["baselines"]["numbers"]["baseline/svc_acc"] > 0.95
+    # the table: one row per check with its verdict
+    for name in expected:
+        assert any(line.startswith(name) and " PASS " in line for line in process.stdout.splitlines()), name
+
+
+def test_lr_range_test_writes_plot_tensorboard_image_and_the_override(clean):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    process, verdicts, run_dir = clean
+    suggested = verdicts["lr_range_test"]["numbers"]["suggested_lr"]
+    assert 1e-6 < suggested < 1.0
+    assert f"optimizer.lr={suggested:.2g}" in process.stdout
+    assert (run_dir / "lr_find.png").stat().st_size > 1000
+    events = EventAccumulator(str(run_dir), size_guidance={"images": 0}).Reload()
+    assert "check/lr_find" in events.Tags()["images"]
+    assert not list(run_dir.glob(".lr_find*.ckpt"))  # Lightning's temporary checkpoint is gone
+
+
+BUGS = {
+    # name: (overrides, the check that must catch it, statuses allowed, words the advice must contain)
+    "last_layer_10x": (["model._target_=buggy.BigLastLayer"], "loss_at_init", {"FAIL", "WARN"}, "last layer"),
+    "softmax_before_loss": (["model._target_=buggy.SoftmaxOutput"], "overfit_one_batch", {"FAIL"}, "softmax"),
+    "mixing_across_batch": (["model._target_=buggy.MixesTheBatch"], "batch_independence", {"FAIL"}, "batch dimension"),
+    "wrong_backward": (["model._target_=buggy.WrongBackward"], "gradcheck", {"FAIL"}, "backward"),
+    "nan_inputs": (["data._target_=buggy.NaNDigits"], "data_finite", {"FAIL"}, "NaN"),
+    "dead_network": (["model._target_=buggy.DeadNetwork"], "overfit_one_batch", {"FAIL"}, "dead units"),
+    "lr_far_too_high": (["optimizer.lr=10"], "overfit_one_batch", {"FAIL"}, "learning rate"),
+}
+
+
+@pytest.mark.parametrize("bug", list(BUGS))
+def test_check_catches_a_planted_bug(tmp_path, bug):
+    overrides, name, statuses, advice = BUGS[bug]
+    (tmp_path / "buggy.py").write_text(BUGGY)
+    only = [name, "lr_range_test"] if bug == "lr_far_too_high" else [name]
+    process, verdicts, _ = check(tmp_path, *overrides, f"check.only=[{','.join(only)}]", pythonpath=[tmp_path])
+    verdict = verdicts[name]
+    assert verdict["status"] in statuses, verdict
+    assert advice in verdict["advice"], verdict
+    assert advice in process.stdout  # the advice is printed under the table row
+    if "FAIL" in {v["status"] for v in verdicts.values()}:
+        assert process.returncode == 1
+    if bug == "lr_far_too_high":
+        assert verdicts["lr_range_test"]["status"] == "WARN"
+        assert verdicts["lr_range_test"]["numbers"]["suggested_lr"] < 1.0  # far lower than the 10 configured
+
+
+def test_shuffled_labels_fail_input_signal_and_warn_in_train_py(tmp_path):
+    """Labels shuffled relative to their inputs, planted in a copy of the project's data.py."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("logs", "__pycache__", ".pytest_cache", "*.egg-info"))
+    data_py = next((project / "src").glob("*/data.py"))
+    code = data_py.read_text()
+    planted = code.replace(
+        "    y = torch.tensor(digits.target, dtype=torch.long)\n",
+        "    y = torch.tensor(digits.target, dtype=torch.long)\n"
+        "    y = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(1))]  # the bug\n",
+    )
+    assert planted != code
+    data_py.write_text(planted)
+
+    process, verdicts, _ = check(tmp_path, "check.only=[input_signal,baselines]", project=project)
+    assert verdicts["input_signal"]["status"] == "FAIL", verdicts["input_signal"]
+    assert "labels" in verdicts["input_signal"]["advice"]
+    assert verdicts["baselines"]["status"] == "WARN", verdicts["baselines"]
+    assert process.returncode == 1
+
+    run_dir = tmp_path / "train"
+    env = {"PYTHONPATH": str(project / "src")}
+    process = run_script(str(project / "train.py"), f"hydra.run.dir={run_dir}", "trainer.max_epochs=2", *FAST, env=env)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert "warning: test/acc" in process.stdout and "most frequent class" in process.stdout, process.stdout[-2000:]
+    metrics = read_metrics(run_dir)
+    assert metrics["test/acc"] < metrics["baseline/majority_acc"] + 0.05
+
+
+def test_train_py_reports_baselines_in_metrics_and_tensorboard(train):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, run_dir = train("trainer.max_epochs=1", "trainer.limit_train_batches=2", *FAST)
+    metrics = read_metrics(run_dir)
+    assert {"baseline/majority_acc", "baseline/logreg_acc", "baseline/svc_acc"} <= set(metrics)
+    assert metrics["baseline/majority_acc"] < 0.2 < 0.9 < metrics["baseline/logreg_acc"] < metrics["baseline/svc_acc"]
+    tags = set(EventAccumulator(str(run_dir)).Reload().Tags()["scalars"])
+    assert {"baseline/majority_acc", "baseline/logreg_acc", "baseline/svc_acc", "test/acc"} <= tags, tags
+
+
+def test_batch_size_finder_reports_the_largest_batch(tmp_path):
+    process, verdicts, _ = check(tmp_path, "check.only=[batch_size]", "check.batch_size=true",
+                                 "check.batch_size_max_trials=3")
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert verdicts["batch_size"]["numbers"]["batch_size"] >= 8  # 2, doubled 3 times, all fit on a CPU
+
+
+def test_unknown_check_name_fails_before_any_work(tmp_path):
+    run_dir = tmp_path / "check"
+    process = run_script("check.py", f"hydra.run.dir={run_dir}", "check.only=[overfit]")
+    assert process.returncode != 0
+    assert "check.only" in process.stderr and "overfit_one_batch" in process.stderr, process.stderr[-2000:]
+    assert not (run_dir / "checks.json").exists()
