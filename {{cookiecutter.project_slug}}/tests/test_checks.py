@@ -167,8 +167,8 @@ def test_shuffled_labels_fail_input_signal_and_warn_in_train_py(tmp_path):
     data_py = next((project / "src").glob("*/data.py"))
     code = data_py.read_text()
     planted = code.replace(
-        "    y = torch.tensor(digits.target, dtype=torch.long)\n",
-        "    y = torch.tensor(digits.target, dtype=torch.long)\n"
+        "    y = torch.tensor(target, dtype=torch.long)\n",
+        "    y = torch.tensor(target, dtype=torch.long)\n"
         "    y = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(1))]  # the bug\n",
     )
     assert planted != code
