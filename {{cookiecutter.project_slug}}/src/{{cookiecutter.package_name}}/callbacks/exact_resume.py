@@ -2,9 +2,10 @@
 
 Lightning checkpoints hold the model, optimizer, schedulers, loop counters and callback
 states, but not the RNG states (dropout, augmentation and anything else drawing random
-numbers): without them a resumed run drifts from the run it continues. The batch order
-is saved by the loader itself (`SlicedBatches.state_dict`). Our own code: Lightning has
-no callback for this.
+numbers): without them a resumed run drifts from the run it continues. The batch order is
+the training loader's `state_dict()` (`SlicedBatches`): Lightning itself restores loader
+states only when resuming in the middle of an epoch, not from an end-of-epoch checkpoint,
+so it is saved and restored here too. Our own code: Lightning has no callback for this.
 """
 
 import random
@@ -17,6 +18,10 @@ import torch
 class ExactResume(L.Callback):
     def __init__(self):
         self.saved = None
+        self.trainer = None
+
+    def setup(self, trainer, pl_module, stage):
+        self.trainer = trainer  # state_dict() gets no arguments, and it needs the training loader
 
     def state_dict(self):
         name, keys, position, has_gauss, gauss = np.random.get_state()
@@ -25,6 +30,9 @@ class ExactResume(L.Callback):
         state = {"torch": torch.get_rng_state(), "numpy": numpy_state, "python": random.getstate()}
         if torch.cuda.is_available():
             state["cuda"] = torch.cuda.get_rng_state_all()
+        loader = self.trainer.train_dataloader if self.trainer is not None else None
+        if hasattr(loader, "state_dict"):
+            state["batches"] = loader.state_dict()
         return state
 
     def load_state_dict(self, state_dict):
@@ -39,4 +47,6 @@ class ExactResume(L.Callback):
         random.setstate(self.saved["python"])
         if "cuda" in self.saved and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(self.saved["cuda"])
+        if "batches" in self.saved and hasattr(trainer.train_dataloader, "load_state_dict"):
+            trainer.train_dataloader.load_state_dict(self.saved["batches"])
         self.saved = None
