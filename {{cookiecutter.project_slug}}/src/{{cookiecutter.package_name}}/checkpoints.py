@@ -26,7 +26,7 @@ def read_checkpoint(path) -> dict:
     except Exception as error:  # truncated, corrupted, or holding objects that are unsafe to load
         raise CheckpointError(
             f"Cannot read the checkpoint {path} ({path.stat().st_size} bytes): "
-            f"{type(error).__name__}: {str(error).splitlines()[0][:300]}. The file is truncated or corrupted "
+            f"{type(error).__name__}: {str(error).split('. ')[0][:200]}. The file is truncated or corrupted "
             "(e.g. the run was killed while writing it), or it holds pickled objects that are unsafe to load "
             "(we load with weights_only=True). Use another checkpoint of the run (last.ckpt or a top-k one)."
         ) from None

@@ -113,3 +113,41 @@ def ensemble_metrics(cfg, trainer, data, run_dir: Path) -> dict:
     for logger in trainer.loggers:
         logger.log_metrics(metrics, step=trainer.global_step)
     return metrics
+
+
+def run_data(run_dir: Path):
+    """The datamodule a run was trained with (its `.hydra/config.yaml`), for its test set."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    config = Path(run_dir) / ".hydra" / "config.yaml"
+    if not config.is_file():
+        raise FileNotFoundError(
+            f"{config} does not exist: eval.py needs the run's config to rebuild its data. "
+            "Give a checkpoint inside a run folder made by train.py, a run folder, or a multirun folder."
+        )
+    return instantiate(OmegaConf.load(config).data)
+
+
+def evaluate(path, k: int = 3) -> tuple[dict, str]:
+    """eval.py: (rows, title) for a checkpoint file, a run folder (its top-k) or a multirun folder."""
+    path = Path(path)
+    if path.suffix == ".ckpt" or path.is_file():
+        read_checkpoint(path)  # missing, truncated or corrupted: a clear error before anything else
+        data = run_data(path.parent.parent)
+        return checkpoint_rows([path], data.test_x, data.test_y, data.train_x, ("single",)), f"test set, {path}:"
+    if (path / "checkpoints").is_dir():
+        paths = ranked_checkpoints(path, k)
+        data = run_data(path)
+        rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x)
+        return rows, f"test set, top-{len(paths)} checkpoints of {path}:"
+    runs = sorted(p for p in path.iterdir() if (p / "checkpoints").is_dir()) if path.is_dir() else []
+    best = [ranked_checkpoints(run, 1) for run in runs]
+    if not runs or not all(best):
+        raise FileNotFoundError(
+            f"{path} is neither a checkpoint (.ckpt), nor a run folder (with checkpoints/), nor a multirun "
+            "folder whose jobs all hold ranked checkpoints. Give one of those, e.g. logs/runs/<date>_<time>."
+        )
+    data = run_data(runs[0])  # the jobs of a sweep share the test set (the split does not depend on `seed`)
+    rows = cross_run_rows([b[0] for b in best], data.test_x, data.test_y)
+    return rows, f"test set, best checkpoints of {len(runs)} runs in {path}:"
