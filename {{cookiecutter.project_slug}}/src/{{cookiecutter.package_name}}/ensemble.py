@@ -27,7 +27,7 @@ def ranked_checkpoints(run_dir, k: int, snapshots: bool = False) -> list[Path]:
     folder = Path(run_dir) / "checkpoints"
     if snapshots:
         return sorted((folder / "snapshots").glob("*.ckpt"))[-k:][::-1]  # the final snapshot counts as "single"
-    paths = [p for p in folder.glob("*.ckpt") if p.stem not in ("last", "interrupted", "last_finite")]
+    paths = [p for p in folder.glob("*.ckpt") if p.stem not in ("last", "last_finite")]
     return sorted(paths, key=lambda p: rank_key(read_checkpoint(p)))[:k]
 
 

@@ -21,7 +21,7 @@ from .stopping import why_training_stopped
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # Lightning vs torch 2.13
 warnings.filterwarnings("ignore", message="The number of training batches .* logging interval")  # tiny data
 warnings.filterwarnings("ignore", message="You have overridden `on_after_batch_transfer`")  # we mean to
-warnings.filterwarnings("ignore", message=r".*multiple `ModelCheckpoint` callbacks")  # interrupted.ckpt is one
+warnings.filterwarnings("ignore", message=r".*multiple `ModelCheckpoint` callbacks")  # snapshots add one
 
 
 def train(cfg: DictConfig) -> float:
