@@ -116,3 +116,10 @@ def test_label_noise_changes_only_that_fraction_of_training_labels():
     assert abs(changed - 0.3) < 0.002  # every chosen label is a WRONG class
     assert torch.equal(clean.val_y, noisy.val_y) and torch.equal(clean.test_y, noisy.test_y)
     assert torch.equal(noisy.train_y, DigitsData(label_noise=0.3).train_y)  # seeded
+
+
+def test_bad_label_noise_or_ensemble_values_fail_before_any_work(train):
+    for override, key in [("data.label_noise=1.5", "data.label_noise"), ("ensemble.k=-1", "ensemble.k")]:
+        process, run_dir = train(override, expect_ok=False)
+        assert process.returncode == 2 and key in process.stderr, process.stderr[-2000:]
+        assert not (run_dir / "checkpoints").exists()

@@ -17,6 +17,8 @@ def why_training_stopped(trainer) -> str:
         return f"early stopping at epoch {early.stopped_epoch}: {early.stopping_reason_message}"
     if trainer.interrupted:
         return f"training interrupted at epoch {trainer.current_epoch}"
+    if trainer.should_stop:
+        return f"training stopped by a callback at epoch {trainer.current_epoch}, step {trainer.global_step}"
     if trainer.max_steps != -1 and trainer.global_step >= trainer.max_steps:
         return f"training stopped at step {trainer.global_step}: trainer.max_steps reached"
     return f"training ran all {trainer.current_epoch} epochs (trainer.max_epochs={trainer.max_epochs})"
