@@ -33,7 +33,7 @@ def train(cfg: DictConfig) -> float:
     loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir)
 
-    trainer.fit(module, datamodule=data, ckpt_path=resume_from)
+    trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     print(why_training_stopped(trainer))  # exits 1 if early stopping saw NaN/inf
 
     verdict = next((c for c in callbacks if isinstance(c, OverfitVerdict)), None)
