@@ -39,6 +39,8 @@ class SlicedBatches:
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.rank, self.world_size = rank, world_size
         self.generator = torch.Generator().manual_seed(seed)
+        self.epoch_start = self.generator.get_state()  # the generator before this epoch's permutation
+        self.served = 0  # batches handed out in the current epoch
 
     def _starts(self):
         n = len(self.x)
@@ -50,14 +52,43 @@ class SlicedBatches:
     def __len__(self):
         return len(self._starts())
 
+    def state_dict(self):
+        """Saved in checkpoints by Lightning (it calls this on stateful loaders): exact resume.
+
+        At an epoch boundary this is the generator that draws the next epoch's order. In the
+        middle of an epoch it is the generator of the current epoch: a resume then replays
+        that epoch's order from its start (mid-epoch positions are not restored).
+        """
+        finished = self.served == 0 or self.served >= len(self)
+        return {"generator": self.generator.get_state() if finished else self.epoch_start}
+
+    def load_state_dict(self, state):
+        self.generator.set_state(state["generator"])
+        self.served = 0
+
     def __iter__(self):
+        self.epoch_start, self.served = self.generator.get_state(), 0
         order = torch.randperm(len(self.x), generator=self.generator) if self.shuffle else None
         for start in self._starts():
+            self.served += 1
             if order is None:
                 yield self.x[start : start + self.batch_size], self.y[start : start + self.batch_size]
             else:
                 index = order[start : start + self.batch_size]
                 yield self.x[index], self.y[index]
+
+
+def with_label_noise(labels: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """A copy of `labels` in which `fraction` of them (chosen with `seed`) is a random WRONG class."""
+    if fraction <= 0:
+        return labels
+    generator = torch.Generator().manual_seed(seed + 1)
+    num_classes = int(labels.max()) + 1
+    noisy = labels.clone()
+    chosen = torch.randperm(len(labels), generator=generator)[: round(fraction * len(labels))]
+    shift = torch.randint(1, num_classes, (len(chosen),), generator=generator)  # never 0: always wrong
+    noisy[chosen] = (labels[chosen] + shift) % num_classes
+    return noisy
 
 
 def load_digits_tensors() -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,8 +115,10 @@ class DigitsData(L.LightningDataModule):
     """The digits, split once into train/val/test (stratified, seeded by `split_seed`).
 
     `subset` keeps only that many training examples (the overfitting check uses it) and
-    `fraction` a stratified fraction of the training set (learning curves). Validation and
-    test sets never change with them, so runs stay comparable.
+    `fraction` a stratified fraction of the training set (learning curves). `label_noise`
+    replaces that fraction of the TRAINING labels by random wrong classes (seeded): the
+    regime where checkpoint selection and ensembles show their worth. Validation and test
+    sets never change with any of them, so runs stay comparable.
     """
 
     def __init__(
@@ -97,6 +130,7 @@ class DigitsData(L.LightningDataModule):
         fraction: float = 1.0,
         subset: int | None = None,
         num_workers: int = 0,
+        label_noise: float = 0.0,
     ):
         super().__init__()
         self.batch_size = batch_size
@@ -108,7 +142,7 @@ class DigitsData(L.LightningDataModule):
             train = train[stratified_split(y[train], [fraction], split_seed)[0]]
         if subset is not None:
             train = train[stratified_split(y[train], [subset / len(train)], split_seed)[0]]
-        self.train_x, self.train_y = x[train], y[train]
+        self.train_x, self.train_y = x[train], with_label_noise(y[train], label_noise, split_seed)
         self.val_x, self.val_y = x[val], y[val]
         self.test_x, self.test_y = x[test], y[test]
         self.in_shape = tuple(x.shape[1:])

@@ -8,29 +8,34 @@ import warnings
 from pathlib import Path
 
 import lightning as L
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from .baselines import report_baselines
 from .callbacks.overfit_verdict import OverfitVerdict
+from .ensemble import ensemble_metrics
 from .module import Classifier
+from .resume import resume_run
+from .stopping import why_training_stopped
 
 # Known, harmless warnings of this setup, silenced so that the real ones stand out.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # Lightning vs torch 2.13
 warnings.filterwarnings("ignore", message="The number of training batches .* logging interval")  # tiny data
 warnings.filterwarnings("ignore", message="You have overridden `on_after_batch_transfer`")  # we mean to
+warnings.filterwarnings("ignore", message=r".*multiple `ModelCheckpoint` callbacks")  # snapshots add one
 
 
 def train(cfg: DictConfig) -> float:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    cfg, resume_from = resume_run(cfg)  # resume=<run dir>: that run's own config and its last.ckpt
+    run_dir = Path(cfg.paths.run_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, module = build_data_and_module(cfg)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
     loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir)
 
-    trainer.fit(module, datamodule=data)
+    trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
+    print(why_training_stopped(trainer))  # exits 1 if early stopping saw NaN/inf
 
     verdict = next((c for c in callbacks if isinstance(c, OverfitVerdict)), None)
     if verdict is not None:  # the overfitting check (data=tiny): its verdict is the result
@@ -46,6 +51,7 @@ def train(cfg: DictConfig) -> float:
     metrics |= trainer.validate(module, datamodule=data, verbose=False)[0]  # the same (best) weights
     if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
         metrics |= report_baselines(trainer, data, metrics)
+    metrics |= ensemble_metrics(cfg, trainer, data, run_dir)  # best single vs top-k ensembles, on test
     finish(trainer, run_dir, metrics)
     return metrics[cfg.optimized_metric]
 

@@ -47,3 +47,18 @@ def onecycle(optimizer, total_steps: int, pct_start: float = 0.3, div_factor: fl
     return lr_scheduler.OneCycleLR(optimizer, max_lr=peak, total_steps=total_steps, pct_start=pct_start,
                                    div_factor=div_factor, final_div_factor=final_div_factor,
                                    anneal_strategy=anneal_strategy)
+
+
+def warm_restarts(optimizer, total_steps: int, cycles: int = 5, min_lr_ratio: float = 0.0):
+    """`cycles` cosine decays in a row, each back to the base LR (SGDR): snapshot ensembles.
+
+    The end of each cycle is a low-LR model in a different basin: checkpoints taken there
+    (experiment=snapshot_ensemble) disagree more than the tail of a single decay.
+    """
+    cycle = max(1, total_steps // cycles)
+
+    def factor(step: int) -> float:
+        progress = (step % cycle) / cycle
+        return min_lr_ratio + (1.0 - min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return lr_scheduler.LambdaLR(optimizer, factor)

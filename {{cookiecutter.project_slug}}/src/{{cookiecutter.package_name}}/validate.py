@@ -104,6 +104,17 @@ def validate(cfg: DictConfig) -> None:
     need(deterministic is None or isinstance(deterministic, bool) or deterministic == "warn",
          "trainer.deterministic", "use true, false or warn")
 
+    # data.label_noise and the ensemble block
+    noise = cfg_value(cfg, "data.label_noise")
+    need(noise is None or (is_number(noise) and 0 <= noise < 1), "data.label_noise",
+         "a fraction of training labels, 0 <= label_noise < 1 (e.g. 0.3)")
+    k = cfg_value(cfg, "ensemble.k")
+    need(k is None or (isinstance(k, int) and not isinstance(k, bool) and k >= 0), "ensemble.k",
+         "a whole number of checkpoints >= 0 (0 turns the ensemble table off)")
+    methods = cfg_value(cfg, "ensemble.methods")
+    known = {"single", "soft", "hard", "weight_average"}
+    need(methods is None or set(methods) <= known, "ensemble.methods", f"a list of {sorted(known)}")
+
     if problems:
         raise ConfigError("Invalid configuration: " + " ".join(problems) + " Nothing was trained.")
 

@@ -1,0 +1,30 @@
+"""Evaluate: `python eval.py <checkpoint.ckpt | run folder | multirun folder> [--k 3]`.
+
+A checkpoint: its test accuracy and NLL. A run folder: the best checkpoint beside the
+ensembles of its top-k (the table train.py prints). A multirun folder (e.g. seeds): the
+cross-run ensemble of every job's best checkpoint. Checkpoints load with weights_only=True.
+"""
+
+import argparse
+import sys
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("path", help="a .ckpt file, a run folder, or a multirun folder")
+parser.add_argument("--k", type=int, default=3, help="top-k checkpoints of a run to combine (default 3)")
+
+
+def main() -> None:
+    args = parser.parse_args()
+    from {{cookiecutter.package_name}}.checkpoints import CheckpointError
+    from {{cookiecutter.package_name}}.ensemble import evaluate, print_table
+
+    try:
+        rows, title = evaluate(args.path, args.k)
+    except (CheckpointError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    print_table(rows, title)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Checkpoint ensembles: is the best single checkpoint the best we can do?
+
+Rows of the table (accuracy and NLL on the test set; NLL often shows an ensemble's gain
+before accuracy does):
+  single          the best checkpoint by the monitored metric (val/loss)
+  soft            the top-k checkpoints, mean of their probabilities
+  hard            the top-k checkpoints, majority vote (NLL from vote counts, add-one smoothed)
+  weight_average  one model whose weights are the mean of the top-k, batch-norm statistics
+                  recomputed on the training data (torch.optim.swa_utils.update_bn)
+Across the runs of a sweep (eval.py on a multirun folder) the rows are the runs' best
+checkpoints: single (mean over runs), soft and hard. Our own code: no library ensembles
+Lightning checkpoints.
+"""
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .checkpoints import load_classifier, rank_key, read_checkpoint
+
+METHODS = ("single", "soft", "hard", "weight_average")
+
+
+def ranked_checkpoints(run_dir, k: int, snapshots: bool = False) -> list[Path]:
+    """The run's top-k checkpoints, best first (or its snapshots, in order of time)."""
+    folder = Path(run_dir) / "checkpoints"
+    if snapshots:
+        return sorted((folder / "snapshots").glob("*.ckpt"))[-k:][::-1]  # the final snapshot counts as "single"
+    paths = [p for p in folder.glob("*.ckpt") if p.stem not in ("last", "last_finite")]
+    return sorted(paths, key=lambda p: rank_key(read_checkpoint(p)))[:k]
+
+
+@torch.no_grad()
+def probabilities(module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    return torch.cat([F.softmax(module(x[i : i + batch_size]), 1) for i in range(0, len(x), batch_size)])
+
+
+def score(probs: torch.Tensor, y: torch.Tensor) -> dict:
+    nll = F.nll_loss(probs.clamp_min(1e-12).log(), y)
+    return {"acc": float((probs.argmax(1) == y).float().mean()), "nll": float(nll)}
+
+
+def hard_vote(all_probs: list[torch.Tensor]) -> torch.Tensor:
+    num_classes = all_probs[0].shape[1]
+    votes = sum(F.one_hot(p.argmax(1), num_classes).float() for p in all_probs)
+    return (votes + 1) / (len(all_probs) + num_classes)  # ties go to the lower class index
+
+
+def average_weights(paths: list[Path], train_x: torch.Tensor):
+    """One model with the mean weights of the checkpoints; batch-norm statistics recomputed."""
+    module = load_classifier(paths[0])
+    states = [read_checkpoint(p)["state_dict"] for p in paths]
+    mean = {k: torch.stack([s[k].float() for s in states]).mean(0) if v.is_floating_point() else v
+            for k, v in states[0].items()}
+    module.load_state_dict(mean)
+    # The mean of the running statistics is not the statistics of the mean model: recompute them.
+    batches = [(train_x[i : i + 256],) for i in range(0, len(train_x), 256)]
+    torch.optim.swa_utils.update_bn(batches, module)
+    return module.eval()
+
+
+def checkpoint_rows(paths: list[Path], x, y, train_x, methods=METHODS) -> dict:
+    """Rows of the table for checkpoints of ONE run (best first)."""
+    all_probs = [probabilities(load_classifier(p), x) for p in paths]
+    rows = {}
+    if "single" in methods:
+        rows["single"] = score(all_probs[0], y)
+    if "soft" in methods:
+        rows["soft"] = score(torch.stack(all_probs).mean(0), y)
+    if "hard" in methods:
+        rows["hard"] = score(hard_vote(all_probs), y)
+    if "weight_average" in methods:
+        rows["weight_average"] = score(probabilities(average_weights(paths, train_x), x), y)
+    return rows
+
+
+def cross_run_rows(best_paths: list[Path], x, y) -> dict:
+    """Rows for the best checkpoints of several runs (e.g. seeds): one model per run."""
+    all_probs = [probabilities(load_classifier(p), x) for p in best_paths]
+    singles = [score(p, y) for p in all_probs]
+    return {
+        "single_mean": {m: sum(s[m] for s in singles) / len(singles) for m in ("acc", "nll")},
+        "single_best_run": max(singles, key=lambda s: s["acc"]),
+        "cross_run_soft": score(torch.stack(all_probs).mean(0), y),
+        "cross_run_hard": score(hard_vote(all_probs), y),
+    }
+
+
+def as_metrics(rows: dict) -> dict:
+    return {f"ensemble/{row}/{m}": value for row, values in rows.items() for m, value in values.items()}
+
+
+def print_table(rows: dict, title: str) -> None:
+    print(f"\n{title}")
+    print(f"  {'':16s} {'acc':>8s} {'nll':>8s}")
+    for name, values in rows.items():
+        print(f"  {name:16s} {values['acc']:8.4f} {values['nll']:8.4f}")
+
+
+def ensemble_metrics(cfg, trainer, data, run_dir: Path) -> dict:
+    """End of training: the table of this run's checkpoints, in the console, TensorBoard and metrics.json."""
+    ensemble = cfg.get("ensemble")
+    if not ensemble or not ensemble.k or not ensemble.methods or not trainer.is_global_zero:
+        return {}
+    paths = ranked_checkpoints(run_dir, ensemble.k, ensemble.snapshots)
+    if not paths:
+        return {}
+    rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x, tuple(ensemble.methods))
+    what = f"{len(paths)} snapshots" if ensemble.snapshots else f"top-{len(paths)} checkpoints"
+    print_table(rows, f"test set, {what} (ensemble/... in metrics.json and TensorBoard):")
+    metrics = as_metrics(rows)
+    for logger in trainer.loggers:
+        logger.log_metrics(metrics, step=trainer.global_step)
+    return metrics
+
+
+def run_data(run_dir: Path):
+    """The datamodule a run was trained with (its `.hydra/config.yaml`), for its test set."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    config = Path(run_dir) / ".hydra" / "config.yaml"
+    if not config.is_file():
+        raise FileNotFoundError(
+            f"{config} does not exist: eval.py needs the run's config to rebuild its data. "
+            "Give a checkpoint inside a run folder made by train.py, a run folder, or a multirun folder."
+        )
+    return instantiate(OmegaConf.load(config).data)
+
+
+def evaluate(path, k: int = 3) -> tuple[dict, str]:
+    """eval.py: (rows, title) for a checkpoint file, a run folder (its top-k) or a multirun folder."""
+    path = Path(path)
+    if path.suffix == ".ckpt" or path.is_file():
+        read_checkpoint(path)  # missing, truncated or corrupted: a clear error before anything else
+        data = run_data(path.parent.parent)
+        return checkpoint_rows([path], data.test_x, data.test_y, data.train_x, ("single",)), f"test set, {path}:"
+    if (path / "checkpoints").is_dir():
+        paths = ranked_checkpoints(path, k)
+        data = run_data(path)
+        rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x)
+        return rows, f"test set, top-{len(paths)} checkpoints of {path}:"
+    runs = sorted(p for p in path.iterdir() if (p / "checkpoints").is_dir()) if path.is_dir() else []
+    best = [ranked_checkpoints(run, 1) for run in runs]
+    if not runs or not all(best):
+        raise FileNotFoundError(
+            f"{path} is neither a checkpoint (.ckpt), nor a run folder (with checkpoints/), nor a multirun "
+            "folder whose jobs all hold ranked checkpoints. Give one of those, e.g. logs/runs/<date>_<time>."
+        )
+    data = run_data(runs[0])  # the jobs of a sweep share the test set (the split does not depend on `seed`)
+    rows = cross_run_rows([b[0] for b in best], data.test_x, data.test_y)
+    return rows, f"test set, best checkpoints of {len(runs)} runs in {path}:"

@@ -1,0 +1,125 @@
+"""Checkpoint ensembles, eval.py, early stopping, label noise, and safe checkpoint loading."""
+
+import math
+import shutil
+
+import pytest
+import torch
+
+from conftest import FAST, read_metrics, run_script
+
+ROWS = ("single", "soft", "hard", "weight_average")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One 4-epoch training run shared by the tests below: (process, run_dir)."""
+    folder = tmp_path_factory.mktemp("ensemble")
+    process = run_script("train.py", f"hydra.run.dir={folder / 'run'}", f"paths.log_dir={folder}",
+                         "trainer.max_epochs=4", *FAST)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    return process, folder / "run"
+
+
+def test_top_k_checkpoints_and_ensemble_rows_in_metrics_console_and_tensorboard(run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    process, run_dir = run
+    assert len(list((run_dir / "checkpoints").glob("epoch*.ckpt"))) == 3  # save_top_k
+    assert (run_dir / "checkpoints" / "last.ckpt").exists()
+    metrics = read_metrics(run_dir)
+    for row in ROWS:
+        assert 0.5 < metrics[f"ensemble/{row}/acc"] <= 1.0, (row, metrics)
+        assert 0.0 < metrics[f"ensemble/{row}/nll"] < math.log(10), (row, metrics)
+        assert f"{row:16s} {metrics[f'ensemble/{row}/acc']:8.4f}" in process.stdout
+    # the "single" row is the best checkpoint, the same one trainer.test evaluated
+    assert abs(metrics["ensemble/single/acc"] - metrics["test/acc"]) < 1e-6
+    assert abs(metrics["ensemble/single/nll"] - metrics["test/loss"]) < 1e-4
+    assert "training ran all 4 epochs" in process.stdout
+    tags = set(EventAccumulator(str(run_dir)).Reload().Tags()["scalars"])
+    assert {f"ensemble/{row}/{m}" for row in ROWS for m in ("acc", "nll")} <= tags, tags
+
+
+def test_checkpoints_load_with_weights_only_and_hold_plain_hyperparameters(run):
+    _, run_dir = run
+    for path in (run_dir / "checkpoints").glob("*.ckpt"):
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)  # raises on pickled objects
+        assert type(checkpoint["hyper_parameters"]["model"]) is dict, path
+
+
+def test_eval_on_a_run_folder_and_on_a_checkpoint_prints_the_same_table(run):
+    _, run_dir = run
+    metrics = read_metrics(run_dir)
+    process = run_script("eval.py", str(run_dir))
+    assert process.returncode == 0, process.stderr[-3000:]
+    for row in ROWS:
+        values = f"{metrics[f'ensemble/{row}/acc']:8.4f} {metrics[f'ensemble/{row}/nll']:8.4f}"
+        assert f"{row:16s} {values}" in process.stdout, process.stdout
+    best = min((run_dir / "checkpoints").glob("epoch*.ckpt"))  # val/loss falls every epoch here: any top-k one
+    process = run_script("eval.py", str(best))
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert "single" in process.stdout and "soft" not in process.stdout
+
+
+def test_eval_on_a_two_job_multirun_folder_gives_the_cross_run_ensemble(tmp_path):
+    sweep = tmp_path / "sweep"
+    process = run_script("train.py", "-m", "seed=0,1", "trainer.max_epochs=2", "ensemble.k=0",
+                         f"hydra.sweep.dir={sweep}", f"paths.log_dir={tmp_path}", *FAST)
+    assert process.returncode == 0, process.stderr[-3000:]
+    process = run_script("eval.py", str(sweep))
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert "best checkpoints of 2 runs" in process.stdout
+    for row in ("single_mean", "cross_run_soft", "cross_run_hard"):
+        assert row in process.stdout, process.stdout
+
+
+def test_a_truncated_or_missing_checkpoint_fails_with_one_clear_paragraph(run, tmp_path):
+    _, run_dir = run
+    broken = tmp_path / "broken"
+    shutil.copytree(run_dir, broken)
+    last = broken / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:2000])  # as if killed while writing
+    for process in [run_script("eval.py", str(last)),
+                    run_script("eval.py", str(tmp_path / "nothing.ckpt")),
+                    run_script("train.py", f"resume={broken}", f"hydra.run.dir={tmp_path / 'r'}", *FAST)]:
+        assert process.returncode == 1, process.stdout[-2000:] + process.stderr[-2000:]
+        assert "Traceback" not in process.stderr, process.stderr[-3000:]
+        error = process.stderr.strip().splitlines()[-1]
+        assert error.startswith("error: ") and ("truncated or corrupted" in error or "No checkpoint" in error)
+
+
+def test_early_stopping_stops_and_says_why_with_ema_weights(train):
+    # stopping_threshold: stop as soon as val/loss < 10, i.e. after the first epoch
+    process, run_dir = train("callbacks=ema", "trainer.max_epochs=5",
+                             "callbacks.early_stopping.stopping_threshold=10", *FAST)
+    assert "early stopping at epoch 0" in process.stdout, process.stdout[-3000:]
+    [best] = (run_dir / "checkpoints").glob("epoch*.ckpt")
+    # Lightning's EMAWeightAveraging: the averaged weights in state_dict, the raw ones beside them
+    assert "current_model_state" in torch.load(best, weights_only=True)
+    assert "ensemble/soft/acc" in read_metrics(run_dir)
+
+
+def test_snapshot_ensemble_combines_the_end_of_each_cycle(train):
+    process, run_dir = train("experiment=snapshot_ensemble", "trainer.max_epochs=4", "scheduler.cycles=2",
+                             "callbacks.snapshots.every_n_epochs=2", *FAST)
+    snapshots = sorted((run_dir / "checkpoints" / "snapshots").glob("*.ckpt"))
+    assert [p.name for p in snapshots] == ["epoch001.ckpt", "epoch003.ckpt"]
+    assert "2 snapshots" in process.stdout
+    assert "ensemble/soft/acc" in read_metrics(run_dir)
+
+
+def test_label_noise_changes_only_that_fraction_of_training_labels():
+    from {{cookiecutter.package_name}}.data import DigitsData
+
+    clean, noisy = DigitsData(), DigitsData(label_noise=0.3)
+    changed = (clean.train_y != noisy.train_y).float().mean().item()
+    assert abs(changed - 0.3) < 0.002  # every chosen label is a WRONG class
+    assert torch.equal(clean.val_y, noisy.val_y) and torch.equal(clean.test_y, noisy.test_y)
+    assert torch.equal(noisy.train_y, DigitsData(label_noise=0.3).train_y)  # seeded
+
+
+def test_bad_label_noise_or_ensemble_values_fail_before_any_work(train):
+    for override, key in [("data.label_noise=1.5", "data.label_noise"), ("ensemble.k=-1", "ensemble.k")]:
+        process, run_dir = train(override, expect_ok=False)
+        assert process.returncode == 2 and key in process.stderr, process.stderr[-2000:]
+        assert not (run_dir / "checkpoints").exists()

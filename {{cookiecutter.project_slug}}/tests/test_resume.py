@@ -1,0 +1,83 @@
+"""Resume after a crash, Ctrl-C, and a non-finite loss: nothing lost, failures loud."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from conftest import FAST, ROOT, read_metrics, run_script
+
+SETUP = ["trainer.max_epochs=5", "trainer.deterministic=true", *FAST]
+
+
+def start(run_dir, *overrides):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
+    return subprocess.Popen([sys.executable, str(ROOT / "train.py"), f"hydra.run.dir={run_dir}", *overrides],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_after_first_epoch(process, run_dir, sig):
+    """Send `sig` in the middle of the second epoch (or so): after the first checkpoint appears."""
+    while not (run_dir / "checkpoints" / "epoch000.ckpt").exists():
+        assert process.poll() is None, "the run ended before its first checkpoint"
+        time.sleep(0.02)
+    time.sleep(0.2)
+    process.send_signal(sig)
+    return process.wait(timeout=120)
+
+
+def steps(run_dir, tag):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    return [e.step for e in EventAccumulator(str(run_dir)).Reload().Scalars(tag)]
+
+
+def test_a_killed_run_resumed_ends_exactly_like_the_run_left_alone(tmp_path):
+    alone, killed = tmp_path / "alone", tmp_path / "killed"
+    process = run_script("train.py", f"hydra.run.dir={alone}", *SETUP)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert stop_after_first_epoch(start(killed, *SETUP), killed, signal.SIGKILL) == -signal.SIGKILL
+    saved = torch.load(killed / "checkpoints" / "last.ckpt", weights_only=True)
+    assert saved["epoch"] < 4, "killed too late to test anything"
+    process = run_script("train.py", f"resume={killed}", f"hydra.run.dir={tmp_path / 'resume'}", *FAST)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert f"resuming {killed}" in process.stdout
+    expected, resumed = read_metrics(alone), read_metrics(killed)  # metrics.json lands in the resumed folder
+    assert expected.keys() == resumed.keys()
+    for key in expected:
+        assert abs(expected[key] - resumed[key]) <= 1e-6, (key, expected[key], resumed[key])
+    for tag in ("train/loss", "val/loss"):  # TensorBoard: the same steps, none twice
+        assert steps(killed, tag) == steps(alone, tag), tag
+
+
+def test_ctrl_c_keeps_last_ckpt_and_the_run_can_be_resumed(tmp_path):
+    run_dir = tmp_path / "run"
+    assert stop_after_first_epoch(start(run_dir, *SETUP), run_dir, signal.SIGINT) == 1
+    assert (run_dir / "checkpoints" / "last.ckpt").exists()
+    process = run_script("train.py", f"resume={run_dir}", f"hydra.run.dir={tmp_path / 'resume'}", *FAST)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert "training ran all 5 epochs" in process.stdout
+    assert "test/acc" in json.loads((run_dir / "metrics.json").read_text())
+
+
+def test_resume_from_a_folder_without_checkpoint_fails_loudly(tmp_path):
+    (tmp_path / "empty").mkdir()
+    process = run_script("train.py", f"resume={tmp_path / 'empty'}", f"hydra.run.dir={tmp_path / 'r'}", *FAST)
+    assert process.returncode == 1
+    assert "Traceback" not in process.stderr
+    assert "last.ckpt does not exist" in process.stderr.strip().splitlines()[-1], process.stderr[-2000:]
+    assert not (tmp_path / "r" / "checkpoints").exists()  # nothing trained from scratch
+
+
+def test_a_non_finite_loss_stops_at_once_names_the_step_and_keeps_the_finite_weights(train):
+    process, run_dir = train("regularization.l1=inf", *SETUP, expect_ok=False)  # inf from the first step
+    assert process.returncode == 1, process.stderr[-3000:]
+    error = process.stderr.strip().splitlines()[-1]
+    assert "loss is inf at step 0" in error and "train/l1_penalty=inf" in error, error
+    saved = torch.load(run_dir / "checkpoints" / "last_finite.ckpt", weights_only=True)
+    assert all(torch.isfinite(t).all() for t in saved["state_dict"].values() if t.is_floating_point())
+    assert not (run_dir / "metrics.json").exists()
