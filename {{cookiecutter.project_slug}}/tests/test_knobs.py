@@ -36,7 +36,7 @@ COMBOS = {
                "scheduler.min_lr_ratio=0.1", "regularization=strong", "regularization.dropout=0.2",
                "trainer.gradient_clip_val=0.5", "trainer.gradient_clip_algorithm=value",
                "trainer.deterministic=true", "data.batch_size=32"],
-    "dropout": ["model=tiny", "regularization=dropout", "data.num_workers=0"],
+    "dropout": ["model=tiny", "regularization=dropout", "data.num_workers=0", "scheduler=warm_restarts"],
 }
 KNOB_GROUPS = ["model", "optimizer", "scheduler", "regularization", "augmentation"]
 
