@@ -71,7 +71,6 @@ def report_baselines(trainer, data, metrics: dict) -> dict:
     baselines = baseline_metrics(data)
     for logger in trainer.loggers:  # TensorBoard scalars baseline/..., next to test/acc
         logger.log_metrics(baselines, step=trainer.global_step)
-        logger.finalize("success")
     network = metrics.get("test/acc")
     if network is None or not trainer.is_global_zero:
         return baselines

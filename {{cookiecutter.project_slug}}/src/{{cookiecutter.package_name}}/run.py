@@ -78,6 +78,8 @@ def plain(node) -> dict | None:
 
 def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -> None:
     """Write metrics.json and print the results and where they are (on the main process only)."""
+    for logger in trainer.loggers:  # flush what was logged after trainer.test/validate (baselines, ensembles)
+        logger.finalize("success")
     if not trainer.is_global_zero:
         return
     metrics = {key: float(value) for key, value in sorted(metrics.items())}
