@@ -11,13 +11,9 @@ from omegaconf import DictConfig
 
 @hydra.main(config_path="configs", config_name="check", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from {{cookiecutter.package_name}}.validate import ConfigError, validate
+    from {{cookiecutter.package_name}}.validate import validate_or_exit
 
-    try:
-        validate(cfg)  # before torch and lightning load (seconds): bad values fail at once
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    validate_or_exit(cfg)  # before torch and lightning load (seconds): bad values fail at once
     from {{cookiecutter.package_name}}.checks import FAIL, run_checks
 
     verdicts = run_checks(cfg)

@@ -36,9 +36,9 @@ class Classifier(L.LightningModule):
         # reads this attribute, not the YAML (Lightning issue 16787).
         self.lr = optimizer["lr"]
         self.augment = instantiate(augmentation) if augmentation and augmentation.get("_target_") else None
+        self.recent_lrs = []  # (step, lr) pairs not yet written, see on_before_optimizer_step
         # Validation and test metrics accumulate over the epoch (and across DDP processes) in
         # torchmetrics objects, ~30 us a batch; self.log on every batch would cost ~0.6 ms.
-        self.recent_lrs = []  # (step, lr) pairs not yet written, see on_before_optimizer_step
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
