@@ -159,6 +159,12 @@ def run_data(run_dir: Path, test_set: str | None = None):
     return data
 
 
+def check_checkpoint_targets(paths: list[Path]) -> None:
+    """eval.py: refuse foreign `_target_`s in any of the checkpoints before anything is built."""
+    for path in paths:
+        check_targets(read_checkpoint(path)["hyper_parameters"], path)
+
+
 def evaluate(path, k: int = 3) -> tuple[dict, str]:
     """eval.py: (rows, title) for a checkpoint file, a run folder (its top-k) or a multirun folder."""
     path = Path(path)
@@ -172,6 +178,7 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
         paths = ranked_checkpoints(path, k)
         if not paths:
             raise CheckpointError(f"{path / 'checkpoints'} holds no readable checkpoint with finite weights.")
+        check_checkpoint_targets(paths)
         data = run_data(path, recorded_split(path).get("test"))
         rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x)
         return rows, f"test set, top-{len(paths)} checkpoints of {path}:"
@@ -182,6 +189,7 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
             f"{path} is neither a checkpoint (.ckpt), nor a run folder (with checkpoints/), nor a multirun "
             "folder whose jobs all hold ranked checkpoints. Give one of those, e.g. logs/runs/<date>_<time>."
         )
+    check_checkpoint_targets([b[0] for b in best])
     # Runs are combined only when tested on the same examples (runs older than split.json: rebuilt)
     test_sets = {run: recorded_split(run).get("test") or split_fingerprint(run_data(run))["test"] for run in runs}
     check_same_test_set(test_sets)
