@@ -1,5 +1,6 @@
 """Checkpoint ensembles, eval.py, early stopping, label noise, and safe checkpoint loading."""
 
+import json
 import math
 import shutil
 
@@ -66,6 +67,8 @@ def test_eval_on_a_two_job_multirun_folder_gives_the_cross_run_ensemble(tmp_path
     process = run_script("train.py", "-m", "seed=0,1", "trainer.max_epochs=2", "ensemble.k=0",
                          f"hydra.sweep.dir={sweep}", f"paths.log_dir={tmp_path}", *FAST)
     assert process.returncode == 0, process.stderr[-3000:]
+    splits = [json.loads((sweep / job / "split.json").read_text()) for job in ("0", "1")]
+    assert splits[0] == splits[1]  # `seed` changes the initialization and batch order, not the split
     process = run_script("eval.py", str(sweep))
     assert process.returncode == 0, process.stderr[-3000:]
     assert "best checkpoints of 2 runs" in process.stdout

@@ -5,13 +5,14 @@ when loaded with `weights_only=False`. We always load with `weights_only=True` (
 and plain containers only); that is why hyperparameters are saved as plain dicts.
 """
 
+import sys
 from pathlib import Path
 
 import torch
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint that is missing or cannot be read; the message says which and what to do."""
+    """A checkpoint or run folder that cannot be used as asked; the message says which and what to do."""
 
 
 def read_checkpoint(path) -> dict:
@@ -38,14 +39,75 @@ def read_checkpoint(path) -> dict:
     return checkpoint
 
 
-def load_classifier(path):
-    """Checkpoint -> the Classifier in eval mode, rebuilt from the plain hyperparameters it holds."""
+def read_finite_checkpoint(path) -> dict:
+    """read_checkpoint, refusing a checkpoint whose weights or buffers hold NaN or inf."""
+    checkpoint = read_checkpoint(path)
+    check_finite(checkpoint, path)
+    return checkpoint
+
+
+def check_finite(checkpoint: dict, path) -> None:
+    bad = non_finite_tensors(checkpoint["state_dict"])
+    if bad:
+        raise CheckpointError(
+            f"The checkpoint {path} holds NaN or inf in {len(bad)} of its {len(checkpoint['state_dict'])} "
+            f"tensors (first: {bad[0]}): it was saved after training diverged and any score of it would be "
+            "meaningless, so it is not used. Use an earlier checkpoint of the run, or give eval.py the run "
+            "folder (it skips such checkpoints)."
+        )
+
+
+def load_classifier(path, hyper_parameters: dict | None = None):
+    """Checkpoint -> the Classifier in eval mode, with its weights.
+
+    Built from `hyper_parameters` when given (the config of the run being trained: yours),
+    else from those the checkpoint holds, after checking their targets (allowlist.py).
+    """
+    from .allowlist import check_targets
     from .module import Classifier
 
     checkpoint = read_checkpoint(path)
-    module = Classifier(**checkpoint["hyper_parameters"])
+    if hyper_parameters is None:
+        check_targets(checkpoint["hyper_parameters"], path)  # before anything is built
+        hyper_parameters = checkpoint["hyper_parameters"]
+    check_finite(checkpoint, path)
+    module = Classifier(**hyper_parameters)
     module.load_state_dict(checkpoint["state_dict"])
     return module.eval()
+
+
+def non_finite_tensors(state_dict: dict) -> list[str]:
+    """Names of the floating-point tensors (weights and buffers) holding NaN or inf."""
+    return [name for name, tensor in state_dict.items()
+            if torch.is_tensor(tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+
+
+def usable_checkpoint(path) -> dict | None:
+    """The checkpoint, or None with a one-line warning when it is unreadable or non-finite.
+
+    Readers of a whole folder (the ensembles, eval.py on a run) skip such a file instead of
+    failing: a full disk or a crash must not cost the other checkpoints' results.
+    """
+    try:
+        return read_finite_checkpoint(path)
+    except CheckpointError as error:
+        print(f"warning: skipped a checkpoint: {str(error).split('. ')[0]}.", file=sys.stderr, flush=True)
+        return None
+
+
+def newest_finite_checkpoint(folder) -> Path | None:
+    """The readable checkpoint with all-finite weights and the most training steps under `folder`."""
+    found = []
+    for path in Path(folder).rglob("*.ckpt"):
+        if path.is_symlink():  # last.ckpt links to a checkpoint that is listed under its own name
+            continue
+        try:
+            checkpoint = read_checkpoint(path)
+        except CheckpointError:
+            continue
+        if not non_finite_tensors(checkpoint["state_dict"]):
+            found.append((checkpoint.get("global_step", 0), path.stat().st_mtime, path))
+    return max(found)[2] if found else None
 
 
 def rank_key(checkpoint: dict) -> float:

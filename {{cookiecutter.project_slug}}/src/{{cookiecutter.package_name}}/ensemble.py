@@ -12,23 +12,38 @@ checkpoints: single (mean over runs), soft and hard. Our own code: no library en
 Lightning checkpoints.
 """
 
+import sys
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import load_classifier, rank_key, read_checkpoint
+from .allowlist import check_targets
+from .checkpoints import (
+    CheckpointError,
+    load_classifier,
+    rank_key,
+    read_checkpoint,
+    read_finite_checkpoint,
+    usable_checkpoint,
+)
+from .split_fingerprint import check_same_test_set, recorded_split, split_fingerprint
 
 METHODS = ("single", "soft", "hard", "weight_average")
 
 
 def ranked_checkpoints(run_dir, k: int, snapshots: bool = False) -> list[Path]:
-    """The run's top-k checkpoints, best first (or its snapshots, in order of time)."""
+    """The run's top-k checkpoints, best first (or its snapshots, in order of time).
+
+    Unreadable or non-finite checkpoints are skipped with a warning (usable_checkpoint).
+    """
     folder = Path(run_dir) / "checkpoints"
     if snapshots:
-        return sorted((folder / "snapshots").glob("*.ckpt"))[-k:][::-1]  # the final snapshot counts as "single"
+        paths = sorted((folder / "snapshots").glob("*.ckpt"))
+        return [p for p in paths if usable_checkpoint(p) is not None][-k:][::-1]  # the final one is "single"
     paths = [p for p in folder.glob("*.ckpt") if p.stem not in ("last", "last_finite")]
-    return sorted(paths, key=lambda p: rank_key(read_checkpoint(p)))[:k]
+    ranked = [(rank_key(checkpoint), p) for p in paths if (checkpoint := usable_checkpoint(p)) is not None]
+    return [p for _, p in sorted(ranked)][:k]
 
 
 @torch.no_grad()
@@ -47,9 +62,9 @@ def hard_vote(all_probs: list[torch.Tensor]) -> torch.Tensor:
     return (votes + 1) / (len(all_probs) + num_classes)  # ties go to the lower class index
 
 
-def average_weights(paths: list[Path], train_x: torch.Tensor):
+def average_weights(paths: list[Path], train_x: torch.Tensor, hyper_parameters: dict | None = None):
     """One model with the mean weights of the checkpoints; batch-norm statistics recomputed."""
-    module = load_classifier(paths[0])
+    module = load_classifier(paths[0], hyper_parameters)
     states = [read_checkpoint(p)["state_dict"] for p in paths]
     mean = {k: torch.stack([s[k].float() for s in states]).mean(0) if v.is_floating_point() else v
             for k, v in states[0].items()}
@@ -60,9 +75,12 @@ def average_weights(paths: list[Path], train_x: torch.Tensor):
     return module.eval()
 
 
-def checkpoint_rows(paths: list[Path], x, y, train_x, methods=METHODS) -> dict:
-    """Rows of the table for checkpoints of ONE run (best first)."""
-    all_probs = [probabilities(load_classifier(p), x) for p in paths]
+def checkpoint_rows(paths: list[Path], x, y, train_x, methods=METHODS, hyper_parameters: dict | None = None) -> dict:
+    """Rows of the table for checkpoints of ONE run (best first).
+
+    `hyper_parameters`: the config of the run being trained (trusted); else each checkpoint's own.
+    """
+    all_probs = [probabilities(load_classifier(p, hyper_parameters), x) for p in paths]
     rows = {}
     if "single" in methods:
         rows["single"] = score(all_probs[0], y)
@@ -71,7 +89,7 @@ def checkpoint_rows(paths: list[Path], x, y, train_x, methods=METHODS) -> dict:
     if "hard" in methods:
         rows["hard"] = score(hard_vote(all_probs), y)
     if "weight_average" in methods:
-        rows["weight_average"] = score(probabilities(average_weights(paths, train_x), x), y)
+        rows["weight_average"] = score(probabilities(average_weights(paths, train_x, hyper_parameters), x), y)
     return rows
 
 
@@ -106,7 +124,9 @@ def ensemble_metrics(cfg, trainer, data, run_dir: Path) -> dict:
     paths = ranked_checkpoints(run_dir, ensemble.k, ensemble.snapshots)
     if not paths:
         return {}
-    rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x, tuple(ensemble.methods))
+    # Built from this run's config, not from the files' hyperparameters: nothing read from disk is instantiated.
+    own = dict(trainer.lightning_module.hparams)
+    rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x, tuple(ensemble.methods), own)
     what = f"{len(paths)} snapshots" if ensemble.snapshots else f"top-{len(paths)} checkpoints"
     print_table(rows, f"test set, {what} (ensemble/... in metrics.json and TensorBoard):")
     metrics = as_metrics(rows)
@@ -115,8 +135,11 @@ def ensemble_metrics(cfg, trainer, data, run_dir: Path) -> dict:
     return metrics
 
 
-def run_data(run_dir: Path):
-    """The datamodule a run was trained with (its `.hydra/config.yaml`), for its test set."""
+def run_data(run_dir: Path, test_set: str | None = None):
+    """The datamodule a run was trained with (its `.hydra/config.yaml`), for its test set.
+
+    `test_set`: the test fingerprint the run recorded (split.json); the rebuilt data must match it.
+    """
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
@@ -126,19 +149,37 @@ def run_data(run_dir: Path):
             f"{config} does not exist: eval.py needs the run's config to rebuild its data. "
             "Give a checkpoint inside a run folder made by train.py, a run folder, or a multirun folder."
         )
-    return instantiate(OmegaConf.load(config).data)
+    data_config = OmegaConf.load(config).data
+    check_targets(data_config, config, "data")  # a crafted config builds nothing (allowlist.py)
+    data = instantiate(data_config)
+    if test_set is not None and split_fingerprint(data)["test"] != test_set:
+        print(f"warning: the test set rebuilt from {config} differs from the one recorded in split.json when "
+              "the run was trained: the data or the way it is read changed since; scores may differ from the "
+              "run's own.", file=sys.stderr)
+    return data
+
+
+def check_checkpoint_targets(paths: list[Path]) -> None:
+    """eval.py: refuse foreign `_target_`s in any of the checkpoints before anything is built."""
+    for path in paths:
+        check_targets(read_checkpoint(path)["hyper_parameters"], path)
 
 
 def evaluate(path, k: int = 3) -> tuple[dict, str]:
     """eval.py: (rows, title) for a checkpoint file, a run folder (its top-k) or a multirun folder."""
     path = Path(path)
     if path.suffix == ".ckpt" or path.is_file():
-        read_checkpoint(path)  # missing, truncated or corrupted: a clear error before anything else
-        data = run_data(path.parent.parent)
+        # missing, corrupted, foreign targets, NaN weights: one clear error before anything is built
+        check_targets(read_finite_checkpoint(path)["hyper_parameters"], path)
+        run = path.parent.parent
+        data = run_data(run, recorded_split(run).get("test"))
         return checkpoint_rows([path], data.test_x, data.test_y, data.train_x, ("single",)), f"test set, {path}:"
     if (path / "checkpoints").is_dir():
         paths = ranked_checkpoints(path, k)
-        data = run_data(path)
+        if not paths:
+            raise CheckpointError(f"{path / 'checkpoints'} holds no readable checkpoint with finite weights.")
+        check_checkpoint_targets(paths)
+        data = run_data(path, recorded_split(path).get("test"))
         rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x)
         return rows, f"test set, top-{len(paths)} checkpoints of {path}:"
     runs = sorted(p for p in path.iterdir() if (p / "checkpoints").is_dir()) if path.is_dir() else []
@@ -148,6 +189,10 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
             f"{path} is neither a checkpoint (.ckpt), nor a run folder (with checkpoints/), nor a multirun "
             "folder whose jobs all hold ranked checkpoints. Give one of those, e.g. logs/runs/<date>_<time>."
         )
-    data = run_data(runs[0])  # the jobs of a sweep share the test set (the split does not depend on `seed`)
+    check_checkpoint_targets([b[0] for b in best])
+    # Runs are combined only when tested on the same examples (runs older than split.json: rebuilt)
+    test_sets = {run: recorded_split(run).get("test") or split_fingerprint(run_data(run))["test"] for run in runs}
+    check_same_test_set(test_sets)
+    data = run_data(runs[0], test_sets[runs[0]])
     rows = cross_run_rows([b[0] for b in best], data.test_x, data.test_y)
     return rows, f"test set, best checkpoints of {len(runs)} runs in {path}:"

@@ -14,6 +14,7 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from .allowlist import check_targets
 from .checkpoints import CheckpointError, read_checkpoint
 
 
@@ -40,6 +41,7 @@ def resume_config(cfg: DictConfig) -> tuple[DictConfig, str]:
         )
     checkpoint = read_checkpoint(checkpoint_path)  # a truncated file fails here, with a clear message
     original = OmegaConf.load(config_path)
+    check_targets(original, config_path)  # everything in it gets built: only allowlisted targets
     original.resume = str(run_dir)
     original.paths.run_dir = str(run_dir)  # not this invocation's new folder
     for logger in (original.get("logger") or {}).values():

@@ -11,11 +11,14 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from .allowlist import warn_unlisted_targets
+from .atomic_write import AtomicCheckpointIO, write_atomically
 from .baselines import report_baselines
 from .callbacks.overfit_verdict import OverfitVerdict
 from .ensemble import ensemble_metrics
 from .module import Classifier
 from .resume import resume_run
+from .split_fingerprint import write_split_fingerprint
 from .stopping import why_training_stopped
 
 # Known, harmless warnings of this setup, silenced so that the real ones stand out.
@@ -27,12 +30,15 @@ warnings.filterwarnings("ignore", message=r".*multiple `ModelCheckpoint` callbac
 
 def train(cfg: DictConfig) -> float:
     cfg, resume_from = resume_run(cfg)  # resume=<run dir>: that run's own config and its last.ckpt
+    warn_unlisted_targets(cfg)  # classes eval.py and resume= would refuse to build (allowlist.py)
     run_dir = Path(cfg.paths.run_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, module = build_data_and_module(cfg)
+    write_split_fingerprint(run_dir, data)  # split.json: eval.py combines runs only on the same test set
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
     loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir)
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir,
+                          plugins=[AtomicCheckpointIO()])  # a checkpoint is complete or absent, never truncated
 
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     print(why_training_stopped(trainer))  # exits 1 if early stopping saw NaN/inf
@@ -83,7 +89,7 @@ def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -
     if not trainer.is_global_zero:
         return
     metrics = {key: float(value) for key, value in sorted(metrics.items())}
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_atomically(run_dir / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
     for key, value in metrics.items():
         print(f"{key:>24s}  {value:.4f}")
     if headline:

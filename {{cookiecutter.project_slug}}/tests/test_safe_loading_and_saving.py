@@ -1,0 +1,238 @@
+"""The run folder can be trusted: loading builds only allowlisted targets, what is saved is
+complete and finite, unreadable checkpoints are skipped, runs are combined only on one test set."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from conftest import FAST, ROOT, read_metrics, run_script
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One finished 2-epoch run shared by the tests below (copied before anything is changed)."""
+    folder = tmp_path_factory.mktemp("trusted")
+    process = run_script("train.py", f"hydra.run.dir={folder / 'run'}", f"paths.log_dir={folder}",
+                         "trainer.max_epochs=2", *FAST)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    return folder / "run"
+
+
+def copy_of(run_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy, symlinks=True)
+    return copy
+
+
+def writes(marker: Path) -> dict:
+    """A payload that writes `marker` when Hydra instantiates it: Path(marker).write_text("pwned")."""
+    return {"_target_": "pathlib.Path.write_text", "_args_": [{"_target_": "pathlib.Path", "_args_": [str(marker)]},
+                                                              "pwned"]}
+
+
+def last_line(process) -> str:
+    assert "Traceback" not in process.stderr, process.stderr[-3000:]
+    return process.stderr.strip().splitlines()[-1]
+
+
+# 1. Loading allowlist ------------------------------------------------------------------
+
+PAYLOADS = {  # (hyperparameter to replace, how, the target the message must name)
+    "model": ("model", lambda marker, own: {"_target_": "numpy.savez", "_args_": [str(marker)]}, "numpy.savez"),
+    "augmentation": ("augmentation", lambda marker, own: writes(marker), "pathlib.Path.write_text"),
+    "nested_in_a_transform": ("augmentation", lambda marker, own: {
+        "_target_": "{{cookiecutter.package_name}}.augment.batch_augmentation", "rotation": writes(marker)},
+        "pathlib.Path.write_text"),
+    "partial_in_model_args": ("model", lambda marker, own: {**own, "width": {
+        "_target_": "os.system", "_partial_": True, "_args_": [f"touch {marker}"]}}, "os.system"),
+}
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_crafted_checkpoint_is_refused_before_anything_is_built(run, tmp_path, payload):
+    key, build, target = PAYLOADS[payload]
+    marker = tmp_path / "marker"
+    checkpoint = torch.load(run / "checkpoints" / "epoch000.ckpt", weights_only=True)
+    checkpoint["hyper_parameters"][key] = build(marker, checkpoint["hyper_parameters"]["model"])
+    crafted = copy_of(run, tmp_path) / "checkpoints" / "epoch000.ckpt"
+    torch.save(checkpoint, crafted)  # plain containers: it passes weights_only=True
+
+    paths = [crafted] + ([crafted.parent.parent] if payload == "nested_in_a_transform" else [])  # + its run
+    for path in paths:
+        process = run_script("eval.py", str(path))
+        assert process.returncode == 1, process.stdout[-2000:] + process.stderr[-2000:]
+        error = last_line(process)
+        assert f"`_target_: '{target}'" in error and str(crafted) in error and "allowlist.py" in error, error
+        assert not list(tmp_path.glob("marker*")), "the payload ran"
+
+
+def test_a_crafted_run_config_is_refused_by_eval_and_by_resume(run, tmp_path):
+    marker = tmp_path / "marker"
+    crafted = copy_of(run, tmp_path)
+    config_path = crafted / ".hydra" / "config.yaml"
+    config = OmegaConf.load(config_path)
+    config.data = {"_target_": "numpy.savez", "_args_": [str(marker)]}  # eval.py rebuilds the run's data
+    config.callbacks.extra = writes(marker)  # resume builds every callback of the run's config
+    OmegaConf.save(config, config_path)
+
+    process = run_script("eval.py", str(crafted))
+    assert process.returncode == 1
+    error = last_line(process)
+    assert "`_target_: 'numpy.savez'` (at data._target_)" in error and str(config_path) in error, error
+
+    resumed = tmp_path / "resumed"
+    process = run_script("train.py", f"resume={crafted}", f"hydra.run.dir={resumed}", *FAST)
+    assert process.returncode == 1
+    error = last_line(process)
+    assert "`_target_: 'pathlib.Path.write_text'` (at callbacks.extra._target_)" in error, error
+    assert str(config_path) in error and "'numpy.savez'" in error, error  # every foreign target is named
+    assert not list(tmp_path.glob("marker*")), "the payload ran"
+    assert not (resumed / "checkpoints").exists()
+
+
+def test_the_allowlist_takes_what_the_package_defines_and_the_listed_library_classes():
+    from {{cookiecutter.package_name}}.allowlist import unlisted_targets
+
+    config = {
+        "ok": [{"_target_": "{{cookiecutter.package_name}}.models.ResNet"}, {"_target_": "torch.optim.AdamW"}],
+        "imported_not_defined": {"_target_": "{{cookiecutter.package_name}}.checkpoints.Path"},
+        "attribute_of_an_import": {"_target_": "{{cookiecutter.package_name}}.checkpoints.Path.write_text"},
+        "not_a_name": {"_target_": 42},
+        "interpolated": OmegaConf.create({"x": {"_target_": "${y}"}, "y": "os.system"}),
+        "deep": {"_args_": [{"a": {"_target_": "subprocess.run"}}]},
+    }
+    assert unlisted_targets(config) == [
+        ("imported_not_defined._target_", "{{cookiecutter.package_name}}.checkpoints.Path"),
+        ("attribute_of_an_import._target_", "{{cookiecutter.package_name}}.checkpoints.Path.write_text"),
+        ("not_a_name._target_", 42),
+        ("interpolated.x._target_", "${y}"),
+        ("deep._args_[0].a._target_", "subprocess.run"),
+    ]
+
+
+def test_every_target_of_the_shipped_configs_is_allowed():
+    from {{cookiecutter.package_name}}.allowlist import unlisted_targets
+
+    for path in sorted((ROOT / "configs").rglob("*.yaml")):
+        assert unlisted_targets(OmegaConf.load(path), str(path.relative_to(ROOT))) == []
+
+
+# 4a. Only finite checkpoints ------------------------------------------------------------
+
+def test_a_diverged_step_leaves_no_non_finite_last_finite_checkpoint(train):
+    # lr=1e30: the first step makes the weights huge; the next forward pass turns the
+    # batch-norm statistics into inf/NaN before its loss (NaN) is seen
+    process, run_dir = train("optimizer.lr=1e30", "trainer.max_epochs=2", *FAST, expect_ok=False)
+    assert process.returncode == 1, process.stderr[-3000:]
+    error = process.stderr.strip().splitlines()[-1]
+    assert "loss is nan at step 1" in error and "last_finite.ckpt was not written" in error, error
+    assert "The run has no finite checkpoint" in error and "running_var" in error, error
+    assert not (run_dir / "checkpoints" / "last_finite.ckpt").exists()
+    for path in run_dir.rglob("*.ckpt"):
+        state = torch.load(path, weights_only=True)["state_dict"]
+        assert all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()), path
+
+
+def test_eval_refuses_non_finite_weights_and_a_run_folder_skips_them(run, tmp_path):
+    from {{cookiecutter.package_name}}.checkpoints import newest_finite_checkpoint
+
+    copy = copy_of(run, tmp_path)
+    diverged = copy / "checkpoints" / "epoch001.ckpt"  # the newest one, as after a divergence
+    checkpoint = torch.load(diverged, weights_only=True)
+    checkpoint["state_dict"]["model.head.weight"][0, 0] = float("nan")
+    torch.save(checkpoint, diverged)
+
+    process = run_script("eval.py", str(diverged))
+    assert process.returncode == 1
+    error = last_line(process)
+    assert str(diverged) in error and "NaN or inf in 1 of its" in error and "model.head.weight" in error, error
+    assert "single" not in process.stdout  # not scored
+
+    process = run_script("eval.py", str(copy))
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert f"warning: skipped a checkpoint: The checkpoint {diverged} holds NaN" in process.stderr
+    assert "top-1 checkpoints" in process.stdout and "single" in process.stdout
+    assert newest_finite_checkpoint(copy / "checkpoints") == copy / "checkpoints" / "epoch000.ckpt"
+
+
+# 4b. Complete files, unreadable ones skipped --------------------------------------------
+
+def test_a_truncated_checkpoint_in_a_run_folder_is_skipped_with_a_warning(run, tmp_path):
+    copy = copy_of(run, tmp_path)
+    truncated = copy / "checkpoints" / "epoch000.ckpt"
+    truncated.write_bytes(truncated.read_bytes()[:5000])  # as left by a disk full before atomic writes
+    process = run_script("eval.py", str(copy))
+    assert process.returncode == 0, process.stderr[-3000:]
+    [warning] = [line for line in process.stderr.splitlines() if line.startswith("warning: skipped")]
+    assert f"Cannot read the checkpoint {truncated} (5000 bytes)" in warning, warning
+    assert "top-1 checkpoints" in process.stdout
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 500 kB tmpfs (room for one checkpoint of the default model): a real full disk. Needs root."""
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=500k", "tmpfs", str(mount)]).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_full_disk_stops_the_run_naming_file_and_free_space_and_leaves_no_partial_file(small_disk, tmp_path):
+    run_dir = small_disk / "run"
+    process = run_script("train.py", f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}",
+                         "trainer.max_epochs=3", *FAST)
+    assert process.returncode != 0
+    failed = run_dir / "checkpoints" / "epoch001.ckpt"
+    assert f"Cannot write {failed} (0.3 MB): No space left on device; " in process.stderr, process.stderr[-3000:]
+    assert " kB free on that disk" in process.stderr
+    files = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert files == ["epoch000.ckpt", "last.ckpt"], files  # no truncated epoch001.ckpt, no temporary file
+    torch.load(run_dir / "checkpoints" / "epoch000.ckpt", weights_only=True)  # complete
+
+    # Space freed; a damaged checkpoint (from some other accident) lies in the folder: the
+    # resumed run trains to the end, its ensemble skips that file with a warning, metrics.json is written.
+    subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
+    damaged = run_dir / "checkpoints" / "epoch009.ckpt"
+    damaged.write_bytes(b"not a checkpoint")
+    process = run_script("train.py", f"resume={run_dir}", f"hydra.run.dir={tmp_path / 'resume'}", *FAST)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert f"warning: skipped a checkpoint: Cannot read the checkpoint {damaged}" in process.stderr
+    assert "ensemble/soft/acc" in read_metrics(run_dir)
+
+
+# 4c. Runs are combined only on one test set ----------------------------------------------
+
+def test_split_fingerprint_is_recorded_ignores_order_and_leaves_the_rng_alone(run):
+    from {{cookiecutter.package_name}}.data import DigitsData
+    from {{cookiecutter.package_name}}.split_fingerprint import examples_fingerprint, recorded_split, split_fingerprint
+
+    data = DigitsData()
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    fingerprint = split_fingerprint(data)
+    assert torch.equal(before, torch.get_rng_state())
+    assert recorded_split(run) == fingerprint  # what train.py wrote for the same data
+    order = torch.randperm(len(data.train_y))
+    assert examples_fingerprint(data.train_x[order], data.train_y[order]) == fingerprint["train"]
+    other = split_fingerprint(DigitsData(split_seed=1))
+    assert other["test"] != fingerprint["test"]
+    half = split_fingerprint(DigitsData(fraction=0.5))  # learning curves: same val and test, other train
+    assert half["test"] == fingerprint["test"] and half["train"] != fingerprint["train"]
+
+
+def test_eval_refuses_a_multirun_whose_jobs_were_tested_on_different_examples(tmp_path):
+    sweep = tmp_path / "sweep"
+    process = run_script("train.py", "-m", "data.split_seed=0,1", "trainer.max_epochs=1", "ensemble.k=0",
+                         "baselines=false", f"hydra.sweep.dir={sweep}", f"paths.log_dir={tmp_path}", *FAST)
+    assert process.returncode == 0, process.stderr[-3000:]
+    process = run_script("eval.py", str(sweep))
+    assert process.returncode == 1, process.stdout[-2000:]
+    error = last_line(process)
+    assert "were not tested on the same examples" in error, error
+    assert "0 (data.split_seed=0)" in error and "1 (data.split_seed=1)" in error, error
