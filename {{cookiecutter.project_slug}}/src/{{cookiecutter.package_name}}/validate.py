@@ -47,7 +47,7 @@ def validate(cfg: DictConfig) -> None:
     if not problems:  # the values are fine: now what needs torch and lightning (a few seconds)
         from .target_arguments import argument_problems
 
-        problems = argument_problems(cfg) + hardware_problems(cfg)
+        problems = argument_problems(cfg) + trainer_problems(cfg)
     if problems:
         raise ConfigError("Invalid configuration: " + " ".join(problems) + " Nothing was trained.")
 
@@ -217,13 +217,17 @@ def known_metrics(cfg: DictConfig) -> dict[str, list[str]]:
     evaluation = []  # the evaluation_metrics callback's metrics, e.g. f1 (per class: f1/<class>)
     for callback in configured("EvaluationMetrics"):
         evaluation += [f"{name}{suffix}" for name in (callback.get("metrics") or {}) for suffix in ("", "/")]
+    validates = cfg_value(cfg, "trainer.limit_val_batches") != 0  # 0: no validation, no val/ or fit/ results
     l1 = cfg_value(cfg, "regularization.l1")
+    # val/ stays monitorable without validation: early stopping (strict: false) and checkpoints
+    # tolerate its absence (then only last.ckpt is kept)
     monitor = ["train/loss", "train/acc", *(["train/l1_penalty"] if is_number(l1) and l1 > 0 else []),
                *[f"val/{name}" for name in ["loss", "acc", *evaluation]]]
-    result = ["train/loss", *[f"{split}/{name}" for split in ("val", "test") for name in ["loss", "acc", *evaluation]]]
+    splits = ("val", "test") if validates else ("test",)
+    result = ["train/loss", *[f"{split}/{name}" for split in splits for name in ["loss", "acc", *evaluation]]]
     if configured("SliceAccuracy"):
         result.append("test/slice/")
-    if configured("FitDiagnosis"):
+    if configured("FitDiagnosis") and validates:
         result += [f"fit/{name}" for name in ("train_acc", "train_loss", "gap", "underfit", "overfit", "train_examples")]
     if cfg.get("baselines", True):
         result += [f"baseline/{name}_acc" for name in ("majority", "logreg", "svc")]
@@ -273,28 +277,35 @@ def precision_problems(cfg: DictConfig) -> list[str]:
             "bf16-mixed instead, and the run's config would not say what ran. On a CPU use bf16-mixed or 32-true."]
 
 
-def hardware_problems(cfg: DictConfig) -> list[str]:
-    """The accelerator exists on this machine; on a CPU, the devices and precision work there.
+def trainer_problems(cfg: DictConfig) -> list[str]:
+    """What only Lightning knows: the strategy's name, and whether the accelerator exists here.
 
-    Lightning's own availability checks (imported here, after the value checks).
+    With accelerator=auto on a machine without GPUs, the devices and precision must work on a CPU.
     """
+    from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator, XLAAccelerator
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    problems = []
+    strategy = cfg_value(cfg, "trainer.strategy")
+    strategies = ["auto", *StrategyRegistry.available_strategies()]
+    if strategy is not None and not isinstance(strategy, DictConfig) and strategy not in strategies:
+        problems.append(f"trainer.strategy={strategy!r} is not allowed: use one of {', '.join(strategies)}.")
     accelerator = cfg_value(cfg, "trainer.accelerator")
     if accelerator not in ACCELERATORS or accelerator == "cpu":
-        return []  # a `_target_` of your own, or already checked with the values
-    from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator, XLAAccelerator
-
+        return problems  # a `_target_` of your own, or already checked with the values
     available = {"cuda": CUDAAccelerator.is_available(), "mps": MPSAccelerator.is_available(),
                  "tpu": XLAAccelerator.is_available()}
     available["gpu"] = available["cuda"] or available["mps"]
     if accelerator != "auto" and not available[accelerator]:
-        return [f"trainer.accelerator={accelerator!r} is not available on this machine (no such device found): "
-                "use cpu, or auto (the best device there is)."]
-    if accelerator == "auto" and not any(available.values()):  # auto means the CPU here
+        problems.append(f"trainer.accelerator={accelerator!r} is not available on this machine (no such device "
+                        "found): use cpu, or auto (the best device there is).")
+    elif accelerator == "auto" and not any(available.values()):  # auto means the CPU here
         devices = cfg_value(cfg, "trainer.devices")
         allowed = devices_allowed(devices, on_cpu=True) if devices is not None else None
-        problems = [f"trainer.devices={devices!r} is not allowed: {allowed} (auto is the CPU here)."] if allowed else []
-        return problems + precision_problems(cfg)
-    return []
+        if allowed:
+            problems.append(f"trainer.devices={devices!r} is not allowed: {allowed} (auto is the CPU here).")
+        problems += precision_problems(cfg)
+    return problems
 
 
 def broken_references(cfg: DictConfig, prefix: str = "") -> list[str]:
