@@ -9,7 +9,6 @@ import argparse
 import sys
 
 
-
 def checkpoint_count(text: str) -> int:
     """--k: a whole number >= 1 (argparse prints the message with the usage and exits with code 2)."""
     try:

@@ -28,7 +28,8 @@ PASSED_BY_CODE = {
     "model": {"in_shape": "the data", "num_classes": "the data"},
     "optimizer": {"params": "the model", "weight_decay": "regularization.weight_decay"},
     "scheduler": {"optimizer": "the optimizer", "total_steps": "the trainer (the run's length)"},
-    "trainer": {"callbacks": "the callbacks group", "logger": "the logger group", "default_root_dir": "paths.run_dir"},
+    "trainer": {"callbacks": "the callbacks group", "logger": "the logger group",
+                "default_root_dir": "paths.run_dir"},
 }
 # Words of an annotation that say nothing about the kind of value (containers, None, tensors).
 NEUTRAL = {"typing", "Union", "Optional", "None", "NoneType", "tuple", "Tuple", "list", "List", "Sequence",
@@ -52,43 +53,50 @@ def target_problems(node, key: str, passed: dict) -> list[str]:
         return [problem for i, item in enumerate(node) for problem in target_problems(item, f"{key}[{i}]", {})]
     if not isinstance(node, DictConfig):
         return []
-    problems = []
-    arguments = [name for name in node if not str(name).startswith("_")]
-    if "_target_" in node:
-        try:
-            target = get_object(node._target_)
-        except Exception as error:
-            return [f"{key}._target_={node._target_!r} cannot be imported ({str(error).strip().splitlines()[-1]}): "
-                    "give the full dotted path of a class or function."]
-        try:
-            parameters = inspect.signature(target).parameters
-        except (TypeError, ValueError):  # no readable signature (some builtins): nothing to check
-            return problems
-        takes_any = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
-        takes = [n for n, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and n not in passed]
-        for name in arguments:
-            if name in passed:
-                problems.append(f"{key}.{name}={shown(node, name)} is not allowed: {name} is set by {passed[name]}, "
-                                "so this value would be ignored.")
-            elif name not in parameters and not takes_any:
-                problems.append(f"{key}.{name}={shown(node, name)} is not an argument of {node._target_}, which "
-                                f"takes: {', '.join(takes) or 'no arguments'}.")
-            elif name in parameters:
-                problems += kind_problems(node, name, key, parameters[name].annotation)
-        if not node.get("_partial_", False) and "_args_" not in node:  # a partial gets the rest later
-            problems += [f"{key}.{n} is missing: {node._target_} needs it (`+{key}.{n}=<value>`)."
-                         for n, p in parameters.items() if p.default is p.empty and n not in node and n not in passed
-                         and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    for name in arguments:  # nested targets (augmentation transforms, torchmetrics classes, ...)
-        if not OmegaConf.is_interpolation(node, name):
+    problems = signature_problems(node, key, passed) if "_target_" in node else []
+    for name in node:  # nested targets (augmentation transforms, torchmetrics classes, ...)
+        if not str(name).startswith("_") and not OmegaConf.is_interpolation(node, name):
             problems += target_problems(node[name], f"{key}.{name}", {})
     return problems
 
 
+def signature_problems(node: DictConfig, key: str, passed: dict) -> list[str]:
+    """The keys of one `_target_` node against the signature of its target."""
+    try:
+        target = get_object(node._target_)
+    except Exception as error:
+        reason = str(error).strip().splitlines()[-1]
+        return [f"{key}._target_={node._target_!r} cannot be imported ({reason}): "
+                "give the full dotted path of a class or function."]
+    try:
+        parameters = inspect.signature(target).parameters
+    except (TypeError, ValueError):  # no readable signature (some builtins): nothing to check
+        return []
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
+    takes = [n for n, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and n not in passed]
+    problems = []
+    for name in (n for n in node if not str(n).startswith("_")):
+        if name in passed:
+            problems.append(f"{key}.{name}={shown(node, name)} is not allowed: {name} is set by {passed[name]}, "
+                            "so this value would be ignored.")
+        elif name not in parameters and not takes_any:
+            problems.append(f"{key}.{name}={shown(node, name)} is not an argument of {node._target_}, which "
+                            f"takes: {', '.join(takes) or 'no arguments'}.")
+        elif name in parameters:
+            problems += kind_problems(node, name, key, parameters[name].annotation)
+    if node.get("_partial_", False) or "_args_" in node:  # a partial gets the rest when it is called
+        return problems
+    needed = [n for n, p in parameters.items() if p.default is p.empty and n not in node and n not in passed
+              and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return problems + [f"{key}.{n} is missing: {node._target_} needs it (`+{key}.{n}=<value>`)." for n in needed]
+
+
 def kind_problems(node: DictConfig, name: str, key: str, annotation) -> list[str]:
     """An argument annotated with numbers only (or bool only) given something else."""
+    if annotation is inspect.Parameter.empty:
+        return []
     text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
-    words = set(re.findall(r"[A-Za-z_]\w*", text)) - NEUTRAL if annotation is not inspect.Parameter.empty else set()
+    words = set(re.findall(r"[A-Za-z_]\w*", text)) - NEUTRAL
     if not words or not (words <= {"int", "float"} or words == {"bool"}):
         return []  # text, objects, or anything else: not checked here
     try:

@@ -186,15 +186,18 @@ def value_problems(cfg: DictConfig) -> list[str]:
             continue
         key = f"callbacks.{name}"
         if callback.get("monitor") is not None:
-            need(is_under(callback.monitor, metrics["monitor"]), f"{key}.monitor", "a metric logged while training: " + names(metrics["monitor"]))
+            need(is_under(callback.monitor, metrics["monitor"]), f"{key}.monitor",
+                 "a metric logged while training: " + names(metrics["monitor"]))
         if "mode" in callback:
             choice(f"{key}.mode", ("min", "max"))
         number(f"{key}.save_top_k", lambda v: v >= -1, "a whole number >= -1 (-1: keep all, 0: none)", whole=True)
         number(f"{key}.patience", lambda v: v >= 0, "a whole number of validations >= 0", whole=True)
     optimized = cfg_value(cfg, "optimized_metric")
     overfit_check = "overfit/passed" in metrics["result"]  # it returns its train/loss whatever this says (run.py)
+    unvalidated = cfg_value(cfg, "trainer.limit_val_batches") == 0
+    unvalidated = " (no val/ metrics: trainer.limit_val_batches=0)" if unvalidated else ""
     need(overfit_check or is_under(optimized, metrics["result"]), "optimized_metric",
-         "a metric this run writes to metrics.json: " + names(metrics["result"]))
+         f"a metric this run writes to metrics.json{unvalidated}: " + names(metrics["result"]))
     return problems
 
 
@@ -228,7 +231,8 @@ def known_metrics(cfg: DictConfig) -> dict[str, list[str]]:
     if configured("SliceAccuracy"):
         result.append("test/slice/")
     if configured("FitDiagnosis") and validates:
-        result += [f"fit/{name}" for name in ("train_acc", "train_loss", "gap", "underfit", "overfit", "train_examples")]
+        result += [f"fit/{name}" for name in ("train_acc", "train_loss", "gap", "underfit", "overfit",
+                                              "train_examples")]
     if cfg.get("baselines", True):
         result += [f"baseline/{name}_acc" for name in ("majority", "logreg", "svc")]
     ensemble = cfg.get("ensemble") or {}
