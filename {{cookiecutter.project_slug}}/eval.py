@@ -8,9 +8,21 @@ cross-run ensemble of every job's best checkpoint. Checkpoints load with weights
 import argparse
 import sys
 
+
+def checkpoint_count(text: str) -> int:
+    """--k: a whole number >= 1 (argparse prints the message with the usage and exits with code 2)."""
+    try:
+        k = int(text)
+    except ValueError:
+        k = 0
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a whole number of checkpoints >= 1, e.g. --k 3")
+    return k
+
+
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("path", help="a .ckpt file, a run folder, or a multirun folder")
-parser.add_argument("--k", type=int, default=3, help="top-k checkpoints of a run to combine (default 3)")
+parser.add_argument("--k", type=checkpoint_count, default=3, help="top-k checkpoints of a run to combine (default 3)")
 
 
 def main() -> None:

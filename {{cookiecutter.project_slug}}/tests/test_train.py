@@ -17,13 +17,19 @@ def options(group: str) -> list[str]:
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_every_option_of_every_group_composes(group):
-    from {{cookiecutter.package_name}}.validate import validate
+    from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator
+
+    from {{cookiecutter.package_name}}.validate import ConfigError, validate
 
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         for option in options(group):
             cfg = compose("train", overrides=[f"{group}={option}"], return_hydra_config=False)
             assert group in cfg, (group, option)
-            if group not in {"paths"}:
+            if (group, option) == ("trainer", "gpu") and not (CUDAAccelerator.is_available()
+                                                              or MPSAccelerator.is_available()):
+                with pytest.raises(ConfigError, match="trainer.accelerator='gpu' is not available on this machine"):
+                    validate(cfg)
+            elif group not in {"paths"}:
                 validate(cfg)
 
 

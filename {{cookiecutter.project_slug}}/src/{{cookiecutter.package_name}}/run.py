@@ -54,7 +54,7 @@ def train(cfg: DictConfig) -> float:
     best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
     metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
     metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
-    metrics |= trainer.validate(module, datamodule=data, verbose=False)[0]  # the same (best) weights
+    metrics |= (trainer.validate(module, datamodule=data, verbose=False) or [{}])[0]  # same weights; [] if no val
     if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
         metrics |= report_baselines(trainer, data, metrics)
     metrics |= ensemble_metrics(cfg, trainer, data, run_dir)  # best single vs top-k ensembles, on test

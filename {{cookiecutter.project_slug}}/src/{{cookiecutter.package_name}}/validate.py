@@ -1,13 +1,19 @@
-"""Check the composed config before any work: a bad value fails in about a second.
+"""Check the composed config before any work: a bad value fails in seconds, before training.
 
-Imports nothing heavy (no torch, no lightning), so it runs before they load. YAML takes
-`lr: "0.1"` or `dropout: 2` without complaint; these checks name the key, the value
-and what is allowed. A key that an option does not have (SGD has no `betas`) is skipped.
+Two steps. First the values, importing nothing heavy (no torch, no lightning), so a bad
+value fails in about a second: YAML takes `lr: "0.1"` or `dropout: 2` without complaint;
+these checks name the key, the value and what is allowed. A key that an option does not
+have (SGD has no `betas`) is skipped. Then, once the values are fine, what needs the
+libraries: every key of a `_target_` is an argument that target takes
+(target_arguments.py), and the accelerator and precision work on this machine. Both
+steps run before any data is loaded or anything is written.
 """
 
+import math
 import sys
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import InterpolationKeyError
 
 # The names models.py accepts. Repeated here because this file must not import torch;
 # tests/test_knobs.py checks that both lists agree.
@@ -15,6 +21,9 @@ ACTIVATIONS = ("relu", "leaky_relu", "gelu")
 NORMS = ("batch", "layer", "none")
 INITS = ("default", "kaiming", "xavier")
 PRECISIONS = ("64-true", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64", "32", "16", "bf16", 64, 32, 16)
+FP16_MIXED = ("16-mixed", "16", 16)  # on a CPU Lightning silently trains these in bf16-mixed instead
+# Lightning's accelerator names (tests/test_validation.py checks them against Lightning's registry).
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 
 
 class ConfigError(ValueError):
@@ -31,6 +40,20 @@ def validate_or_exit(cfg: DictConfig) -> None:
 
 
 def validate(cfg: DictConfig) -> None:
+    """Raise ConfigError naming every bad value; then check what needs the libraries (see the top)."""
+    problems = broken_references(cfg)  # the checks below read values: first, every value must resolve
+    if not problems:
+        problems = value_problems(cfg)
+    if not problems:  # the values are fine: now what needs torch and lightning (a few seconds)
+        from .target_arguments import argument_problems
+
+        problems = argument_problems(cfg) + trainer_problems(cfg)
+    if problems:
+        raise ConfigError("Invalid configuration: " + " ".join(problems) + " Nothing was trained.")
+
+
+def value_problems(cfg: DictConfig) -> list[str]:
+    """Types and ranges of the values, without importing torch: one sentence per bad value."""
     problems = []
 
     def need(ok: bool, key: str, allowed: str) -> None:
@@ -82,10 +105,20 @@ def validate(cfg: DictConfig) -> None:
     choice("model.init", INITS)
     flag("model.residual")
 
-    # data
+    # seeds and data
+    number("seed", lambda v: 0 <= v < 2**32, "a whole number in [0, 2**32 - 1] (it seeds every random generator)",
+           whole=True, required=True)
+    number("data.split_seed", lambda v: v >= 0, "a whole number >= 0", whole=True)
     number("data.batch_size", lambda v: v > 0, "use a whole number > 0", whole=True, required=True)
     number("data.fraction", lambda v: 0 < v <= 1, "a fraction of the training set in (0, 1]")
+    number("data.subset", lambda v: v > 0, "null (all) or a whole number of training examples > 0", whole=True)
     number("data.num_workers", lambda v: v >= 0, "a whole number >= 0", whole=True)
+    for split in ("val", "test"):
+        number(f"data.{split}_fraction", lambda v: 0 < v < 1, f"a fraction of the data in (0, 1) for the {split} set")
+    val, test = cfg_value(cfg, "data.val_fraction"), cfg_value(cfg, "data.test_fraction")
+    if is_number(val) and is_number(test) and 0 < val < 1 and 0 < test < 1 and val + test >= 1:
+        problems.append(f"data.val_fraction={val!r} and data.test_fraction={test!r} leave nothing to train on: "
+                        "their sum must be < 1 (the training set is the rest).")
 
     # scheduler
     number("scheduler.warmup_steps", lambda v: v >= 0, "a whole number of steps >= 0", whole=True)
@@ -104,13 +137,32 @@ def validate(cfg: DictConfig) -> None:
         if isinstance(augmentation[name], DictConfig) and "p" in augmentation[name]:
             number(f"augmentation.{name}.p", lambda v: 0 <= v <= 1, "a probability in [0, 1]")
 
-    # trainer
-    number("trainer.max_epochs", lambda v: v >= -1, "a whole number (-1: no limit)", whole=True)
-    number("trainer.max_steps", lambda v: v >= -1, "a whole number (-1: no limit)", whole=True)
+    # trainer (0 epochs, steps or training batches would report the metrics of an untrained model)
+    number("trainer.max_epochs", lambda v: v >= 1 or v == -1, "a whole number >= 1 (-1: no limit)", whole=True)
+    number("trainer.max_steps", lambda v: v >= 1 or v == -1, "a whole number >= 1 (-1: no limit)", whole=True)
+    number("trainer.log_every_n_steps", lambda v: v >= 1, "a whole number of steps >= 1", whole=True)
+    number("trainer.check_val_every_n_epoch", lambda v: v >= 1, "null or a whole number of epochs >= 1", whole=True)
+    number("trainer.limit_train_batches", lambda v: 0 < v <= 1 if isinstance(v, float) else v >= 1,
+           "null (all), a fraction in (0, 1] or a whole number of batches >= 1")
+    for split in ("val", "test"):
+        number(f"trainer.limit_{split}_batches", lambda v: 0 <= v <= 1 if isinstance(v, float) else v >= 0,
+               "null (all), a fraction in [0, 1] or a whole number of batches >= 0 (0: none)")
+    fast = cfg_value(cfg, "trainer.fast_dev_run")
+    need(fast is None or isinstance(fast, bool) or (is_whole(fast) and fast >= 0), "trainer.fast_dev_run",
+         "true, false or a whole number of batches >= 0")
+    accelerator = cfg_value(cfg, "trainer.accelerator")
+    if not isinstance(accelerator, DictConfig):  # else an Accelerator object (`_target_`)
+        choice("trainer.accelerator", ACCELERATORS)
+    devices = cfg_value(cfg, "trainer.devices")
+    if devices is not None:
+        allowed = devices_allowed(devices, on_cpu=accelerator == "cpu")
+        need(allowed is None, "trainer.devices", allowed)
     number("trainer.gradient_clip_val", lambda v: v > 0, "null (no clipping) or a number > 0")
     choice("trainer.gradient_clip_algorithm", ("norm", "value"))
     number("trainer.accumulate_grad_batches", lambda v: v >= 1, "a whole number >= 1", whole=True)
     choice("trainer.precision", PRECISIONS)
+    if accelerator == "cpu":
+        problems += precision_problems(cfg)
     deterministic = cfg_value(cfg, "trainer.deterministic")
     need(deterministic is None or isinstance(deterministic, bool) or deterministic == "warn",
          "trainer.deterministic", "use true, false or warn")
@@ -124,10 +176,172 @@ def validate(cfg: DictConfig) -> None:
          "a whole number of checkpoints >= 0 (0 turns the ensemble table off)")
     methods = cfg_value(cfg, "ensemble.methods")
     known = {"single", "soft", "hard", "weight_average"}
-    need(methods is None or set(methods) <= known, "ensemble.methods", f"a list of {sorted(known)}")
+    need(methods is None or (isinstance(methods, (list, tuple, ListConfig)) and set(methods) <= known),
+         "ensemble.methods", f"a list of {sorted(known)}")
 
-    if problems:
-        raise ConfigError("Invalid configuration: " + " ".join(problems) + " Nothing was trained.")
+    # callbacks, and the metrics they and optimized_metric name
+    metrics = known_metrics(cfg)
+    for name, callback in (cfg.get("callbacks") or {}).items():
+        if not isinstance(callback, DictConfig):
+            continue
+        key = f"callbacks.{name}"
+        if callback.get("monitor") is not None:
+            need(is_under(callback.monitor, metrics["monitor"]), f"{key}.monitor",
+                 "a metric logged while training: " + names(metrics["monitor"]))
+        if "mode" in callback:
+            choice(f"{key}.mode", ("min", "max"))
+        number(f"{key}.save_top_k", lambda v: v >= -1, "a whole number >= -1 (-1: keep all, 0: none)", whole=True)
+        number(f"{key}.patience", lambda v: v >= 0, "a whole number of validations >= 0", whole=True)
+    optimized = cfg_value(cfg, "optimized_metric")
+    overfit_check = "overfit/passed" in metrics["result"]  # it returns its train/loss whatever this says (run.py)
+    unvalidated = cfg_value(cfg, "trainer.limit_val_batches") == 0
+    unvalidated = " (no val/ metrics: trainer.limit_val_batches=0)" if unvalidated else ""
+    need(overfit_check or is_under(optimized, metrics["result"]), "optimized_metric",
+         f"a metric this run writes to metrics.json{unvalidated}: " + names(metrics["result"]))
+    return problems
+
+
+def known_metrics(cfg: DictConfig) -> dict[str, list[str]]:
+    """The names of the metrics a run with this config produces, by when they exist.
+
+    "monitor": logged while training, what early stopping and checkpoints can watch;
+    "result": the keys of metrics.json, one of which `optimized_metric` returns to sweepers.
+    A name ending in "/" stands for every name below it (per class, per slice).
+    EXTEND THIS when a feature adds metrics (a callback, a new task's metrics): a run that
+    monitors or optimizes a name missing here fails validation, naming the ones listed.
+    """
+    callbacks = [c for c in (cfg.get("callbacks") or {}).values() if isinstance(c, DictConfig)]
+
+    def configured(class_name: str) -> list[DictConfig]:
+        return [c for c in callbacks if str(c.get("_target_", "")).endswith("." + class_name)]
+
+    if configured("OverfitVerdict"):  # the overfitting check (data=tiny): only its verdict
+        return {"monitor": ["train/loss", "train/acc"], "result": ["train/loss", "overfit/passed"]}
+    evaluation = []  # the evaluation_metrics callback's metrics, e.g. f1 (per class: f1/<class>)
+    for callback in configured("EvaluationMetrics"):
+        evaluation += [f"{name}{suffix}" for name in (callback.get("metrics") or {}) for suffix in ("", "/")]
+    validates = cfg_value(cfg, "trainer.limit_val_batches") != 0  # 0: no validation, no val/ or fit/ results
+    l1 = cfg_value(cfg, "regularization.l1")
+    # val/ stays monitorable without validation: early stopping (strict: false) and checkpoints
+    # tolerate its absence (then only last.ckpt is kept)
+    monitor = ["train/loss", "train/acc", *(["train/l1_penalty"] if is_number(l1) and l1 > 0 else []),
+               *[f"val/{name}" for name in ["loss", "acc", *evaluation]]]
+    splits = ("val", "test") if validates else ("test",)
+    result = ["train/loss", *[f"{split}/{name}" for split in splits for name in ["loss", "acc", *evaluation]]]
+    if configured("SliceAccuracy"):
+        result.append("test/slice/")
+    if configured("FitDiagnosis") and validates:
+        result += [f"fit/{name}" for name in ("train_acc", "train_loss", "gap", "underfit", "overfit",
+                                              "train_examples")]
+    if cfg.get("baselines", True):
+        result += [f"baseline/{name}_acc" for name in ("majority", "logreg", "svc")]
+    ensemble = cfg.get("ensemble") or {}
+    if ensemble.get("k") and configured("ModelCheckpoint"):
+        result += [f"ensemble/{method}/{m}" for method in ensemble.get("methods") or [] for m in ("acc", "nll")]
+    return {"monitor": monitor, "result": result}
+
+
+def is_under(name, known: list[str]) -> bool:
+    """Is `name` one of the known metric names, or below one that ends in "/"?"""
+    if not isinstance(name, str) or name.endswith("/"):
+        return False
+    return name in known or any(k.endswith("/") and name.startswith(k) for k in known)
+
+
+def names(known: list[str]) -> str:
+    return ", ".join(k + "..." if k.endswith("/") else k for k in known)
+
+
+def devices_allowed(devices, on_cpu: bool) -> str | None:
+    """None if Lightning takes `trainer.devices=<devices>`, else what it takes."""
+    if devices == "auto":
+        return None
+    if isinstance(devices, str):  # "2", "-1", "0,1": what Lightning parses from a string
+        parts = [part.strip() for part in devices.split(",") if part.strip()]
+        if len(parts) == 1 and (parts[0].isdigit() or parts[0] == "-1") and "," not in devices:
+            devices = int(parts[0])
+        elif parts and all(part.isdigit() for part in parts):
+            devices = [int(part) for part in parts]
+    if on_cpu:
+        return None if is_whole(devices) and devices >= 1 else "on a CPU, auto or a whole number of processes >= 1"
+    if is_whole(devices) and (devices >= 1 or devices == -1):
+        return None
+    if (isinstance(devices, (list, tuple, ListConfig)) and len(devices) > 0 and len(set(devices)) == len(devices)
+            and all(is_whole(d) and d >= 0 for d in devices)):
+        return None
+    return "auto, a number of devices >= 1, -1 (all of them), or a list of device indices such as [0, 1]"
+
+
+def precision_problems(cfg: DictConfig) -> list[str]:
+    """A run on the CPU asked for fp16 mixed precision: Lightning would train in bf16 without a word."""
+    precision = cfg_value(cfg, "trainer.precision")
+    if precision not in FP16_MIXED:
+        return []
+    return [f"trainer.precision={precision!r} needs a GPU: on a CPU Lightning would silently train in "
+            "bf16-mixed instead, and the run's config would not say what ran. On a CPU use bf16-mixed or 32-true."]
+
+
+def trainer_problems(cfg: DictConfig) -> list[str]:
+    """What only Lightning knows: the strategy's name, and whether the accelerator exists here.
+
+    With accelerator=auto on a machine without GPUs, the devices and precision must work on a CPU.
+    """
+    from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator, XLAAccelerator
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    problems = []
+    strategy = cfg_value(cfg, "trainer.strategy")
+    strategies = ["auto", *StrategyRegistry.available_strategies()]
+    if strategy is not None and not isinstance(strategy, DictConfig) and strategy not in strategies:
+        problems.append(f"trainer.strategy={strategy!r} is not allowed: use one of {', '.join(strategies)}.")
+    accelerator = cfg_value(cfg, "trainer.accelerator")
+    if accelerator not in ACCELERATORS or accelerator == "cpu":
+        return problems  # a `_target_` of your own, or already checked with the values
+    available = {"cuda": CUDAAccelerator.is_available(), "mps": MPSAccelerator.is_available(),
+                 "tpu": XLAAccelerator.is_available()}
+    available["gpu"] = available["cuda"] or available["mps"]
+    if accelerator != "auto" and not available[accelerator]:
+        problems.append(f"trainer.accelerator={accelerator!r} is not available on this machine (no such device "
+                        "found): use cpu, or auto (the best device there is).")
+    elif accelerator == "auto" and not any(available.values()):  # auto means the CPU here
+        devices = cfg_value(cfg, "trainer.devices")
+        allowed = devices_allowed(devices, on_cpu=True) if devices is not None else None
+        if allowed:
+            problems.append(f"trainer.devices={devices!r} is not allowed: {allowed} (auto is the CPU here).")
+        problems += precision_problems(cfg)
+    return problems
+
+
+def broken_references(cfg: DictConfig, prefix: str = "") -> list[str]:
+    """Values that can never resolve: `???` left unset, or `${...}` naming a key that does not exist.
+
+    A removed callback (`~callbacks.model_checkpoint`) leaves such references behind (early
+    stopping's monitor points at the checkpoint's). Other resolver errors are left to Hydra.
+    """
+    problems = []
+    for key in node_keys(cfg):
+        full_key = f"{prefix}{key}"
+        if OmegaConf.is_missing(cfg, key):
+            problems.append(f"{full_key} has no value (???): set it, e.g. `{full_key}=<value>`.")
+        elif OmegaConf.is_interpolation(cfg, key):
+            try:
+                cfg[key]
+            except InterpolationKeyError as error:
+                expression = OmegaConf.to_container(cfg, resolve=False)[key]
+                reason = str(error).splitlines()[0]
+                problems.append(f"{full_key}={expression} refers to a key that does not exist ({reason}): "
+                                f"set {full_key} itself, or keep the key it refers to.")
+            except Exception:  # another resolver's problem (e.g. ${hydra:...} outside a Hydra run): not ours
+                pass
+        elif isinstance(cfg[key], (DictConfig, ListConfig)):
+            problems += broken_references(cfg[key], f"{full_key}.")
+    return problems
+
+
+def node_keys(node) -> list:
+    if isinstance(node, DictConfig):
+        return list(node.keys())
+    return list(range(len(node))) if isinstance(node, ListConfig) else []
 
 
 def cfg_value(cfg: DictConfig, key: str):
@@ -140,7 +354,8 @@ def cfg_value(cfg: DictConfig, key: str):
 
 
 def is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite int or float (YAML's true/false, .nan and .inf are not numbers here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def is_whole(value) -> bool:
