@@ -11,6 +11,7 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from .averaged_weights import use_averaged_weights
 from .baselines import report_baselines
 from .callbacks.overfit_verdict import OverfitVerdict
 from .ensemble import ensemble_metrics
@@ -46,6 +47,7 @@ def train(cfg: DictConfig) -> float:
         return metrics["train/loss"]
 
     best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
+    best = use_averaged_weights(trainer, module, best)  # callbacks=ema: every number from the averaged weights
     metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
     metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
     metrics |= trainer.validate(module, datamodule=data, verbose=False)[0]  # the same (best) weights
