@@ -36,7 +36,9 @@ def train(cfg: DictConfig) -> float:
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir)
 
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
-    print(why_training_stopped(trainer))  # exits 1 if early stopping saw NaN/inf
+    stopped = why_training_stopped(trainer)  # exits 1 if early stopping saw NaN/inf (on every process)
+    if trainer.is_global_zero:
+        print(stopped)
 
     verdict = next((c for c in callbacks if isinstance(c, OverfitVerdict)), None)
     if verdict is not None:  # the overfitting check (data=tiny): its verdict is the result
