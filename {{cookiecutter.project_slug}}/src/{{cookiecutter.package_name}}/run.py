@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from .averaged_weights import use_averaged_weights
 from .baselines import report_baselines
 from .callbacks.overfit_verdict import OverfitVerdict
+from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
 from .ensemble import ensemble_metrics
 from .module import Classifier
 from .resume import resume_run
@@ -27,6 +28,8 @@ warnings.filterwarnings("ignore", message=r".*multiple `ModelCheckpoint` callbac
 
 
 def train(cfg: DictConfig) -> float:
+    if ddp_processes_to_start(cfg):  # DDP inside a sweep (-m): this job starts its own processes
+        return train_in_own_processes(train, cfg)
     cfg, resume_from = resume_run(cfg)  # resume=<run dir>: that run's own config and its last.ckpt
     run_dir = Path(cfg.paths.run_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
