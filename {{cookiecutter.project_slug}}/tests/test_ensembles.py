@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import shutil
 
 import pytest
@@ -100,6 +101,29 @@ def test_early_stopping_stops_and_says_why_with_ema_weights(train):
     # Lightning's EMAWeightAveraging: the averaged weights in state_dict, the raw ones beside them
     assert "current_model_state" in torch.load(best, weights_only=True)
     assert "ensemble/soft/acc" in read_metrics(run_dir)
+
+
+def test_with_ema_every_number_of_the_run_comes_from_the_averaged_weights(train):
+    # EMAWeightAveraging validates with the averaged weights and saves them as the checkpoints' state_dict
+    # (the raw ones beside them). After 2 epochs the two score far apart (raw ~0.74, averaged ~0.10 with
+    # decay 0.99 over 40 steps): test/acc, the fit diagnosis and the ensemble table must not mix them.
+    from {{cookiecutter.package_name}}.checkpoints import load_classifier
+    from {{cookiecutter.package_name}}.ensemble import ranked_checkpoints, run_data
+
+    process, run_dir = train("callbacks=ema", "trainer.max_epochs=2", *FAST)
+    metrics = read_metrics(run_dir)
+    assert abs(metrics["test/acc"] - metrics["ensemble/single/acc"]) < 1e-6, metrics
+    assert abs(metrics["test/loss"] - metrics["ensemble/single/nll"]) < 1e-4, metrics
+    assert "weights: averaged (callbacks=ema" in process.stdout
+    diagnosis = re.search(r"fit diagnosis: .*val acc ([\d.]+), test acc ([\d.]+)", process.stdout)
+    assert diagnosis, process.stdout[-3000:]
+    assert diagnosis[1] == f"{metrics['val/acc']:.4f}" and diagnosis[2] == f"{metrics['test/acc']:.4f}"
+    [best] = ranked_checkpoints(run_dir, 1)
+    data = run_data(run_dir)
+    with torch.no_grad():  # the averaged weights (state_dict) on the training set: the diagnosis' train acc
+        train_acc = float((load_classifier(best)(data.train_x).argmax(1) == data.train_y).float().mean())
+    assert abs(metrics["fit/train_acc"] - train_acc) < 1e-6, (metrics["fit/train_acc"], train_acc)
+    assert "callbacks used to create the checkpoint" not in process.stderr  # Lightning's warning
 
 
 def test_snapshot_ensemble_combines_the_end_of_each_cycle(train):

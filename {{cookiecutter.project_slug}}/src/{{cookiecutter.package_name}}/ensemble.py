@@ -10,6 +10,9 @@ before accuracy does):
 Across the runs of a sweep (eval.py on a multirun folder) the rows are the runs' best
 checkpoints: single (mean over runs), soft and hard. Our own code: no library ensembles
 Lightning checkpoints.
+Every row uses a checkpoint's `state_dict`: with `callbacks=ema` these are the averaged
+weights (Lightning's WeightAveraging keeps the raw ones beside them), the same weights as
+test/acc; the table's second line says which.
 """
 
 import sys
@@ -109,6 +112,17 @@ def as_metrics(rows: dict) -> dict:
     return {f"ensemble/{row}/{m}": value for row, values in rows.items() for m, value in values.items()}
 
 
+def which_weights(paths: list[Path]) -> str:
+    """Which weights the rows use: WeightAveraging (callbacks=ema) saves the averaged weights as a checkpoint's
+    state_dict and the raw ones as `current_model_state`; the rows always use the state_dict."""
+    averaged = sum("current_model_state" in read_checkpoint(p) for p in paths)
+    if averaged == 0:
+        return "weights: as trained (no weight averaging) in every row"
+    if averaged == len(paths):
+        return "weights: averaged (callbacks=ema, the checkpoints' state_dict) in every row, as for test/acc"
+    return f"weights: averaged (callbacks=ema) in {averaged} of the {len(paths)} checkpoints, as trained in the others"
+
+
 def print_table(rows: dict, title: str) -> None:
     print(f"\n{title}")
     print(f"  {'':16s} {'acc':>8s} {'nll':>8s}")
@@ -128,7 +142,7 @@ def ensemble_metrics(cfg, trainer, data, run_dir: Path) -> dict:
     own = dict(trainer.lightning_module.hparams)
     rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x, tuple(ensemble.methods), own)
     what = f"{len(paths)} snapshots" if ensemble.snapshots else f"top-{len(paths)} checkpoints"
-    print_table(rows, f"test set, {what} (ensemble/... in metrics.json and TensorBoard):")
+    print_table(rows, f"test set, {what} (ensemble/... in metrics.json and TensorBoard):\n{which_weights(paths)}")
     metrics = as_metrics(rows)
     for logger in trainer.loggers:
         logger.log_metrics(metrics, step=trainer.global_step)
@@ -173,7 +187,8 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
         check_targets(read_finite_checkpoint(path)["hyper_parameters"], path)
         run = path.parent.parent
         data = run_data(run, recorded_split(run).get("test"))
-        return checkpoint_rows([path], data.test_x, data.test_y, data.train_x, ("single",)), f"test set, {path}:"
+        rows = checkpoint_rows([path], data.test_x, data.test_y, data.train_x, ("single",))
+        return rows, f"test set, {path}:\n{which_weights([path])}"
     if (path / "checkpoints").is_dir():
         paths = ranked_checkpoints(path, k)
         if not paths:
@@ -181,7 +196,7 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
         check_checkpoint_targets(paths)
         data = run_data(path, recorded_split(path).get("test"))
         rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x)
-        return rows, f"test set, top-{len(paths)} checkpoints of {path}:"
+        return rows, f"test set, top-{len(paths)} checkpoints of {path}:\n{which_weights(paths)}"
     runs = sorted(p for p in path.iterdir() if (p / "checkpoints").is_dir()) if path.is_dir() else []
     best = [ranked_checkpoints(run, 1) for run in runs]
     if not runs or not all(best):
@@ -195,4 +210,4 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
     check_same_test_set(test_sets)
     data = run_data(runs[0], test_sets[runs[0]])
     rows = cross_run_rows([b[0] for b in best], data.test_x, data.test_y)
-    return rows, f"test set, best checkpoints of {len(runs)} runs in {path}:"
+    return rows, f"test set, best checkpoints of {len(runs)} runs in {path}:\n{which_weights([b[0] for b in best])}"

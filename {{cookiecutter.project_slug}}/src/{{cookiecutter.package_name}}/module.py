@@ -95,10 +95,9 @@ class Classifier(L.LightningModule):
         return logits
 
     def _log_epoch(self, stage, loss_metric, acc_metric):
-        self.log_dict({f"{stage}/loss": loss_metric.compute(), f"{stage}/acc": acc_metric.compute()},
-                      prog_bar=stage == "val")
-        loss_metric.reset()
-        acc_metric.reset()
+        # The metric objects, not their values: Lightning then computes them over all DDP processes
+        # (torchmetrics syncs), resets them after the epoch, and does not warn about sync_dist.
+        self.log_dict({f"{stage}/loss": loss_metric, f"{stage}/acc": acc_metric}, prog_bar=stage == "val")
 
     def validation_step(self, batch, batch_idx):
         return self._evaluate(batch, self.val_loss, self.val_acc)  # logits reach callbacks (mistakes)

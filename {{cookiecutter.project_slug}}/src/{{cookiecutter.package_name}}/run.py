@@ -13,8 +13,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from .allowlist import warn_unlisted_targets
 from .atomic_write import AtomicCheckpointIO, write_atomically
+from .averaged_weights import use_averaged_weights
 from .baselines import report_baselines
 from .callbacks.overfit_verdict import OverfitVerdict
+from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
 from .ensemble import ensemble_metrics
 from .module import Classifier
 from .resume import resume_run
@@ -29,6 +31,8 @@ warnings.filterwarnings("ignore", message=r".*multiple `ModelCheckpoint` callbac
 
 
 def train(cfg: DictConfig) -> float:
+    if ddp_processes_to_start(cfg):  # DDP inside a sweep (-m): this job starts its own processes
+        return train_in_own_processes(train, cfg)
     cfg, resume_from = resume_run(cfg)  # resume=<run dir>: that run's own config and its last.ckpt
     warn_unlisted_targets(cfg)  # classes eval.py and resume= would refuse to build (allowlist.py)
     run_dir = Path(cfg.paths.run_dir)
@@ -41,7 +45,9 @@ def train(cfg: DictConfig) -> float:
                           plugins=[AtomicCheckpointIO()])  # a checkpoint is complete or absent, never truncated
 
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
-    print(why_training_stopped(trainer))  # exits 1 if early stopping saw NaN/inf
+    stopped = why_training_stopped(trainer)  # exits 1 if early stopping saw NaN/inf (on every process)
+    if trainer.is_global_zero:
+        print(stopped)
 
     verdict = next((c for c in callbacks if isinstance(c, OverfitVerdict)), None)
     if verdict is not None:  # the overfitting check (data=tiny): its verdict is the result
@@ -52,6 +58,7 @@ def train(cfg: DictConfig) -> float:
         return metrics["train/loss"]
 
     best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
+    best = use_averaged_weights(trainer, module, best)  # callbacks=ema: every number from the averaged weights
     metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
     metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
     metrics |= (trainer.validate(module, datamodule=data, verbose=False) or [{}])[0]  # same weights; [] if no val

@@ -45,12 +45,15 @@ class EvaluationMetrics(L.Callback):
         for name, metric in self.metrics.items():
             if name == "confusion_matrix":
                 continue
+            # compute() gathers the counts of every DDP process (torchmetrics): the value is already the
+            # whole split's, the same on every process. sync_dist=True keeps it (a mean of equal values) and
+            # tells Lightning so; without it Lightning warns for every epoch-level value under DDP.
             value = metric.compute()
             if value.ndim == 0:
-                pl_module.log(f"{stage}/{name}", value)
+                pl_module.log(f"{stage}/{name}", value, sync_dist=True)
             else:
                 for index, item in enumerate(value):
-                    pl_module.log(f"{stage}/{name}/{index}", item)
+                    pl_module.log(f"{stage}/{name}/{index}", item, sync_dist=True)
         writer = tensorboard_writer(trainer)
         if image and "confusion_matrix" in self.metrics and writer is not None:
             pyplot()  # the Agg backend: no window

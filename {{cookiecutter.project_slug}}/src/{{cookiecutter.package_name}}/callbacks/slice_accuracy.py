@@ -6,12 +6,16 @@ x, y: its input and label) in the config, e.g. the `by_ink` example below:
 
     python train.py 'callbacks.slice_accuracy.slice_of={_target_:{{cookiecutter.package_name}}.callbacks.slice_accuracy.by_ink,_partial_:true}'
 
-Each slice gets `test/slice/<name>/acc` (in TensorBoard and metrics.json).
+Each slice gets `test/slice/<name>/acc` (in TensorBoard and metrics.json). Under DDP each
+process counts the test batches it sees and the counts are added up over the processes
+before the accuracies are computed, so the figures are those of the whole test split (the
+`index` a slice function gets is the example's position among this process's examples).
 """
 
 from collections import Counter
 
 import lightning as L
+import torch
 
 
 class SliceAccuracy(L.Callback):
@@ -36,8 +40,18 @@ class SliceAccuracy(L.Callback):
             self.total[name] += 1
 
     def on_test_epoch_end(self, trainer, pl_module):
-        for name in sorted(self.total):
-            pl_module.log(f"test/slice/{name}/acc", self.right[name] / self.total[name])
+        right, total = whole_split_counts(trainer, self.right, self.total)
+        for name in sorted(total):  # the same names and values on every process: sync_dist keeps them
+            pl_module.log(f"test/slice/{name}/acc", right[name] / total[name], sync_dist=True)
+
+
+def whole_split_counts(trainer, right: Counter, total: Counter) -> tuple[Counter, Counter]:
+    """The counts of every DDP process added up (each saw only its share of the batches)."""
+    if trainer.world_size == 1:
+        return right, total
+    counts = [None] * trainer.world_size
+    torch.distributed.all_gather_object(counts, (right, total))  # slice names are any strings: gather objects
+    return sum((r for r, _ in counts), Counter()), sum((t for _, t in counts), Counter())
 
 
 def by_ink(index, x, y) -> str:
