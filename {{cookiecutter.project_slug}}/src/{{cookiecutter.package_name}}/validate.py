@@ -5,8 +5,6 @@ Imports nothing heavy (no torch, no lightning), so it runs before they load. YAM
 and what is allowed. A key that an option does not have (SGD has no `betas`) is skipped.
 """
 
-import sys
-
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 # The names models.py accepts. Repeated here because this file must not import torch;
@@ -18,16 +16,7 @@ PRECISIONS = ("64-true", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-t
 
 
 class ConfigError(ValueError):
-    """A config value that cannot work; the message says which and what is allowed."""
-
-
-def validate_or_exit(cfg: DictConfig) -> None:
-    """What the entry points call first: a bad value prints its message and exits with code 2."""
-    try:
-        validate(cfg)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    """A config value that cannot work; the message says which and what is allowed. Exit code 2 (failures.py)."""
 
 
 def validate(cfg: DictConfig) -> None:
