@@ -39,7 +39,6 @@ class Interrupted(RuntimeError):
     def __init__(self, message: str, signum: int):
         super().__init__(message)
         self.exit_code = 128 + signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
-        self.signal_name = signal.Signals(signum).name
 
 
 @contextmanager
@@ -58,11 +57,11 @@ def resumable_on_interrupt(run_dir):
 
         signum = signal.SIGTERM if isinstance(stop, SIGTERMException) else signal.SIGINT
         shown = Path(os.path.relpath(run_dir)) if Path(run_dir).resolve().is_relative_to(Path.cwd()) else run_dir
-        raise Interrupted(
-            f"stopped by {signum.name}; the run folder: {run_dir}\n"
-            f"continue it with: python train.py resume={shown}",
-            signum,
-        ) from None
+        if not any(Path(run_dir, "checkpoints").glob("*.ckpt")):
+            how = "it stopped before the end of its first epoch, so there is no checkpoint: start it again"
+        else:
+            how = f"continue it with: python train.py resume={shown}"
+        raise Interrupted(f"stopped by {signum.name}; the run folder: {run_dir}\n{how}", signum) from None
 
 
 def report(task, cfg):
