@@ -6,20 +6,30 @@ Takes the same overrides as train.py and checks exactly that setup; exits 1 if a
 import sys
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+
+from {{cookiecutter.package_name}} import failures
+from {{cookiecutter.package_name}}.run_folder import new_folder
+
+OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new folder: configs/check.yaml
 
 
 @hydra.main(config_path="configs", config_name="check", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from {{cookiecutter.package_name}}.validate import validate_or_exit
+    return failures.report(validate_and_check, cfg)  # a failure: one message and an exit code (failures.py)
 
-    validate_or_exit(cfg)  # before torch and lightning load (seconds): bad values fail at once
+
+def validate_and_check(cfg: DictConfig) -> None:
+    from {{cookiecutter.package_name}}.validate import validate
+
+    validate(cfg)  # before torch and lightning load (seconds): bad values fail at once
     from {{cookiecutter.package_name}}.checks import FAIL, run_checks
 
-    verdicts = run_checks(cfg)
-    if any(verdict.status == FAIL for verdict in verdicts):
-        sys.exit(1)
+    failed = [verdict.check for verdict in run_checks(cfg) if verdict.status == FAIL]
+    if failed:
+        raise failures.RunFailed(f"{len(failed)} check(s) FAILED: {', '.join(failed)} (see the table above).")
 
 
 if __name__ == "__main__":
     main()
+    sys.exit(failures.exit_code)

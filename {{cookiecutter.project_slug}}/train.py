@@ -1,15 +1,26 @@
 """Train: `python train.py [group=option] [key=value ...]` (see README.md)."""
 
+import sys
+
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+
+from {{cookiecutter.package_name}} import failures
+from {{cookiecutter.package_name}}.run_folder import new_folder
+
+OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new run folder: configs/hydra/
 
 
 @hydra.main(config_path="configs", config_name="train", version_base="1.3")
-def main(cfg: DictConfig) -> float:
-    from {{cookiecutter.package_name}}.ddp_in_sweeps import check_ddp_strategy
-    from {{cookiecutter.package_name}}.validate import validate_or_exit
+def main(cfg: DictConfig) -> float | None:
+    return failures.report(validate_and_train, cfg)  # a failure: one message and an exit code (failures.py)
 
-    validate_or_exit(cfg)  # before torch and lightning load (seconds): bad values fail at once
+
+def validate_and_train(cfg: DictConfig) -> float:
+    from {{cookiecutter.package_name}}.ddp_in_sweeps import check_ddp_strategy
+    from {{cookiecutter.package_name}}.validate import validate
+
+    validate(cfg)  # before torch and lightning load (seconds): bad values fail at once
     check_ddp_strategy(cfg)  # ddp_spawn would keep the callbacks' state in other processes
     from {{cookiecutter.package_name}}.run import train
 
@@ -18,3 +29,4 @@ def main(cfg: DictConfig) -> float:
 
 if __name__ == "__main__":
     main()
+    sys.exit(failures.exit_code)

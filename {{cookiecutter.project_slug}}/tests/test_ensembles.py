@@ -83,9 +83,8 @@ def test_a_truncated_or_missing_checkpoint_fails_with_one_clear_paragraph(run, t
     shutil.copytree(run_dir, broken)
     last = broken / "checkpoints" / "last.ckpt"
     last.write_bytes(last.read_bytes()[:2000])  # as if killed while writing
-    for process in [run_script("eval.py", str(last)),
-                    run_script("eval.py", str(tmp_path / "nothing.ckpt")),
-                    run_script("train.py", f"resume={broken}", f"hydra.run.dir={tmp_path / 'r'}", *FAST)]:
+    # (resume= skips an unreadable last.ckpt for the newest readable checkpoint: tests/test_run_folder.py)
+    for process in [run_script("eval.py", str(last)), run_script("eval.py", str(tmp_path / "nothing.ckpt"))]:
         assert process.returncode == 1, process.stdout[-2000:] + process.stderr[-2000:]
         assert "Traceback" not in process.stderr, process.stderr[-3000:]
         error = process.stderr.strip().splitlines()[-1]

@@ -2,11 +2,13 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from conftest import FAST, ROOT, read_metrics, run_script
@@ -14,10 +16,11 @@ from conftest import FAST, ROOT, read_metrics, run_script
 SETUP = ["trainer.max_epochs=5", "trainer.deterministic=true", *FAST]
 
 
-def start(run_dir, *overrides):
+def start(run_dir, *overrides, log=None):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
+    out = open(log, "w") if log else subprocess.DEVNULL  # a file, never a pipe that could fill up
     return subprocess.Popen([sys.executable, str(ROOT / "train.py"), f"hydra.run.dir={run_dir}", *overrides],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env, stdout=out, stderr=out)
 
 
 def stop_after_first_epoch(process, run_dir, sig):
@@ -54,23 +57,29 @@ def test_a_killed_run_resumed_ends_exactly_like_the_run_left_alone(tmp_path):
         assert steps(killed, tag) == steps(alone, tag), tag
 
 
-def test_ctrl_c_keeps_last_ckpt_and_the_run_can_be_resumed(tmp_path):
-    run_dir = tmp_path / "run"
-    assert stop_after_first_epoch(start(run_dir, *SETUP), run_dir, signal.SIGINT) == 1
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_and_sigterm_keep_last_ckpt_fail_and_say_how_to_resume(tmp_path, sig, code):
+    # SIGTERM is what a scheduler, a preemption or `timeout` sends: Lightning alone would exit 0 there
+    run_dir, log = tmp_path / "run", tmp_path / "log"
+    assert stop_after_first_epoch(start(run_dir, *SETUP, log=log), run_dir, sig) == code, log.read_text()[-3000:]
     assert (run_dir / "checkpoints" / "last.ckpt").exists()
-    process = run_script("train.py", f"resume={run_dir}", f"hydra.run.dir={tmp_path / 'resume'}", *FAST)
+    said = log.read_text().strip().splitlines()
+    assert said[-2] == f"stopped by {sig.name}; the run folder: {run_dir}", said[-3:]
+    assert said[-1] == f"continue it with: python train.py resume={run_dir}", said[-3:]
+    process = run_script("train.py", f"resume={run_dir}", f"paths.log_dir={tmp_path}", *FAST)
     assert process.returncode == 0, process.stderr[-3000:]
     assert "training ran all 5 epochs" in process.stdout
     assert "test/acc" in json.loads((run_dir / "metrics.json").read_text())
 
 
 def test_resume_from_a_folder_without_checkpoint_fails_loudly(tmp_path):
-    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / ".hydra").mkdir(parents=True)
+    shutil.copy(ROOT / "configs" / "train.yaml", tmp_path / "empty" / ".hydra" / "config.yaml")
     process = run_script("train.py", f"resume={tmp_path / 'empty'}", f"hydra.run.dir={tmp_path / 'r'}", *FAST)
     assert process.returncode == 1
     assert "Traceback" not in process.stderr
-    assert "last.ckpt does not exist" in process.stderr.strip().splitlines()[-1], process.stderr[-2000:]
-    assert not (tmp_path / "r" / "checkpoints").exists()  # nothing trained from scratch
+    assert "No readable checkpoint in" in process.stderr.strip().splitlines()[-1], process.stderr[-2000:]
+    assert not (tmp_path / "empty" / "checkpoints").exists()  # nothing trained from scratch
 
 
 def test_a_non_finite_loss_stops_at_once_names_the_step_and_keeps_the_finite_weights(train):

@@ -39,6 +39,41 @@ def read_checkpoint(path) -> dict:
     return checkpoint
 
 
+def newest_checkpoint(folder) -> tuple[Path, dict]:
+    """(path, checkpoint) to resume from: the readable checkpoint with the most training steps.
+
+    Not blindly `last.ckpt`: it may be truncated (killed while writing, disk full) or stale
+    (a run folder moved before Lightning learned to follow it). Every `*.ckpt` in the folder
+    is read (weights_only=True); unreadable ones are skipped and named; last.ckpt wins a tie.
+    `last_finite.ckpt` (the weights before a non-finite loss) is never resumed from.
+    """
+    folder = Path(folder)
+    newest, newest_step, skipped = None, None, []
+    for path in sorted(folder.glob("*.ckpt"), key=lambda p: (p.name != "last.ckpt", p.name)):
+        if path.stem == "last_finite":
+            continue
+        try:
+            checkpoint = read_checkpoint(path)
+        except CheckpointError:
+            skipped.append(path.name)
+            continue
+        step = (checkpoint["global_step"], checkpoint["epoch"])
+        if newest is None or step > newest_step:
+            newest, newest_step = (path, checkpoint), step
+    if skipped:
+        instead = f"resuming from {newest[0].name}, the newest readable one" if newest else "no other is readable"
+        print(f"note: cannot read {', '.join(skipped)} in {folder} (truncated or corrupted): {instead}.",
+              file=sys.stderr)
+    if newest is None:
+        unreadable = f" ({', '.join(skipped)}: truncated or corrupted)" if skipped else ""
+        raise CheckpointError(
+            f"No readable checkpoint in {folder}{unreadable}. The run stopped before the end of its first epoch "
+            "(checkpoints are written at the end of every epoch), so there is nothing to resume: start it again. "
+            "Nothing was trained."
+        )
+    return newest
+
+
 def read_finite_checkpoint(path) -> dict:
     """read_checkpoint, refusing a checkpoint whose weights or buffers hold NaN or inf."""
     checkpoint = read_checkpoint(path)

@@ -30,6 +30,7 @@ from torch.autograd.gradcheck import GradcheckError
 
 from .baselines import baseline_accuracies, split_tensors
 from .callbacks.overfit_verdict import OverfitVerdict
+from .validate import ConfigError
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 
@@ -479,7 +480,7 @@ def run_checks(cfg) -> list[Verdict]:
     only = list(settings.only) if settings.only else None
     unknown = sorted(set(only or []) - set(CHECKS))
     if unknown:
-        raise SystemExit(f"error: check.only={unknown} names no check; the checks are: {', '.join(CHECKS)}.")
+        raise ConfigError(f"check.only={unknown} names no check; the checks are: {', '.join(CHECKS)}.")
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # not "GPU available: ..." per Trainer
     warnings.filterwarnings("ignore", message=".*`validation_step` but have no `val_dataloader`")

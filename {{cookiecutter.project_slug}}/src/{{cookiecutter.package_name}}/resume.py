@@ -2,12 +2,18 @@
 
 Lightning's `fit(ckpt_path="last")` looks in the CURRENT run folder, which Hydra has just
 created empty, warns, and trains from scratch. Here the folder is named explicitly, and
-a folder without a readable `checkpoints/last.ckpt` is an error, before any work.
-The run continues with ITS OWN config (`<run dir>/.hydra/config.yaml`), from the last
-epoch boundary: model, optimizer, scheduler, counters, early stopping and checkpoint
-state (Lightning), batch order (`SlicedBatches`) and RNG streams (`ExactResume`).
+a folder without a readable checkpoint is an error, before any work. The run continues
+with ITS OWN config (`<run dir>/.hydra/config.yaml`) from its newest readable checkpoint
+(the end of the last finished epoch): model, optimizer, scheduler, counters, early stopping
+and checkpoint state (Lightning), batch order (`SlicedBatches`) and RNG streams (`ExactResume`).
+
+Only the budget may change on resume (`trainer.max_epochs`, `trainer.max_steps`): a run
+that finished can be trained longer; any other override is ignored, and listed. A run
+that finished and gets no more budget is left exactly as it is.
 """
 
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -15,41 +21,103 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from .allowlist import check_targets
-from .checkpoints import CheckpointError, read_checkpoint
+from .checkpoints import CheckpointError, newest_checkpoint
+from .run_folder import lock_run_folder, remove_if_unused
+
+BUDGET = ("trainer.max_epochs", "trainer.max_steps")
 
 
 def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
-    """(config, checkpoint) to train with: the given ones, or those of the run to resume."""
+    """(config, checkpoint) to train with, the run folder locked; (its config, None) for a finished run."""
     if not cfg.get("resume"):
+        lock_run_folder(cfg.paths.run_dir)  # one writer per run folder (a new folder, or hydra.run.dir=)
         return cfg, None
-    try:
-        return resume_config(cfg)
-    except CheckpointError as error:
-        raise SystemExit(f"error: {error}") from None  # one paragraph, exit code 1, nothing trained
-
-
-def resume_config(cfg: DictConfig) -> tuple[DictConfig, str]:
     run_dir = Path(cfg.resume).resolve()
-    checkpoint_path = run_dir / "checkpoints" / "last.ckpt"
     config_path = run_dir / ".hydra" / "config.yaml"
-    if not checkpoint_path.is_file() or not config_path.is_file():
-        missing = checkpoint_path if not checkpoint_path.is_file() else config_path
+    if not config_path.is_file():
         raise CheckpointError(
-            f"Cannot resume from resume={cfg.resume}: {missing} does not exist. Give the folder of a run "
-            "started by train.py (it holds .hydra/config.yaml and checkpoints/last.ckpt, written at the end "
+            f"Cannot resume from resume={cfg.resume}: {config_path} does not exist. Give the folder of a run "
+            "started by train.py (it holds .hydra/config.yaml and checkpoints/ with last.ckpt, written at the end "
             "of every epoch). Nothing was trained."
         )
-    checkpoint = read_checkpoint(checkpoint_path)  # a truncated file fails here, with a clear message
     original = OmegaConf.load(config_path)
     check_targets(original, config_path)  # everything in it gets built: only allowlisted targets
     original.resume = str(run_dir)
-    original.paths.run_dir = str(run_dir)  # not this invocation's new folder
+    original.paths.run_dir = str(run_dir)  # not this command's new folder (wherever the run folder is now)
+    budget = budget_overrides(cfg)
+    this_folder = HydraConfig.get().runtime.output_dir  # Hydra's new folder for this command: not needed
+    if (run_dir / "metrics.json").is_file() and not raises_budget(original, budget):
+        print(
+            f"{run_dir} has finished (metrics.json is there): nothing to do, nothing changed. To train it longer, "
+            f"raise its budget: python train.py resume={cfg.resume} trainer.max_epochs=<more than "
+            f"{original.trainer.max_epochs}>"
+        )
+        remove_if_unused(this_folder)
+        return original, None
+
+    lock_run_folder(run_dir)  # before anything is read or written: a second resume of this run is refused here
+    log_to(run_dir)  # this session's log lines go to the run's own log file(s)...
+    remove_if_unused(this_folder)  # ...so the command leaves no folder of its own
+    checkpoint_path, checkpoint = newest_checkpoint(run_dir / "checkpoints")
+    if budget:
+        save_budget(run_dir, budget)  # in the run's own config: a later resume keeps the new budget
+        for key, value in budget.items():
+            OmegaConf.update(original, key, value)
+        if (run_dir / "metrics.json").is_file():
+            (run_dir / "metrics.json").unlink(missing_ok=True)  # the shorter run's numbers: rewritten at the end
+            new = " ".join(f"{key}={value}" for key, value in budget.items())
+            print(f"note: continuing a finished run with {new}; metrics.json is written again when it ends")
     for logger in (original.get("logger") or {}).values():
         if logger and logger.get("_target_", "").endswith("TensorBoardLogger"):
-            # TensorBoard hides the killed run's events from this step on: no duplicated steps
+            # TensorBoard hides the stopped run's events from this step on: no duplicated steps
             logger.purge_step = checkpoint["global_step"]
-    ignored = [o for o in HydraConfig.get().overrides.task if not o.startswith("resume=")]
-    if ignored:
-        print(f"note: resuming with the run's own config; ignored overrides: {' '.join(ignored)}", file=sys.stderr)
-    print(f"resuming {run_dir} from epoch {checkpoint['epoch']}, step {checkpoint['global_step']}")
+    print(f"resuming {run_dir} from epoch {checkpoint['epoch']}, step {checkpoint['global_step']} "
+          f"({checkpoint_path.relative_to(run_dir)})")
+    logging.getLogger(__name__).info("resumed by: %s", " ".join(["train.py", *sys.argv[1:]]))
     return original, str(checkpoint_path)
+
+
+def budget_overrides(cfg: DictConfig) -> dict:
+    """{key: value} of the budget keys given on the command line; the other overrides are listed as ignored."""
+    given = {o.split("=", 1)[0].lstrip("+~"): o for o in HydraConfig.get().overrides.task}
+    ignored = [o for key, o in given.items() if key not in (*BUDGET, "resume")]
+    if ignored:
+        print(
+            f"note: ignored overrides: {' '.join(ignored)}. A resumed run keeps its own config: changing it "
+            f"mid-run would make one run of two setups. Only the budget ({', '.join(BUDGET)}) can change on "
+            "resume; start a new run for another setup.",
+            file=sys.stderr,
+        )
+    return {key: OmegaConf.select(cfg, key) for key in BUDGET if key in given}
+
+
+def raises_budget(original: DictConfig, budget: dict) -> bool:
+    """Does the new budget allow more training than the run's own (-1 or null: no limit)?"""
+
+    def unlimited(value) -> bool:
+        return value is None or value == -1
+
+    old = {key: OmegaConf.select(original, key) for key in budget}
+    return any(not unlimited(old[key]) and (unlimited(new) or new > old[key]) for key, new in budget.items())
+
+
+def save_budget(run_dir: Path, budget: dict) -> None:
+    """Write the new budget into the run's .hydra/config.yaml and overrides.yaml (atomically: tmp + rename)."""
+    hydra_dir = run_dir / ".hydra"
+    config = OmegaConf.load(hydra_dir / "config.yaml")
+    overrides = list(OmegaConf.load(hydra_dir / "overrides.yaml")) if (hydra_dir / "overrides.yaml").is_file() else []
+    for key, value in budget.items():
+        OmegaConf.update(config, key, value)
+        overrides = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != key] + [f"{key}={value}"]
+    for name, content in (("config.yaml", config), ("overrides.yaml", OmegaConf.create(overrides))):
+        temporary = hydra_dir / f".{name}.tmp"
+        OmegaConf.save(content, temporary)
+        os.replace(temporary, hydra_dir / name)
+
+
+def log_to(run_dir: Path) -> None:
+    """Point the log file handlers (Hydra's `<job>.log`) at the resumed run's folder; lines are appended."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.close()  # reopened on the next line logged, in append mode
+            handler.baseFilename = str(run_dir / Path(handler.baseFilename).name)

@@ -18,6 +18,7 @@ from .baselines import report_baselines
 from .callbacks.overfit_verdict import OverfitVerdict
 from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
 from .ensemble import ensemble_metrics
+from .failures import RunFailed, resumable_on_interrupt
 from .module import Classifier
 from .resume import resume_run
 from .split_fingerprint import write_split_fingerprint
@@ -33,9 +34,11 @@ warnings.filterwarnings("ignore", message=r".*multiple `ModelCheckpoint` callbac
 def train(cfg: DictConfig) -> float:
     if ddp_processes_to_start(cfg):  # DDP inside a sweep (-m): this job starts its own processes
         return train_in_own_processes(train, cfg)
-    cfg, resume_from = resume_run(cfg)  # resume=<run dir>: that run's own config and its last.ckpt
+    cfg, resume_from = resume_run(cfg)  # resume=<run dir>: its own config, newest valid checkpoint; folder locked
     warn_unlisted_targets(cfg)  # classes eval.py and resume= would refuse to build (allowlist.py)
     run_dir = Path(cfg.paths.run_dir)
+    if cfg.resume and resume_from is None:  # that run had finished and the budget was not raised: nothing done
+        return json.loads((run_dir / "metrics.json").read_text()).get(cfg.optimized_metric)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, module = build_data_and_module(cfg)
     write_split_fingerprint(run_dir, data)  # split.json: eval.py combines runs only on the same test set
@@ -44,29 +47,30 @@ def train(cfg: DictConfig) -> float:
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir,
                           plugins=[AtomicCheckpointIO()])  # a checkpoint is complete or absent, never truncated
 
-    trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
-    stopped = why_training_stopped(trainer)  # exits 1 if early stopping saw NaN/inf (on every process)
-    if trainer.is_global_zero:
-        print(stopped)
+    with resumable_on_interrupt(run_dir):  # Ctrl-C, SIGTERM: Lightning stops gracefully, we say how to resume
+        trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
+        stopped = why_training_stopped(trainer)  # fails (RunFailed) if early stopping saw NaN/inf (every process)
+        if trainer.is_global_zero:
+            print(stopped)
 
-    verdict = next((c for c in callbacks if isinstance(c, OverfitVerdict)), None)
-    if verdict is not None:  # the overfitting check (data=tiny): its verdict is the result
-        metrics = {"train/loss": verdict.last_loss, "overfit/passed": float(verdict.passed)}
-        finish(trainer, run_dir, metrics, headline=verdict.verdict())
-        if not verdict.passed:
-            raise SystemExit(1)  # a failed check must fail the command (and CI, and a sweep)
-        return metrics["train/loss"]
+        verdict = next((c for c in callbacks if isinstance(c, OverfitVerdict)), None)
+        if verdict is not None:  # the overfitting check (data=tiny): its verdict is the result
+            metrics = {"train/loss": verdict.last_loss, "overfit/passed": float(verdict.passed)}
+            finish(trainer, run_dir, metrics, headline=verdict.verdict())
+            if not verdict.passed:
+                raise RunFailed(verdict.verdict())  # a failed check must fail the command (and CI, and a sweep)
+            return metrics["train/loss"]
 
-    best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
-    best = use_averaged_weights(trainer, module, best)  # callbacks=ema: every number from the averaged weights
-    metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
-    metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
-    metrics |= (trainer.validate(module, datamodule=data, verbose=False) or [{}])[0]  # same weights; [] if no val
-    if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
-        metrics |= report_baselines(trainer, data, metrics)
-    metrics |= ensemble_metrics(cfg, trainer, data, run_dir)  # best single vs top-k ensembles, on test
-    finish(trainer, run_dir, metrics)
-    return metrics[cfg.optimized_metric]
+        best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
+        best = use_averaged_weights(trainer, module, best)  # callbacks=ema: every number from the averaged weights
+        metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
+        metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
+        metrics |= (trainer.validate(module, datamodule=data, verbose=False) or [{}])[0]  # same weights; [] if no val
+        if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
+            metrics |= report_baselines(trainer, data, metrics)
+        metrics |= ensemble_metrics(cfg, trainer, data, run_dir)  # best single vs top-k ensembles, on test
+        finish(trainer, run_dir, metrics)
+        return metrics[cfg.optimized_metric]
 
 
 def build_data_and_module(cfg: DictConfig) -> tuple[L.LightningDataModule, Classifier]:

@@ -2,17 +2,19 @@
 
 Lightning's EarlyStopping records the epoch and the reason; with `check_finite=True` it
 stops on a NaN/inf validation metric but the process would still exit 0, so a sweep and
-CI would count the run as a success. We exit 1 instead.
+CI would count the run as a success. We raise RunFailed instead (exit code 1).
 """
 
 from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 
+from .failures import RunFailed
+
 
 def why_training_stopped(trainer) -> str:
     early = next((c for c in trainer.callbacks if isinstance(c, EarlyStopping)), None)
     if early is not None and early.stopping_reason == EarlyStoppingReason.NON_FINITE_METRIC:
-        raise SystemExit(f"error: training stopped at epoch {early.stopped_epoch}: {early.stopping_reason_message}")
+        raise RunFailed(f"training stopped at epoch {early.stopped_epoch}: {early.stopping_reason_message}")
     if early is not None and early.stopping_reason != EarlyStoppingReason.NOT_STOPPED:
         return f"early stopping at epoch {early.stopped_epoch}: {early.stopping_reason_message}"
     if trainer.interrupted:

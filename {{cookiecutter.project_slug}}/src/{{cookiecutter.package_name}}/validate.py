@@ -10,7 +10,6 @@ steps run before any data is loaded or anything is written.
 """
 
 import math
-import sys
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
@@ -27,16 +26,7 @@ ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 
 
 class ConfigError(ValueError):
-    """A config value that cannot work; the message says which and what is allowed."""
-
-
-def validate_or_exit(cfg: DictConfig) -> None:
-    """What the entry points call first: a bad value prints its message and exits with code 2."""
-    try:
-        validate(cfg)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    """A config value that cannot work; the message says which and what is allowed. Exit code 2 (failures.py)."""
 
 
 def validate(cfg: DictConfig) -> None:

@@ -3,19 +3,19 @@
 Lightning's `EarlyStopping(check_finite=True)` only looks at the validation metric once
 per epoch and then exits 0, so a sweep or CI never sees the failure. This checks every
 step's loss BEFORE the backward pass, so the weights are still those of the last finite
-step: they are saved to `last_finite.ckpt`, then the run stops with exit code 1.
+step: they are saved to `last_finite.ckpt`, then the run fails (RunFailed: exit code 1).
 Only if they ARE finite: the forward pass of this step has already updated batch-norm
 statistics (NaN inputs or a huge previous step make them NaN/inf), and then no finite
 checkpoint of this step exists; the message says so and names the run's newest finite one.
 """
 
 import math
-import sys
 from pathlib import Path
 
 import lightning as L
 
 from ..checkpoints import newest_finite_checkpoint, non_finite_tensors
+from ..failures import RunFailed
 
 
 class StopOnNonFiniteLoss(L.Callback):
@@ -28,15 +28,13 @@ class StopOnNonFiniteLoss(L.Callback):
             return
         terms = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("train/")}
         terms_text = ", ".join(f"{key}={value:.4g}" for key, value in sorted(terms.items())) or "none logged"
-        message = (
-            f"error: the training loss is {value} at step {trainer.global_step} "
+        raise RunFailed(  # exit code 1: a sweep, CI and the shell all see the failure
+            f"the training loss is {value} at step {trainer.global_step} "
             f"(epoch {trainer.current_epoch}, batch {trainer.fit_loop.epoch_loop.batch_idx}); "
             f"loss terms this step: {terms_text}. {self.save_if_finite(trainer, pl_module)} "
             "Usual causes: a learning rate too high (try a lower optimizer.lr or gradient clipping with "
             "trainer.gradient_clip_val=1.0), a log or division of zero in the loss, or bad input values."
         )
-        print(message, file=sys.stderr, flush=True)
-        raise SystemExit(1)  # exit code 1: a sweep, CI and the shell all see the failure
 
     def save_if_finite(self, trainer, pl_module) -> str:
         """Write last_finite.ckpt if every weight and buffer is finite; say what was (not) saved."""

@@ -1,0 +1,97 @@
+"""How a run fails: one paragraph on stderr and an exit code, decided by the entry point.
+
+Code inside a Hydra job never ends the process (no `SystemExit`, no `sys.exit`): in a
+multirun that would kill the whole sweep, the jobs still to come included. It raises one
+of the exceptions below (or `ConfigError`, `CheckpointError`) and `report` turns it into
+the exit code the entry point passes to `sys.exit`:
+
+    0  the run finished
+    1  the run failed (RunFailed, CheckpointError): overfit check FAILED, non-finite loss, ...
+    2  a config value cannot work (ConfigError): nothing was trained
+  130  stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM (a scheduler, `timeout`): last.ckpt kept
+
+In a multirun a failure is raised again instead, so Hydra records that job as failed and
+runs the others (and exits 1 at the end). Ctrl-C and SIGTERM stop the whole sweep: someone
+asked for it.
+"""
+
+import os
+import signal
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+
+from .run_folder import remove_if_unused
+
+exit_code = 0  # set by report(); train.py and check.py exit with it once Hydra returns
+
+
+class RunFailed(RuntimeError):
+    """The run cannot succeed (e.g. overfit check FAILED, non-finite loss); the message says why. Exit code 1."""
+
+
+class Interrupted(RuntimeError):
+    """Ctrl-C or SIGTERM stopped the run gracefully; the message says how to resume it. Exit code 130 or 143."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+
+
+@contextmanager
+def resumable_on_interrupt(run_dir):
+    """Ctrl-C or SIGTERM inside: say where the run is and the exact command that continues it.
+
+    Lightning does the graceful part (trainer/call.py, signal_connector.py): on Ctrl-C it stops,
+    tears down and raises SystemExit(1); on SIGTERM it sets `trainer.received_sigterm`, stops
+    after the current batch and raises SIGTERMException, a SystemExit with code 0 (a scheduler
+    or a sweep would count that as a success). Both keep the last.ckpt of the last finished epoch.
+    """
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit) as stop:
+        from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+        signum = signal.SIGTERM if isinstance(stop, SIGTERMException) else signal.SIGINT
+        shown = Path(os.path.relpath(run_dir)) if Path(run_dir).resolve().is_relative_to(Path.cwd()) else run_dir
+        if not any(Path(run_dir, "checkpoints").glob("*.ckpt")):
+            how = "it stopped before the end of its first epoch, so there is no checkpoint: start it again"
+        else:
+            how = f"continue it with: python train.py resume={shown}"
+        raise Interrupted(f"stopped by {signum.name}; the run folder: {run_dir}\n{how}", signum) from None
+
+
+def report(task, cfg):
+    """task(cfg), with its known failures turned into a message and `exit_code` (see the top of this file)."""
+    global exit_code
+    try:
+        return task(cfg)
+    except Exception as error:
+        code = exit_code_for(error)
+        if code is None:  # a bug: Hydra prints the traceback
+            raise
+        sys.stdout.flush()  # the message comes last, also when both streams go to one file
+        print(error if isinstance(error, Interrupted) else f"error: {error}", file=sys.stderr, flush=True)
+        remove_if_unused(HydraConfig.get().runtime.output_dir, only_if_claimed=True)  # e.g. a failed validation
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            if isinstance(error, Interrupted):
+                sys.exit(code)  # the one deliberate exit: Ctrl-C or SIGTERM stop the whole sweep
+            raise  # Hydra marks this job failed and runs the others
+        exit_code = code
+
+
+def exit_code_for(error: Exception) -> int | None:
+    from .validate import ConfigError
+
+    if isinstance(error, ConfigError):
+        return 2
+    if isinstance(error, Interrupted):
+        return error.exit_code
+    if isinstance(error, RunFailed):
+        return 1
+    from .checkpoints import CheckpointError  # imports torch: only reached once something failed
+
+    return 1 if isinstance(error, CheckpointError) else None
