@@ -57,9 +57,9 @@ def baseline_accuracies(train_x, train_y, test_x, test_y, max_train: int = 5000,
 
 
 def baseline_metrics(data, max_examples: int = 20000) -> dict:
-    """The baselines on a datamodule's train and test loaders (what `python train.py` reports)."""
-    train_x, train_y = split_tensors(data.train_dataloader(), max_examples)
-    test_x, test_y = split_tensors(data.test_dataloader(), max_examples)
+    """The baselines on the datamodule's whole train and test splits (what `python train.py` reports)."""
+    train_x, train_y = data.split_tensors("train", max_examples)
+    test_x, test_y = data.split_tensors("test", max_examples)
     return baseline_accuracies(train_x, train_y, test_x, test_y)
 
 

@@ -106,7 +106,8 @@ def ensemble_metrics(cfg, trainer, data, run_dir: Path) -> dict:
     paths = ranked_checkpoints(run_dir, ensemble.k, ensemble.snapshots)
     if not paths:
         return {}
-    rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x, tuple(ensemble.methods))
+    (test_x, test_y), (train_x, _) = data.split_tensors("test"), data.split_tensors("train")
+    rows = checkpoint_rows(paths, test_x, test_y, train_x, tuple(ensemble.methods))
     what = f"{len(paths)} snapshots" if ensemble.snapshots else f"top-{len(paths)} checkpoints"
     print_table(rows, f"test set, {what} (ensemble/... in metrics.json and TensorBoard):")
     metrics = as_metrics(rows)
@@ -135,11 +136,13 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
     if path.suffix == ".ckpt" or path.is_file():
         read_checkpoint(path)  # missing, truncated or corrupted: a clear error before anything else
         data = run_data(path.parent.parent)
-        return checkpoint_rows([path], data.test_x, data.test_y, data.train_x, ("single",)), f"test set, {path}:"
+        (test_x, test_y), (train_x, _) = data.split_tensors("test"), data.split_tensors("train")
+        return checkpoint_rows([path], test_x, test_y, train_x, ("single",)), f"test set, {path}:"
     if (path / "checkpoints").is_dir():
         paths = ranked_checkpoints(path, k)
         data = run_data(path)
-        rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x)
+        (test_x, test_y), (train_x, _) = data.split_tensors("test"), data.split_tensors("train")
+        rows = checkpoint_rows(paths, test_x, test_y, train_x)
         return rows, f"test set, top-{len(paths)} checkpoints of {path}:"
     runs = sorted(p for p in path.iterdir() if (p / "checkpoints").is_dir()) if path.is_dir() else []
     best = [ranked_checkpoints(run, 1) for run in runs]
@@ -149,5 +152,5 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
             "folder whose jobs all hold ranked checkpoints. Give one of those, e.g. logs/runs/<date>_<time>."
         )
     data = run_data(runs[0])  # the jobs of a sweep share the test set (the split does not depend on `seed`)
-    rows = cross_run_rows([b[0] for b in best], data.test_x, data.test_y)
+    rows = cross_run_rows([b[0] for b in best], *data.split_tensors("test"))
     return rows, f"test set, best checkpoints of {len(runs)} runs in {path}:"

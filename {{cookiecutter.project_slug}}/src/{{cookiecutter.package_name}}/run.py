@@ -8,15 +8,18 @@ import warnings
 from pathlib import Path
 
 import lightning as L
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from .baselines import report_baselines
 from .callbacks.overfit_verdict import OverfitVerdict
+from .data import SplitData
 from .ensemble import ensemble_metrics
-from .module import Classifier
+from .module import Classifier, build_module
 from .resume import resume_run
 from .stopping import why_training_stopped
+from .validate import ConfigError
 
 # Known, harmless warnings of this setup, silenced so that the real ones stand out.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # Lightning vs torch 2.13
@@ -56,24 +59,25 @@ def train(cfg: DictConfig) -> float:
     return metrics[cfg.optimized_metric]
 
 
-def build_data_and_module(cfg: DictConfig) -> tuple[L.LightningDataModule, Classifier]:
-    """The datamodule (tensors in memory: shapes and classes known) and the module built for it."""
-    data = instantiate(cfg.data)
-    module = Classifier(
-        model=plain(cfg.model),
-        optimizer=plain(cfg.optimizer),
-        scheduler=plain(cfg.scheduler),
-        regularization=plain(cfg.regularization),
-        augmentation=plain(cfg.augmentation),
-        in_shape=data.in_shape,
-        num_classes=data.num_classes,
-    )
-    return data, module
+def build_data_and_module(cfg: DictConfig) -> tuple[SplitData, Classifier]:
+    """The datamodule (loaded and split: shapes and classes known) and the module built for it."""
+    data = build_data(cfg)
+    return data, build_module(cfg, data)
 
 
-def plain(node) -> dict | None:
-    """Config node -> plain dict: what checkpoints store (loadable with weights_only=True)."""
-    return OmegaConf.to_container(node, resolve=True) if node is not None else None
+def build_data(cfg: DictConfig) -> SplitData:
+    try:
+        data = instantiate(cfg.data)
+    except InstantiationException as error:  # Hydra wraps errors: bad data deserves its own clear message
+        if isinstance(error.__cause__, ConfigError):
+            raise error.__cause__ from None
+        raise
+    if not isinstance(data, SplitData):
+        raise ConfigError(
+            f"data._target_={cfg.data._target_} gives a {type(data).__name__}, not a SplitData: every part of "
+            "the project reads data through that contract (data.py; README: Your own data)."
+        )
+    return data
 
 
 def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -> None:

@@ -7,7 +7,7 @@ and what is allowed. A key that an option does not have (SGD has no `betas`) is 
 
 import sys
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig
 
 # The names models.py accepts. Repeated here because this file must not import torch;
 # tests/test_knobs.py checks that both lists agree.
@@ -69,9 +69,8 @@ def validate(cfg: DictConfig) -> None:
     number("regularization.label_smoothing", lambda v: 0 <= v < 1, "a number in [0, 1)", required=True)
 
     # model
-    model = cfg.get("model")
-    if not (isinstance(model, DictConfig) and OmegaConf.is_interpolation(model, "dropout")):  # else checked above
-        number("model.dropout", lambda v: 0 <= v < 1, "a probability in [0, 1)")
+    need(cfg_value(cfg, "model.dropout") is None, "model.dropout",
+         "dropout is set in the regularization group: use regularization.dropout=<p>")
     number("model.width", lambda v: v > 0, "a whole number > 0", whole=True)
     blocks = cfg_value(cfg, "model.blocks")
     need(blocks is None or (isinstance(blocks, (list, tuple, ListConfig)) and len(blocks) > 0
