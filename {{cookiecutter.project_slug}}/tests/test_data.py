@@ -115,3 +115,13 @@ def test_the_dataloader_path_trains_and_resumes_its_order(tmp_path):
 def test_label_noise_on_regression_is_refused():
     with pytest.raises(ConfigError, match="classification only"):
         DigitsData(task="regression", label_noise=0.1)
+
+
+def test_the_overfit_check_is_a_mode_on_a_users_own_data(tmp_path):
+    (tmp_path / "own_data.py").write_text(OWN_DATA)
+    run_dir = tmp_path / "run"
+    process = run_script("train.py", f"hydra.run.dir={run_dir}", "data._target_=own_data.Stripes", "overfit=true",
+                         "optimizer.lr=0.01", *FAST, env=own_path(tmp_path), timeout=300)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
+    assert "overfit check: PASSED" in process.stdout
+    assert read_metrics(run_dir)["overfit/passed"] == 1.0

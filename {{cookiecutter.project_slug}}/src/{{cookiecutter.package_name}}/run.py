@@ -17,6 +17,7 @@ from .callbacks.overfit_verdict import OverfitVerdict
 from .data import SplitData
 from .ensemble import ensemble_metrics
 from .module import Classifier, build_module
+from .overfit_check import overfit_check_config
 from .resume import resume_run
 from .stopping import why_training_stopped
 from .validate import ConfigError
@@ -30,6 +31,8 @@ warnings.filterwarnings("ignore", message=r".*multiple `ModelCheckpoint` callbac
 
 def train(cfg: DictConfig) -> float:
     cfg, resume_from = resume_run(cfg)  # resume=<run dir>: that run's own config and its last.ckpt
+    if cfg.get("overfit"):  # overfit=true (or data=tiny): the overfitting check on this data and model
+        cfg = overfit_check_config(cfg)
     run_dir = Path(cfg.paths.run_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, module = build_data_and_module(cfg)
