@@ -125,3 +125,45 @@ def test_the_overfit_check_is_a_mode_on_a_users_own_data(tmp_path):
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
     assert "overfit check: PASSED" in process.stdout
     assert read_metrics(run_dir)["overfit/passed"] == 1.0
+
+
+# Vector data (a table's rows) and a user's own MLP: the features that show inputs adapt to them.
+TABLE_DATA = '''
+import torch
+from torch import nn
+
+from {{cookiecutter.package_name}}.data import Examples, SplitData
+
+
+class Rows(SplitData):
+    """300 rows of 12 named features, 3 classes decided by the first two features."""
+
+    def load(self):
+        x = torch.randn(300, 12, generator=torch.Generator().manual_seed(0))
+        y = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()
+        names = [f"feature_{i}" for i in range(12)]
+        return Examples(x, y, class_names=["low", "mid", "high"], preprocessing={"feature_names": names})
+
+
+class TinyMLP(nn.Sequential):
+    def __init__(self, in_shape, num_outputs, dropout=0.0):
+        super().__init__(nn.Flatten(), nn.Linear(in_shape[0], 64), nn.ReLU(), nn.Dropout(dropout),
+                         nn.Linear(64, num_outputs))
+'''
+
+
+def test_table_rows_get_a_worst_mistakes_table_named_by_features(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (tmp_path / "own_data.py").write_text(TABLE_DATA)
+    run_dir = tmp_path / "run"
+    process = run_script("train.py", f"hydra.run.dir={run_dir}", "data._target_=own_data.Rows",
+                         "model._target_=own_data.TinyMLP", "~model.width", "~model.blocks", "~model.norm",
+                         "~model.activation", "~model.residual", "~model.init", "trainer.max_epochs=3", *FAST,
+                         env=own_path(tmp_path), timeout=300)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
+    metrics = read_metrics(run_dir)
+    assert {"test/acc", "baseline/logreg_acc", "ensemble/soft/acc", "fit/train_acc"} <= set(metrics)
+    events = EventAccumulator(str(run_dir), size_guidance={"tensors": 0}).Reload()
+    text = events.Tensors("val/worst_mistakes/text_summary")[-1].tensor_proto.string_val[0].decode()
+    assert "| true | predicted | confidence | feature_0 |" in text and ("| low |" in text or "| high |" in text)
