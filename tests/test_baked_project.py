@@ -6,10 +6,17 @@ import sys
 from conftest import project_env
 
 
-def test_baked_project_test_suite_passes(default_project):
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=default_project, env=project_env(default_project), capture_output=True, text=True, timeout=3600,
-    )
-    print(result.stdout[-5000:])
-    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-3000:]
+def test_baked_project_test_suite_passes(default_project, capfd):
+    """Streams the inner suite's progress (one line per test) while it runs: it takes minutes."""
+    command = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--durations=10"]
+    lines = []
+    with capfd.disabled():
+        print(f"\nrunning the baked project's suite in {default_project} ...", flush=True)
+        process = subprocess.Popen(command, cwd=default_project, env=project_env(default_project),
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in process.stdout:
+            lines.append(line)
+            if " PASSED" in line or " FAILED" in line or " ERROR" in line or " SKIPPED" in line or "=====" in line:
+                print("  " + line.rstrip()[-150:], flush=True)
+        process.wait(timeout=3600)
+    assert process.returncode == 0, "".join(lines)[-12000:]

@@ -42,8 +42,8 @@ def baseline_accuracies(split_seed: int) -> dict[str, float]:
     from {{cookiecutter.package_name}}.data import DigitsData
 
     data = DigitsData(split_seed=split_seed)  # the split train.py used for this seed
-    x_train, y_train = data.train_x.flatten(1).numpy(), data.train_y.numpy()
-    x_test, y_test = data.test_x.flatten(1).numpy(), data.test_y.numpy()
+    (x_train, y_train), (x_test, y_test) = data.split_tensors("train"), data.split_tensors("test")
+    x_train, y_train, x_test, y_test = x_train.flatten(1).numpy(), y_train.numpy(), x_test.flatten(1).numpy(), y_test.numpy()
     models = {
         "logistic regression": LogisticRegression(max_iter=5000),
         "RBF SVC (gamma=0.001, C=10)": SVC(gamma=0.001 * 16**2, C=10),  # gamma for pixels 0..16, ours are /16

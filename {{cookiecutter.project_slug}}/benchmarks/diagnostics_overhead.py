@@ -40,14 +40,10 @@ def steps_per_second(cfg, every_n_steps: int | None) -> float:
     import lightning as L
     from hydra.utils import instantiate
 
-    from {{cookiecutter.package_name}}.module import Classifier
-    from {{cookiecutter.package_name}}.run import plain
+    from {{cookiecutter.package_name}}.run import build_data_and_module
 
     L.seed_everything(cfg.seed, verbose=False)
-    data = instantiate(cfg.data)
-    module = Classifier(model=plain(cfg.model), optimizer=plain(cfg.optimizer), scheduler=plain(cfg.scheduler),
-                        regularization=plain(cfg.regularization), augmentation=plain(cfg.augmentation),
-                        in_shape=data.in_shape, num_classes=data.num_classes)
+    data, module = build_data_and_module(cfg)
     clock = TrainingClock()
     callbacks = [clock.callback]
     if every_n_steps is not None:

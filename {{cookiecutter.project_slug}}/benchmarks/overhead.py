@@ -59,13 +59,14 @@ def plain_loop(epochs: int) -> tuple[int, float]:
     L.seed_everything(cfg.seed, verbose=False)
     data, module = build_data_and_module(cfg)  # the same model and data objects as ours
     model, batch_size = module.model, cfg.data.batch_size
-    steps_per_epoch = len(SlicedBatches(data.train_x, data.train_y, batch_size, shuffle=True))
+    (train_x, train_y), (val_x, val_y) = data.split_tensors("train"), data.split_tensors("val")
+    steps_per_epoch = len(SlicedBatches(train_x, train_y, batch_size, shuffle=True))
     optimizer = instantiate(cfg.optimizer, model.parameters())
     scheduler = instantiate(cfg.scheduler, optimizer, total_steps=epochs * steps_per_epoch)
     start, cpu, steps = time.perf_counter(), time.process_time(), 0
     for _ in range(epochs):
         model.train()
-        for x, y in SlicedBatches(data.train_x, data.train_y, batch_size, shuffle=True, seed=steps):
+        for x, y in SlicedBatches(train_x, train_y, batch_size, shuffle=True, seed=steps):
             loss = F.cross_entropy(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -74,7 +75,7 @@ def plain_loop(epochs: int) -> tuple[int, float]:
             steps += 1
         model.eval()
         with torch.no_grad():
-            for x, y in SlicedBatches(data.val_x, data.val_y, batch_size, shuffle=False):
+            for x, y in SlicedBatches(val_x, val_y, batch_size, shuffle=False):
                 F.cross_entropy(model(x), y)
     return steps, time.perf_counter() - start, time.process_time() - cpu
 

@@ -17,7 +17,6 @@ BUGGY = '''
 import torch
 from torch import nn
 
-from {{cookiecutter.package_name}}.data import DigitsData
 from {{cookiecutter.package_name}}.models import ResNet
 
 
@@ -76,12 +75,6 @@ class DeadNetwork(ResNet):
                     module.bias.fill_(-100.0)
 
 
-class NaNDigits(DigitsData):
-    """One missing pixel in the training inputs."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.train_x[5, 0, 3, 3] = float("nan")
 '''
 
 
@@ -137,7 +130,6 @@ BUGS = {
     "softmax_before_loss": (["model._target_=buggy.SoftmaxOutput"], "overfit_one_batch", {"FAIL"}, "softmax"),
     "mixing_across_batch": (["model._target_=buggy.MixesTheBatch"], "batch_independence", {"FAIL"}, "batch dimension"),
     "wrong_backward": (["model._target_=buggy.WrongBackward"], "gradcheck", {"FAIL"}, "backward"),
-    "nan_inputs": (["data._target_=buggy.NaNDigits"], "data_finite", {"FAIL"}, "NaN"),
     "dead_network": (["model._target_=buggy.DeadNetwork"], "overfit_one_batch", {"FAIL"}, "dead units"),
     "lr_far_too_high": (["optimizer.lr=10"], "overfit_one_batch", {"FAIL"}, "learning rate"),
 }

@@ -138,10 +138,12 @@ def test_label_noise_changes_only_that_fraction_of_training_labels():
     from {{cookiecutter.package_name}}.data import DigitsData
 
     clean, noisy = DigitsData(), DigitsData(label_noise=0.3)
-    changed = (clean.train_y != noisy.train_y).float().mean().item()
+    labels = {name: data.split_tensors("train")[1] for name, data in [("clean", clean), ("noisy", noisy)]}
+    changed = (labels["clean"] != labels["noisy"]).float().mean().item()
     assert abs(changed - 0.3) < 0.002  # every chosen label is a WRONG class
-    assert torch.equal(clean.val_y, noisy.val_y) and torch.equal(clean.test_y, noisy.test_y)
-    assert torch.equal(noisy.train_y, DigitsData(label_noise=0.3).train_y)  # seeded
+    for split in ("val", "test"):
+        assert torch.equal(clean.split_tensors(split)[1], noisy.split_tensors(split)[1])
+    assert torch.equal(labels["noisy"], DigitsData(label_noise=0.3).split_tensors("train")[1])  # seeded
 
 
 def test_bad_label_noise_or_ensemble_values_fail_before_any_work(train):

@@ -16,7 +16,7 @@ from torch import nn
 
 from conftest import FAST, ROOT, read_metrics, run_script
 
-SHAPE, CLASSES = (1, 8, 8), 10
+SHAPE = (1, 8, 8)  # digits
 # A few steps, short validation and test (the LR is logged on every step by default).
 SHORT = ["trainer.max_steps=40", "trainer.limit_val_batches=2",
          "trainer.limit_test_batches=2", *FAST]
@@ -51,8 +51,12 @@ def config(*overrides: str):
 
 
 def build_model(*overrides: str) -> nn.Module:
+    """The backbone as train.py builds it (module.build_module: shape from the data, dropout from regularization)."""
+    from {{cookiecutter.package_name}}.data import DigitsData
+    from {{cookiecutter.package_name}}.module import build_module
+
     torch.manual_seed(0)
-    return instantiate(config(*overrides).model, in_shape=SHAPE, num_classes=CLASSES)
+    return build_module(config(*overrides), DigitsData()).model
 
 
 def scalars(run_dir, tag: str) -> list[float]:
@@ -103,11 +107,13 @@ def test_data_fraction_keeps_a_seeded_stratified_part_of_the_training_set():
     full = instantiate(config().data)
     part = instantiate(config("data.fraction=0.25").data)
     again = instantiate(config("data.fraction=0.25").data)
-    assert len(part.train_y) == pytest.approx(0.25 * len(full.train_y), abs=10)
-    assert torch.equal(part.train_x, again.train_x)  # the same examples every time
-    share = part.train_y.bincount() / len(part.train_y)
-    assert share.tolist() == pytest.approx((full.train_y.bincount() / len(full.train_y)).tolist(), abs=0.01)
-    assert torch.equal(part.val_x, full.val_x) and torch.equal(part.test_x, full.test_x)  # comparable runs
+    (_, full_y), (part_x, part_y) = full.split_tensors("train"), part.split_tensors("train")
+    assert len(part_y) == pytest.approx(0.25 * len(full_y), abs=10)
+    assert torch.equal(part_x, again.split_tensors("train")[0])  # the same examples every time
+    share = part_y.bincount() / len(part_y)
+    assert share.tolist() == pytest.approx((full_y.bincount() / len(full_y)).tolist(), abs=0.01)
+    for split in ("val", "test"):  # comparable runs
+        assert torch.equal(part.split_tensors(split)[0], full.split_tensors(split)[0])
 
 
 # --- schedules: the logged LR follows each definition, step by step -------------------
@@ -227,21 +233,17 @@ class RecordInputs(L.Callback):
 
 def inputs_seen(augmentation: str) -> dict[str, float]:
     """Fraction of the inputs of each stage that are untouched examples of the dataset."""
-    from {{cookiecutter.package_name}}.module import Classifier
-    from {{cookiecutter.package_name}}.run import plain
+    from {{cookiecutter.package_name}}.run import build_data_and_module
 
-    cfg = config(f"augmentation={augmentation}")
+    cfg = config(f"augmentation={augmentation}", "scheduler=none")
     L.seed_everything(0, verbose=False)
-    data = instantiate(cfg.data)
-    module = Classifier(model=plain(cfg.model), optimizer=plain(cfg.optimizer), scheduler=None,
-                        regularization=plain(cfg.regularization), augmentation=plain(cfg.augmentation),
-                        in_shape=data.in_shape, num_classes=data.num_classes)
+    data, module = build_data_and_module(cfg)
     recorder = RecordInputs()
     trainer = L.Trainer(max_steps=3, limit_val_batches=2, limit_test_batches=2, logger=False, callbacks=[recorder],
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     trainer.fit(module, datamodule=data)
     trainer.test(module, datamodule=data, verbose=False)
-    originals = {"train": data.train_x, "val": data.val_x, "test": data.test_x}
+    originals = {split: data.split_tensors(split)[0] for split in ("train", "val", "test")}
     untouched = {}
     for stage, batches in recorder.inputs.items():
         x = torch.cat(batches).flatten(1)

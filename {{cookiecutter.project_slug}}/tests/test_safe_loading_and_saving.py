@@ -209,20 +209,21 @@ def test_a_full_disk_stops_the_run_naming_file_and_free_space_and_leaves_no_part
 # 4c. Runs are combined only on one test set ----------------------------------------------
 
 def test_split_fingerprint_is_recorded_ignores_order_and_leaves_the_rng_alone(run):
-    from {{cookiecutter.package_name}}.data import DigitsData
-    from {{cookiecutter.package_name}}.split_fingerprint import examples_fingerprint, recorded_split, split_fingerprint
+    from {{cookiecutter.package_name}}.data import DigitsData, examples_fingerprint
+    from {{cookiecutter.package_name}}.split_fingerprint import recorded_split
 
     data = DigitsData()
     torch.manual_seed(0)
     before = torch.get_rng_state()
-    fingerprint = split_fingerprint(data)
+    fingerprint = data.fingerprint()
     assert torch.equal(before, torch.get_rng_state())
     assert recorded_split(run) == fingerprint  # what train.py wrote for the same data
-    order = torch.randperm(len(data.train_y))
-    assert examples_fingerprint(data.train_x[order], data.train_y[order]) == fingerprint["train"]
-    other = split_fingerprint(DigitsData(split_seed=1))
+    train_x, train_y = data.split_tensors("train")
+    order = torch.randperm(len(train_y))
+    assert examples_fingerprint(train_x[order], train_y[order]) == fingerprint["train"]
+    other = DigitsData(split_seed=1).fingerprint()
     assert other["test"] != fingerprint["test"]
-    half = split_fingerprint(DigitsData(fraction=0.5))  # learning curves: same val and test, other train
+    half = DigitsData(fraction=0.5).fingerprint()  # learning curves: same val and test, other train
     assert half["test"] == fingerprint["test"] and half["train"] != fingerprint["train"]
 
 

@@ -82,6 +82,14 @@ def test_overfit_check_passes_with_every_shipped_model(train, model):
     assert "overfit check: PASSED" in process.stdout, process.stdout[-2000:]
 
 
+def test_overfit_is_a_mode_of_any_run_whatever_the_other_groups(train):
+    """overfit=true switches off what hides memorization, whatever the groups say and in any order."""
+    process, run_dir = train("overfit=true", "regularization=strong", "augmentation=light", "scheduler=onecycle",
+                             "optimizer.lr=0.01", "data.batch_size=32")
+    assert "overfit check: PASSED" in process.stdout, process.stdout[-2000:]
+    assert read_metrics(run_dir)["train/loss"] < 0.01 and not (run_dir / "checkpoints").exists()
+
+
 def test_overfit_check_fails_on_a_broken_setup(train):
     process, _ = train("model=small", "data=tiny", "optimizer.lr=1e-7", expect_ok=False)
     assert process.returncode == 1, process.stderr[-2000:]

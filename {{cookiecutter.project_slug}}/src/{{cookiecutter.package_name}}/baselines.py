@@ -10,24 +10,6 @@ work; this file only feeds it the datamodule's tensors. `python train.py` report
 import torch
 
 
-def split_tensors(loader, max_examples: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """All (inputs, labels) of a dataloader, concatenated (at most `max_examples`).
-
-    Works with any loader that yields `(x, y)` batches, so a user's own datamodule
-    gets the checks and baselines without writing anything.
-    """
-    xs, ys, count = [], [], 0
-    with torch.random.fork_rng():  # a shuffling loader must not move the run's random state
-        for x, y in loader:
-            xs.append(x.detach().cpu())
-            ys.append(y.detach().cpu())
-            count += len(y)
-            if max_examples is not None and count >= max_examples:
-                break
-    x, y = torch.cat(xs), torch.cat(ys)
-    return (x[:max_examples], y[:max_examples]) if max_examples is not None else (x, y)
-
-
 def baseline_accuracies(train_x, train_y, test_x, test_y, max_train: int = 5000, seed: int = 0) -> dict:
     """Test accuracy of three scikit-learn classifiers -> {"baseline/<name>_acc": float}.
 
@@ -57,9 +39,9 @@ def baseline_accuracies(train_x, train_y, test_x, test_y, max_train: int = 5000,
 
 
 def baseline_metrics(data, max_examples: int = 20000) -> dict:
-    """The baselines on a datamodule's train and test loaders (what `python train.py` reports)."""
-    train_x, train_y = split_tensors(data.train_dataloader(), max_examples)
-    test_x, test_y = split_tensors(data.test_dataloader(), max_examples)
+    """The baselines on the datamodule's whole train and test splits (what `python train.py` reports)."""
+    train_x, train_y = data.split_tensors("train", max_examples)
+    test_x, test_y = data.split_tensors("test", max_examples)
     return baseline_accuracies(train_x, train_y, test_x, test_y)
 
 

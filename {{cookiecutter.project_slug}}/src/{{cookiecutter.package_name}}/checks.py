@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.gradcheck import GradcheckError
 
-from .baselines import baseline_accuracies, split_tensors
+from .baselines import baseline_accuracies
 from .callbacks.overfit_verdict import OverfitVerdict
 from .validate import ConfigError
 
@@ -472,9 +472,10 @@ def run_checks(cfg) -> list[Verdict]:
     """Build what `python train.py <same overrides>` would train, run the battery, report."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.utils import instantiate
+    from omegaconf import open_dict
 
-    from .module import Classifier
-    from .run import plain
+    from .module import build_module
+    from .run import build_data
 
     settings = cfg.check
     only = list(settings.only) if settings.only else None
@@ -486,23 +487,14 @@ def run_checks(cfg) -> list[Verdict]:
     warnings.filterwarnings("ignore", message=".*`validation_step` but have no `val_dataloader`")
 
     L.seed_everything(cfg.seed, verbose=False)
-    data = instantiate(cfg.data)
-    data.prepare_data()
-    data.setup("fit")
-    data.setup("test")
+    data = build_data(cfg)
 
     def build(bare: bool = False):
         """The module as configured; bare: without regularization, augmentation, schedule or dropout."""
-        module = Classifier(
-            model=plain(cfg.model), optimizer=plain(cfg.optimizer), in_shape=data.in_shape,
-            num_classes=data.num_classes, scheduler=None if bare else plain(cfg.scheduler),
-            regularization=None if bare else plain(cfg.regularization),
-            augmentation=None if bare else plain(cfg.augmentation),
-        )
-        for layer in module.modules() if bare else []:
-            if isinstance(layer, nn.modules.dropout._DropoutNd):
-                layer.p = 0.0
-        return module
+        plain_cfg = cfg.copy()
+        with open_dict(plain_cfg):
+            plain_cfg.scheduler, plain_cfg.regularization, plain_cfg.augmentation = None, None, None
+        return build_module(plain_cfg if bare else cfg, data)  # no regularization: no dropout either
 
     def make_trainer(**changes):
         """The configured Trainer (accelerator, precision, clipping, ...), quiet, one device, no files."""
@@ -514,8 +506,7 @@ def run_checks(cfg) -> list[Verdict]:
         return instantiate(cfg.trainer, **(quiet | changes))
 
     module, bare = build(), build(bare=True)
-    splits = {name: split_tensors(getattr(data, f"{name}_dataloader")(), settings.max_examples)
-              for name in ("train", "val", "test")}
+    splits = {name: data.split_tensors(name, settings.max_examples) for name in ("train", "val", "test")}
     train_x, train_y = splits["train"]
     batch = next(iter(data.train_dataloader()))
     class_counts = torch.bincount(train_y.clamp(0, data.num_classes - 1), minlength=data.num_classes)

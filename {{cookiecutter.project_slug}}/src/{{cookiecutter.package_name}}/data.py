@@ -1,17 +1,69 @@
-"""Data: small datasets live as tensors in memory, and batches are slices of them.
+"""Data: the one contract between data and everything else, and the digits that ship with it.
 
-For data that fits in memory a per-example `DataLoader` (one `__getitem__` call per
-example, then `collate`) costs 3x to 100x more than indexing a tensor once per batch,
-so `SlicedBatches` below replaces it. It is our own code because no library offers a
-seeded, resumable, DDP-aware batch iterator over in-memory tensors.
+Every consumer (the module, ensembles, baselines, check.py, callbacks, eval.py) reads data
+only through what `SplitData` below provides:
+
+    data.task                      "classification" or "regression"
+    data.in_shape                  shape of one input, e.g. (1, 8, 8) or (12,)
+    data.num_classes, class_names  classification: how many classes and their names
+    data.num_outputs               what the model's head must output (classes, or target size)
+    data.train/val/test_dataloader()   batches of (x, y)
+    data.split_tensors(split)      the WHOLE split as (x, y) tensors (at most max_examples)
+    data.indices[split]            positions of the split's examples in load()'s order
+    data.fingerprint()             a hash per split: runs are comparable only on equal test sets
+    data.describe()                plain facts stored in checkpoints (task, shape, class names, preprocessing)
+
+A datamodule of your own subclasses `SplitData` and implements one method, `load()`, that
+returns an `Examples` (inputs and labels, and optionally the data's own split and class
+names); it gets the rest for free: the seeded stratified split, `fraction`, `subset`,
+`label_noise`, the non-finite check, sliced in-memory batches with exact-resume state, and the
+DataLoader path (`in_memory: false`) for data that does not fit in memory.
+
+For data in memory a per-example `DataLoader` (one `__getitem__` call per example, then
+`collate`) costs 3x to 100x more than indexing a tensor once per batch, so `SlicedBatches`
+replaces it. Our own code: no library offers a seeded, resumable, DDP-aware batch iterator
+over in-memory tensors.
 """
 
+import hashlib
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
 import numpy as np
 import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from .validate import ConfigError
+
+TASKS = ("classification", "regression")
+SPLITS = ("train", "val", "test")
+
+
+class DataError(ConfigError):
+    """Data that cannot be trained on. The message names the file, split or value and what to do."""
+
+
+@dataclass
+class Examples:
+    """What `SplitData.load()` returns: every example, in memory or behind a Dataset.
+
+    x: inputs, a tensor (N, *in_shape) or a `Dataset` whose item i is the input i (data that
+       does not fit in memory; labels must still be a tensor, they are small).
+    y: class indices (long, 0..num_classes-1) or regression targets (float, (N,) or (N, k)).
+    split: the data's own split, {"train": indices, "val": indices, "test": indices}; None:
+       split here (seeded, stratified by class).
+    class_names: names of the classes (index -> name); None: "0", "1", ...
+    preprocessing: plain values that new inputs need before prediction (normalization
+       statistics, column encoding, image size): stored in checkpoints for predict.py.
+    """
+
+    x: torch.Tensor | Dataset
+    y: torch.Tensor
+    split: dict | None = None
+    class_names: list | None = None
+    preprocessing: dict | None = None
 
 
 def stratified_split(labels: torch.Tensor, fractions: list[float], seed: int) -> list[torch.Tensor]:
@@ -25,6 +77,13 @@ def stratified_split(labels: torch.Tensor, fractions: list[float], seed: int) ->
         for part, start, stop in zip(parts, bounds[:-1], bounds[1:], strict=True):
             part.append(members[start:stop])
     return [torch.cat(part).sort().values for part in parts]
+
+
+def random_split(count: int, fractions: list[float], seed: int) -> list[torch.Tensor]:
+    """Split indices 0..count-1 into parts of the given fractions (seeded): regression has no classes."""
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
+    bounds = torch.tensor([0.0, *fractions]).cumsum(0).mul(count).round().long()
+    return [order[start:stop].sort().values for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 class SlicedBatches:
@@ -78,17 +137,224 @@ class SlicedBatches:
                 yield self.x[index], self.y[index]
 
 
-def with_label_noise(labels: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+class ResumableLoader(DataLoader):
+    """A DataLoader (the `in_memory: false` path) whose shuffling generator goes into checkpoints.
+
+    Same exact-resume contract as `SlicedBatches`: the saved generator draws the next epoch's
+    order. Under DDP Lightning swaps in a `DistributedSampler` (seeded by epoch), which is exact too.
+    """
+
+    def state_dict(self):
+        return {"generator": self.generator.get_state()} if self.generator is not None else {}
+
+    def load_state_dict(self, state):
+        if self.generator is not None and "generator" in state:
+            self.generator.set_state(state["generator"])
+
+
+class LabelledSubset(Dataset):
+    """Items (x, y) of one split: input `indices[i]` of a Dataset of inputs, with its label `labels[i]`."""
+
+    def __init__(self, inputs: Dataset, indices: torch.Tensor, labels: torch.Tensor):
+        self.inputs, self.labels = Subset(inputs, indices.tolist()), labels
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return self.inputs[i], self.labels[i]
+
+
+def with_label_noise(labels: torch.Tensor, fraction: float, seed: int, num_classes: int) -> torch.Tensor:
     """A copy of `labels` in which `fraction` of them (chosen with `seed`) is a random WRONG class."""
     if fraction <= 0:
         return labels
     generator = torch.Generator().manual_seed(seed + 1)
-    num_classes = int(labels.max()) + 1
     noisy = labels.clone()
     chosen = torch.randperm(len(labels), generator=generator)[: round(fraction * len(labels))]
     shift = torch.randint(1, num_classes, (len(chosen),), generator=generator)  # never 0: always wrong
     noisy[chosen] = (labels[chosen] + shift) % num_classes
     return noisy
+
+
+def examples_fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
+    """sha256 of a split's (x, y) pairs, sorted per example: the same examples in any order, the same hash."""
+    x, y = x.reshape(len(x), -1).numpy(), y.reshape(len(y), -1).numpy()
+    rows = sorted(hashlib.sha256(x[i].tobytes() + y[i].tobytes()).digest() for i in range(len(x)))
+    return hashlib.sha256(f"{x.dtype} {y.dtype} {x.shape[1]}".encode() + b"".join(rows)).hexdigest()
+
+
+class SplitData(L.LightningDataModule):
+    """The data contract (see the module docstring), implemented once for every dataset.
+
+    Subclasses set their own attributes, then call `super().__init__(**split_settings)`,
+    which calls their `load()` and splits: from then on shapes and classes are known (the
+    module is built from them). Validation and test sets never change with `fraction`,
+    `subset` or `label_noise`, so runs stay comparable.
+    """
+
+    task = "classification"
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.2,
+        split_seed: int = 0,
+        fraction: float = 1.0,
+        subset: int | None = None,
+        label_noise: float = 0.0,
+        num_workers: int = 0,
+        in_memory: bool = True,
+        task: str | None = None,
+    ):
+        super().__init__()
+        self.batch_size, self.num_workers, self.in_memory = batch_size, num_workers, in_memory
+        self.task = task or self.task
+        if self.task not in TASKS:
+            raise ConfigError(f"data.task={self.task!r} is not allowed: use one of {', '.join(TASKS)}.")
+        if label_noise and self.task != "classification":
+            raise ConfigError(f"data.label_noise={label_noise} applies to classification only (task: {self.task}).")
+        examples = self.load()
+        x, y = examples.x, examples.y
+        if self.task == "classification":
+            y = y.long()
+            if len(y) and int(y.min()) < 0:
+                raise DataError(f"Labels must be class indices 0, 1, ...; {type(self).__name__} gave {int(y.min())}.")
+            self.num_classes = int(y.max()) + 1 if len(y) else 0
+            self.class_names = [str(c) for c in (examples.class_names or range(self.num_classes))]
+            self.num_classes = max(self.num_classes, len(self.class_names))
+            self.num_outputs = self.num_classes
+        else:
+            y = y.float()
+            self.num_classes, self.class_names = None, None
+            self.num_outputs = 1 if y.ndim == 1 else int(y.shape[1])
+        self.preprocessing = examples.preprocessing or {}
+        indices = examples.split or self.split_indices(y, val_fraction, test_fraction, split_seed)
+        indices = {name: torch.as_tensor(indices[name], dtype=torch.long) for name in SPLITS}
+        indices["train"] = self.shrink(indices["train"], y, fraction, subset, split_seed)
+        labels = {name: y[index] for name, index in indices.items()}
+        if label_noise:
+            labels["train"] = with_label_noise(labels["train"], label_noise, split_seed, self.num_classes)
+        if isinstance(x, torch.Tensor) or self.in_memory:
+            x = x if isinstance(x, torch.Tensor) else materialize(x)
+            self.splits = {name: (x[index], labels[name]) for name, index in indices.items()}
+            self.datasets = None
+            self.check_finite()
+            self.in_shape = tuple(x.shape[1:])
+        else:  # data that does not fit in memory: a Dataset per split, read by DataLoader workers
+            self.splits = None
+            self.datasets = {name: LabelledSubset(x, index, labels[name]) for name, index in indices.items()}
+            self.in_shape = tuple(torch.as_tensor(x[0]).shape)
+        self.indices = indices  # which loaded examples are in which split (positions in load()'s order)
+
+    def load(self) -> Examples:
+        """Every example (and optionally the data's own split and class names). Subclasses implement this."""
+        raise NotImplementedError(f"{type(self).__name__} must implement load() -> Examples (see data.py)")
+
+    # --- what every datamodule gets for free -----------------------------------------------------
+
+    def split_indices(self, y, val_fraction, test_fraction, seed) -> dict:
+        train_fraction = 1.0 - val_fraction - test_fraction
+        fractions = [train_fraction, val_fraction, test_fraction]
+        if self.task == "classification":
+            counts = torch.bincount(y, minlength=self.num_classes)
+            smallest = int(counts.min())
+            needed = max(1 / f for f in fractions if f > 0)
+            if smallest < needed:
+                rare = [self.class_names[c] for c in torch.nonzero(counts < needed).flatten().tolist()][:10]
+                raise DataError(
+                    f"The classes {rare} have {smallest} example(s) or fewer; the split (val_fraction={val_fraction}, "
+                    f"test_fraction={test_fraction}) needs at least {needed:.0f} per class to put one in every "
+                    "split. Add examples, merge or drop rare classes, or bring your own split."
+                )
+            parts = stratified_split(y, fractions, seed)
+        else:
+            parts = random_split(len(y), fractions, seed)
+        return dict(zip(SPLITS, parts, strict=True))
+
+    def shrink(self, train, y, fraction, subset, seed) -> torch.Tensor:
+        """`fraction` (stratified) then `subset` (that many examples) of the training indices."""
+        stratify, before = self.task == "classification", len(train)
+        for keep in ([fraction] if fraction < 1.0 else []) + ([subset / len(train)] if subset is not None else []):
+            if keep < 1.0:
+                part = (stratified_split(y[train], [keep], seed) if stratify
+                        else random_split(len(train), [keep], seed))[0]
+                train = train[part]
+        if len(train) == 0:
+            raise DataError(
+                f"data.fraction={fraction} and data.subset={subset} leave no training example (the training "
+                f"split has {before} examples before them). Use a larger fraction or subset."
+            )
+        return train
+
+    def check_finite(self) -> None:
+        """Non-finite inputs or targets anywhere fail now, naming the split and the first example."""
+        for name, (x, y) in self.splits.items():
+            for what, values in (("inputs", x), ("targets", y)):
+                if values.is_floating_point() and not torch.isfinite(values).all():
+                    bad = (~torch.isfinite(values.reshape(len(values), -1))).any(1)
+                    first = int(torch.nonzero(bad)[0])
+                    raise DataError(
+                        f"The {name} split has non-finite {what} (NaN or inf) in {int(bad.sum())} example(s), "
+                        f"the first at position {first} of that split. Clean or impute them before training "
+                        "(a NaN input poisons the batch-norm statistics and every later prediction)."
+                    )
+
+    def split_tensors(self, split: str, max_examples: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The whole split as (x, y) on the CPU (its first `max_examples`), whatever the process rank."""
+        if self.splits is not None:
+            x, y = self.splits[split]
+            return (x, y) if max_examples is None else (x[:max_examples], y[:max_examples])
+        xs, ys, count = [], [], 0
+        loader = DataLoader(self.datasets[split], batch_size=256, num_workers=self.num_workers)
+        for x, y in loader:
+            xs.append(x)
+            ys.append(y)
+            count += len(y)
+            if max_examples is not None and count >= max_examples:
+                break
+        x, y = torch.cat(xs), torch.cat(ys)
+        return (x, y) if max_examples is None else (x[:max_examples], y[:max_examples])
+
+    def fingerprint(self) -> dict:
+        """A sha256 of each split's examples: equal hashes, identical data (split.json, eval.py)."""
+        return {name: examples_fingerprint(*self.split_tensors(name)) for name in SPLITS}
+
+    def describe(self) -> dict:
+        """Plain facts about the data that a checkpoint keeps (loadable with weights_only=True)."""
+        return {"task": self.task, "in_shape": list(self.in_shape), "num_outputs": self.num_outputs,
+                "class_names": self.class_names, "preprocessing": self.preprocessing}
+
+    # --- Lightning's datamodule hooks ---------------------------------------------------------------
+
+    def _batches(self, split, shuffle):
+        trainer = self.trainer
+        # Drawn from the global RNG that `seed_everything` seeded: the run's seed sets the
+        # order, and every DDP process draws the same permutation.
+        seed = int(torch.randint(2**31 - 1, ()).item())
+        if self.splits is None:
+            generator = torch.Generator().manual_seed(seed) if shuffle else None
+            return ResumableLoader(self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
+                                   generator=generator, num_workers=self.num_workers,
+                                   persistent_workers=self.num_workers > 0)
+        x, y = self.splits[split]
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        return SlicedBatches(x, y, self.batch_size, shuffle, seed=seed, rank=rank, world_size=world)
+
+    def train_dataloader(self):
+        return self._batches("train", shuffle=True)
+
+    def val_dataloader(self):
+        return self._batches("val", shuffle=False)
+
+    def test_dataloader(self):
+        return self._batches("test", shuffle=False)
+
+
+def materialize(dataset: Dataset) -> torch.Tensor:
+    """Every input of a Dataset stacked into one tensor (the in-memory fast path)."""
+    return torch.cat([x for x in DataLoader(dataset, batch_size=256)])
 
 
 def load_digits_tensors() -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,56 +377,15 @@ def load_digits_tensors() -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-class DigitsData(L.LightningDataModule):
-    """The digits, split once into train/val/test (stratified, seeded by `split_seed`).
+class DigitsData(SplitData):
+    """scikit-learn's bundled digits: 1797 8x8 grayscale images of 10 classes, pixels scaled to 0..1.
 
-    `subset` keeps only that many training examples (the overfitting check uses it) and
-    `fraction` a stratified fraction of the training set (learning curves). `label_noise`
-    replaces that fraction of the TRAINING labels by random wrong classes (seeded): the
-    regime where checkpoint selection and ensembles show their worth. Validation and test
-    sets never change with any of them, so runs stay comparable.
+    `subset` keeps only that many training examples (the overfitting check uses it), `fraction`
+    a stratified fraction of the training set (learning curves), `label_noise` replaces that
+    fraction of the TRAINING labels by random wrong classes (seeded): the regime where
+    checkpoint selection and ensembles show their worth.
     """
 
-    def __init__(
-        self,
-        batch_size: int = 64,
-        val_fraction: float = 0.1,
-        test_fraction: float = 0.2,
-        split_seed: int = 0,
-        fraction: float = 1.0,
-        subset: int | None = None,
-        num_workers: int = 0,
-        label_noise: float = 0.0,
-    ):
-        super().__init__()
-        self.batch_size = batch_size
-        self.num_workers = num_workers  # kept for config compatibility: slicing needs no workers
+    def load(self) -> Examples:
         x, y = load_digits_tensors()
-        train_fraction = 1.0 - val_fraction - test_fraction
-        train, val, test = stratified_split(y, [train_fraction, val_fraction, test_fraction], split_seed)
-        if fraction < 1.0:
-            train = train[stratified_split(y[train], [fraction], split_seed)[0]]
-        if subset is not None:
-            train = train[stratified_split(y[train], [subset / len(train)], split_seed)[0]]
-        self.train_x, self.train_y = x[train], with_label_noise(y[train], label_noise, split_seed)
-        self.val_x, self.val_y = x[val], y[val]
-        self.test_x, self.test_y = x[test], y[test]
-        self.in_shape = tuple(x.shape[1:])
-        self.num_classes = int(y.max()) + 1
-
-    def _batches(self, x, y, shuffle):
-        trainer = self.trainer
-        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-        # Drawn from the global RNG that `seed_everything` seeded: the run's seed sets the
-        # order, and every DDP process draws the same permutation.
-        seed = int(torch.randint(2**31 - 1, ()).item())
-        return SlicedBatches(x, y, self.batch_size, shuffle, seed=seed, rank=rank, world_size=world)
-
-    def train_dataloader(self):
-        return self._batches(self.train_x, self.train_y, shuffle=True)
-
-    def val_dataloader(self):
-        return self._batches(self.val_x, self.val_y, shuffle=False)
-
-    def test_dataloader(self):
-        return self._batches(self.test_x, self.test_y, shuffle=False)
+        return Examples(x, y, preprocessing={"input_scale": 1 / 16})

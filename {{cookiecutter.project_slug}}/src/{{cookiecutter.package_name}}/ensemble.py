@@ -30,7 +30,7 @@ from .checkpoints import (
     read_finite_checkpoint,
     usable_checkpoint,
 )
-from .split_fingerprint import check_same_test_set, recorded_split, split_fingerprint
+from .split_fingerprint import check_same_test_set, recorded_split
 
 METHODS = ("single", "soft", "hard", "weight_average")
 
@@ -140,7 +140,8 @@ def ensemble_metrics(cfg, trainer, data, run_dir: Path) -> dict:
         return {}
     # Built from this run's config, not from the files' hyperparameters: nothing read from disk is instantiated.
     own = dict(trainer.lightning_module.hparams)
-    rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x, tuple(ensemble.methods), own)
+    (test_x, test_y), (train_x, _) = data.split_tensors("test"), data.split_tensors("train")
+    rows = checkpoint_rows(paths, test_x, test_y, train_x, tuple(ensemble.methods), own)
     what = f"{len(paths)} snapshots" if ensemble.snapshots else f"top-{len(paths)} checkpoints"
     print_table(rows, f"test set, {what} (ensemble/... in metrics.json and TensorBoard):\n{which_weights(paths)}")
     metrics = as_metrics(rows)
@@ -166,7 +167,7 @@ def run_data(run_dir: Path, test_set: str | None = None):
     data_config = OmegaConf.load(config).data
     check_targets(data_config, config, "data")  # a crafted config builds nothing (allowlist.py)
     data = instantiate(data_config)
-    if test_set is not None and split_fingerprint(data)["test"] != test_set:
+    if test_set is not None and data.fingerprint()["test"] != test_set:
         print(f"warning: the test set rebuilt from {config} differs from the one recorded in split.json when "
               "the run was trained: the data or the way it is read changed since; scores may differ from the "
               "run's own.", file=sys.stderr)
@@ -187,7 +188,8 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
         check_targets(read_finite_checkpoint(path)["hyper_parameters"], path)
         run = path.parent.parent
         data = run_data(run, recorded_split(run).get("test"))
-        rows = checkpoint_rows([path], data.test_x, data.test_y, data.train_x, ("single",))
+        (test_x, test_y), (train_x, _) = data.split_tensors("test"), data.split_tensors("train")
+        rows = checkpoint_rows([path], test_x, test_y, train_x, ("single",))
         return rows, f"test set, {path}:\n{which_weights([path])}"
     if (path / "checkpoints").is_dir():
         paths = ranked_checkpoints(path, k)
@@ -195,7 +197,8 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
             raise CheckpointError(f"{path / 'checkpoints'} holds no readable checkpoint with finite weights.")
         check_checkpoint_targets(paths)
         data = run_data(path, recorded_split(path).get("test"))
-        rows = checkpoint_rows(paths, data.test_x, data.test_y, data.train_x)
+        (test_x, test_y), (train_x, _) = data.split_tensors("test"), data.split_tensors("train")
+        rows = checkpoint_rows(paths, test_x, test_y, train_x)
         return rows, f"test set, top-{len(paths)} checkpoints of {path}:\n{which_weights(paths)}"
     runs = sorted(p for p in path.iterdir() if (p / "checkpoints").is_dir()) if path.is_dir() else []
     best = [ranked_checkpoints(run, 1) for run in runs]
@@ -206,8 +209,8 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
         )
     check_checkpoint_targets([b[0] for b in best])
     # Runs are combined only when tested on the same examples (runs older than split.json: rebuilt)
-    test_sets = {run: recorded_split(run).get("test") or split_fingerprint(run_data(run))["test"] for run in runs}
+    test_sets = {run: recorded_split(run).get("test") or run_data(run).fingerprint()["test"] for run in runs}
     check_same_test_set(test_sets)
     data = run_data(runs[0], test_sets[runs[0]])
-    rows = cross_run_rows([b[0] for b in best], data.test_x, data.test_y)
+    rows = cross_run_rows([b[0] for b in best], *data.split_tensors("test"))
     return rows, f"test set, best checkpoints of {len(runs)} runs in {path}:\n{which_weights([b[0] for b in best])}"

@@ -54,7 +54,7 @@ class ResNet(nn.Module):
     def __init__(
         self,
         in_shape: tuple[int, int, int],
-        num_classes: int,
+        num_outputs: int,
         width: int = 32,
         blocks: tuple[int, ...] = (1, 1),
         norm: str = "batch",
@@ -80,7 +80,7 @@ class ResNet(nn.Module):
         self.blocks = nn.Sequential(*stages)
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(in_width, num_classes)
+        self.head = nn.Linear(in_width, num_outputs)
         initialize(self, init, activation)
 
     def forward(self, x):

@@ -18,17 +18,19 @@ class Classifier(L.LightningModule):
         self,
         model: dict,
         optimizer: dict,
-        in_shape: tuple,
-        num_classes: int,
+        data: dict,
         scheduler: dict | None = None,
         regularization: dict | None = None,
         augmentation: dict | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.model = instantiate(model, in_shape=tuple(in_shape), num_classes=num_classes)
-        self.num_classes = num_classes
         regularization = regularization or {}
+        # What every backbone is given by the data and the regularization group, never typed twice in YAML.
+        self.model = instantiate(model, in_shape=tuple(data["in_shape"]), num_outputs=data["num_outputs"],
+                                 dropout=regularization.get("dropout", 0.0))
+        self.num_classes = data["num_outputs"]
+        self.class_names = data.get("class_names")
         self.weight_decay = regularization.get("weight_decay", 0.0)
         self.l1 = regularization.get("l1", 0.0)
         self.label_smoothing = regularization.get("label_smoothing", 0.0)
@@ -40,8 +42,8 @@ class Classifier(L.LightningModule):
         # Validation and test metrics accumulate over the epoch (and across DDP processes) in
         # torchmetrics objects, ~30 us a batch; self.log on every batch would cost ~0.6 ms.
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
-        self.val_acc = MulticlassAccuracy(num_classes, average="micro")
-        self.test_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.val_acc = MulticlassAccuracy(self.num_classes, average="micro")
+        self.test_acc = MulticlassAccuracy(self.num_classes, average="micro")
 
     def forward(self, x):
         return self.model(x)
@@ -118,3 +120,24 @@ class Classifier(L.LightningModule):
             return optimizer
         scheduler = instantiate(self.hparams.scheduler, optimizer, total_steps=self.trainer.estimated_stepping_batches)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def build_module(cfg, data) -> Classifier:
+    """The module for this config and datamodule: the ONE place a config becomes a module.
+
+    train.py, check.py, the benchmarks and the tests call it; a checkpoint rebuilds the same
+    module from the plain dicts stored in it (checkpoints.load_classifier).
+    """
+    from omegaconf import OmegaConf
+
+    def plain(node):  # config node -> plain dict: what checkpoints store (loadable with weights_only=True)
+        return OmegaConf.to_container(node, resolve=True) if node is not None else None
+
+    return Classifier(
+        model=plain(cfg.model),
+        optimizer=plain(cfg.optimizer),
+        data=data.describe(),
+        scheduler=plain(cfg.get("scheduler")),
+        regularization=plain(cfg.get("regularization")),
+        augmentation=plain(cfg.get("augmentation")),
+    )

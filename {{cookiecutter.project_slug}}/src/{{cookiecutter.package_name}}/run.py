@@ -8,21 +8,25 @@ import warnings
 from pathlib import Path
 
 import lightning as L
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from .allowlist import warn_unlisted_targets
 from .atomic_write import AtomicCheckpointIO, write_atomically
 from .averaged_weights import use_averaged_weights
 from .baselines import report_baselines
 from .callbacks.overfit_verdict import OverfitVerdict
+from .data import SplitData
 from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
 from .ensemble import ensemble_metrics
 from .failures import RunFailed, resumable_on_interrupt
-from .module import Classifier
+from .module import Classifier, build_module
+from .overfit_check import overfit_check_config
 from .resume import resume_run
 from .split_fingerprint import write_split_fingerprint
 from .stopping import why_training_stopped
+from .validate import ConfigError
 
 # Known, harmless warnings of this setup, silenced so that the real ones stand out.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # Lightning vs torch 2.13
@@ -36,6 +40,8 @@ def train(cfg: DictConfig) -> float:
         return train_in_own_processes(train, cfg)
     cfg, resume_from = resume_run(cfg)  # resume=<run dir>: its own config, newest valid checkpoint; folder locked
     warn_unlisted_targets(cfg)  # classes eval.py and resume= would refuse to build (allowlist.py)
+    if cfg.get("overfit"):  # overfit=true (or data=tiny): the overfitting check on this data and model
+        cfg = overfit_check_config(cfg)
     run_dir = Path(cfg.paths.run_dir)
     if cfg.resume and resume_from is None:  # that run had finished and the budget was not raised: nothing done
         return json.loads((run_dir / "metrics.json").read_text()).get(cfg.optimized_metric)
@@ -73,24 +79,25 @@ def train(cfg: DictConfig) -> float:
         return metrics[cfg.optimized_metric]
 
 
-def build_data_and_module(cfg: DictConfig) -> tuple[L.LightningDataModule, Classifier]:
-    """The datamodule (tensors in memory: shapes and classes known) and the module built for it."""
-    data = instantiate(cfg.data)
-    module = Classifier(
-        model=plain(cfg.model),
-        optimizer=plain(cfg.optimizer),
-        scheduler=plain(cfg.scheduler),
-        regularization=plain(cfg.regularization),
-        augmentation=plain(cfg.augmentation),
-        in_shape=data.in_shape,
-        num_classes=data.num_classes,
-    )
-    return data, module
+def build_data_and_module(cfg: DictConfig) -> tuple[SplitData, Classifier]:
+    """The datamodule (loaded and split: shapes and classes known) and the module built for it."""
+    data = build_data(cfg)
+    return data, build_module(cfg, data)
 
 
-def plain(node) -> dict | None:
-    """Config node -> plain dict: what checkpoints store (loadable with weights_only=True)."""
-    return OmegaConf.to_container(node, resolve=True) if node is not None else None
+def build_data(cfg: DictConfig) -> SplitData:
+    try:
+        data = instantiate(cfg.data)
+    except InstantiationException as error:  # Hydra wraps errors: bad data deserves its own clear message
+        if isinstance(error.__cause__, ConfigError):
+            raise error.__cause__ from None
+        raise
+    if not isinstance(data, SplitData):
+        raise ConfigError(
+            f"data._target_={cfg.data._target_} gives a {type(data).__name__}, not a SplitData: every part of "
+            "the project reads data through that contract (data.py; README: Your own data)."
+        )
+    return data
 
 
 def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -> None:

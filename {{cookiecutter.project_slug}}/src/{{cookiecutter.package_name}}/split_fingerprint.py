@@ -2,46 +2,18 @@
 
 eval.py combines or compares runs only when they were tested on the same examples: the
 jobs of a sweep over `data.split_seed` were not (job 1 would be scored on images job 0
-trained on). One sha256 per split, of the (x, y) pairs read through the datamodule's
-loaders, so any datamodule gets it; sorted per example, so a shuffling loader gives the
-same fingerprint. Our own code: no library fingerprints a datamodule.
+trained on). One sha256 per split, computed by the data contract (`SplitData.fingerprint` in data.py).
 """
 
-import hashlib
 import json
 from pathlib import Path
 
-import torch
-
 from .atomic_write import write_atomically
-from .baselines import split_tensors
 from .checkpoints import CheckpointError
 
-SPLITS = ("train", "val", "test")
-
-
-def split_fingerprint(data) -> dict:
-    """{"train": sha256, "val": ..., "test": ...}; None for a split the datamodule does not have."""
-    fingerprint = {}
-    with torch.random.fork_rng():  # building a loader may draw from the run's RNG: leave it untouched
-        for name in SPLITS:
-            try:
-                loader = getattr(data, f"{name}_dataloader")()
-            except Exception:  # Lightning raises when a datamodule does not implement this loader
-                fingerprint[name] = None
-                continue
-            fingerprint[name] = examples_fingerprint(*split_tensors(loader))
-    return fingerprint
-
-
-def examples_fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
-    x, y = x.reshape(len(x), -1).numpy(), y.reshape(len(y), -1).numpy()
-    rows = sorted(hashlib.sha256(x[i].tobytes() + y[i].tobytes()).digest() for i in range(len(x)))
-    return hashlib.sha256(f"{x.dtype} {y.dtype} {x.shape[1]}".encode() + b"".join(rows)).hexdigest()
-
-
 def write_split_fingerprint(run_dir: Path, data) -> None:
-    write_atomically(Path(run_dir) / "split.json", (json.dumps(split_fingerprint(data), indent=2) + "\n").encode())
+    """split.json: the datamodule's `fingerprint()` (data.py), one sha256 per split."""
+    write_atomically(Path(run_dir) / "split.json", (json.dumps(data.fingerprint(), indent=2) + "\n").encode())
 
 
 def recorded_split(run_dir: Path) -> dict:

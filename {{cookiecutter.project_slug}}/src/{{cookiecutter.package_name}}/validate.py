@@ -82,9 +82,8 @@ def value_problems(cfg: DictConfig) -> list[str]:
     number("regularization.label_smoothing", lambda v: 0 <= v < 1, "a number in [0, 1)", required=True)
 
     # model
-    model = cfg.get("model")
-    if not (isinstance(model, DictConfig) and OmegaConf.is_interpolation(model, "dropout")):  # else checked above
-        number("model.dropout", lambda v: 0 <= v < 1, "a probability in [0, 1)")
+    need(cfg_value(cfg, "model.dropout") is None, "model.dropout",
+         "dropout is set in the regularization group: use regularization.dropout=<p>")
     number("model.width", lambda v: v > 0, "a whole number > 0", whole=True)
     blocks = cfg_value(cfg, "model.blocks")
     need(blocks is None or (isinstance(blocks, (list, tuple, ListConfig)) and len(blocks) > 0

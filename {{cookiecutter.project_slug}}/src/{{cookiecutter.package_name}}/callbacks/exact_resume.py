@@ -19,6 +19,7 @@ class ExactResume(L.Callback):
     def __init__(self):
         self.saved = None
         self.trainer = None
+        self.warned = False  # the note about a loader without state_dict, printed once
 
     def setup(self, trainer, pl_module, stage):
         self.trainer = trainer  # state_dict() gets no arguments, and it needs the training loader
@@ -33,6 +34,11 @@ class ExactResume(L.Callback):
         loader = self.trainer.train_dataloader if self.trainer is not None else None
         if hasattr(loader, "state_dict"):
             state["batches"] = loader.state_dict()
+        elif loader is not None and not self.warned:
+            self.warned = True
+            print(f"note: the training loader ({type(loader).__name__}) has no state_dict(): a run resumed from this "
+                  "checkpoint will draw a different batch order (resume is not exact). The loaders of SplitData "
+                  "(data.py) have one; a loader of your own needs state_dict() and load_state_dict().")
         return state
 
     def load_state_dict(self, state_dict):
@@ -49,4 +55,7 @@ class ExactResume(L.Callback):
             torch.cuda.set_rng_state_all(self.saved["cuda"])
         if "batches" in self.saved and hasattr(trainer.train_dataloader, "load_state_dict"):
             trainer.train_dataloader.load_state_dict(self.saved["batches"])
+        else:
+            print("note: this checkpoint holds no batch order for the training loader: the resumed run draws a "
+                  "different one (not exact).")
         self.saved = None

@@ -1,7 +1,10 @@
 """Look at the data the model gets wrong: the worst mistakes, and a random sample, as image grids.
 
 `val/worst_mistakes`: the `k` misclassified validation examples with the highest loss, each
-titled with its true label, the prediction and the model's confidence in it. Label noise,
+titled with its true label, the prediction and the model's confidence in it (class names
+from the data). Images (C, H, W) become an image grid; any other input (a table row, a
+vector, a sequence) a text table of its first values, named by the data's feature names
+when it has them (`preprocessing["feature_names"]`, e.g. a CSV's columns). Label noise,
 ambiguous examples and systematic confusions show up here first. `val/random_predictions`:
 `k` random validation examples with the same titles (wrong ones in red), a quick visual check.
 Made at the final validation of the best checkpoint (run.py), and every `every_n_epochs`
@@ -52,13 +55,28 @@ class WorstMistakes(L.Callback):
         if writer is None or random is None:
             return
         step = trainer.global_step
+        names = pl_module.class_names or [str(k) for k in range(pl_module.num_classes)]
+        features = feature_names(pl_module)
+        show = grid if worst["x"].ndim == 4 else table  # images: a picture; anything else: a table of values
         mistakes = torch.isfinite(worst["key"])
         if mistakes.any():
             worst = {name: value[mistakes] for name, value in worst.items()}
-            writer.add_figure("val/worst_mistakes", grid(worst, "highest-loss mistakes"), step)
+            add(writer, "val/worst_mistakes", show(worst, "highest-loss mistakes", names, features), step)
         else:
             writer.add_text("val/worst_mistakes", "no misclassified validation examples", step)
-        writer.add_figure("val/random_predictions", grid(random, "random validation examples"), step)
+        add(writer, "val/random_predictions", show(random, "random validation examples", names, features), step)
+
+
+def add(writer, tag: str, shown, step: int) -> None:
+    """A matplotlib figure as an image, a markdown table as text."""
+    if isinstance(shown, str):
+        writer.add_text(tag, shown, step)
+    else:
+        writer.add_figure(tag, shown, step)
+
+
+def feature_names(pl_module) -> list | None:
+    return ((pl_module.hparams.get("data") or {}).get("preprocessing") or {}).get("feature_names")
 
 
 def keep_top(store: dict | None, key: torch.Tensor, examples: dict, k: int) -> dict:
@@ -70,7 +88,7 @@ def keep_top(store: dict | None, key: torch.Tensor, examples: dict, k: int) -> d
     return {name: value[order] for name, value in batch.items()}
 
 
-def grid(examples: dict, title: str):
+def grid(examples: dict, title: str, names: list, _features=None):
     """A matplotlib figure: each image titled 'true / pred (confidence)', wrong ones in red."""
     plt = pyplot()
     count = len(examples["y"])
@@ -86,7 +104,23 @@ def grid(examples: dict, title: str):
         else:
             ax.imshow(image[0].numpy(), cmap="gray")
         color = "black" if int(prediction) == int(label) else "red"
-        ax.set_title(f"true {int(label)} / pred {int(prediction)}\n({float(confidence):.2f})", fontsize=8, color=color)
+        caption = f"true {names[int(label)]} / pred {names[int(prediction)]}\n({float(confidence):.2f})"
+        ax.set_title(caption, fontsize=8, color=color)
     figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+def table(examples: dict, title: str, names: list, features: list | None, max_values: int = 12) -> str:
+    """A markdown table (TensorBoard text): true, predicted, confidence, then the first input values."""
+    flat = examples["x"].flatten(1)
+    shown = min(flat.shape[1], max_values)
+    headers = (features or [f"x{i}" for i in range(flat.shape[1])])[:shown]
+    lines = [f"**{title}** (first {shown} of {flat.shape[1]} input values)", "",
+             "| true | predicted | confidence | " + " | ".join(headers) + " |",
+             "|---" * (3 + shown) + "|"]
+    for values, label, probs in zip(flat, examples["y"], examples["probs"], strict=True):
+        confidence, prediction = probs.max(0)
+        cells = " | ".join(f"{float(v):.3g}" for v in values[:shown])
+        lines.append(f"| {names[int(label)]} | {names[int(prediction)]} | {float(confidence):.2f} | {cells} |")
+    return "\n".join(lines)
