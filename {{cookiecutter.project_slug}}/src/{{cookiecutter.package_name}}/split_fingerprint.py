@@ -11,6 +11,7 @@ from pathlib import Path
 from .atomic_write import write_atomically
 from .checkpoints import CheckpointError
 
+
 def write_split_fingerprint(run_dir: Path, data) -> None:
     """split.json: the datamodule's `fingerprint()` (data.py), one sha256 per split."""
     write_atomically(Path(run_dir) / "split.json", (json.dumps(data.fingerprint(), indent=2) + "\n").encode())
