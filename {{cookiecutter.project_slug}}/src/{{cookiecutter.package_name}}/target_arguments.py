@@ -25,7 +25,7 @@ from .validate import is_number, is_whole
 # Arguments our own code passes (run.py, module.py): a target gets them without the config
 # naming them, and a config value for one would be silently replaced, so it is refused.
 PASSED_BY_CODE = {
-    "model": {"in_shape": "the data", "num_classes": "the data"},
+    "model": {"in_shape": "the data", "num_outputs": "the data", "dropout": "regularization.dropout"},
     "optimizer": {"params": "the model", "weight_decay": "regularization.weight_decay"},
     "scheduler": {"optimizer": "the optimizer", "total_steps": "the trainer (the run's length)"},
     "trainer": {"callbacks": "the callbacks group", "logger": "the logger group",
