@@ -93,6 +93,10 @@ def value_problems(cfg: DictConfig) -> list[str]:
     choice("model.activation", ACTIVATIONS)
     choice("model.init", INITS)
     flag("model.residual")
+    flag("overfit")
+    number("overfit_check.examples", lambda v: v > 0, "a whole number of training examples > 0", whole=True)
+    number("overfit_check.max_steps", lambda v: v > 0, "a whole number of steps > 0", whole=True)
+    number("overfit_check.loss_below", lambda v: v > 0, "a training loss > 0 (e.g. 0.01)")
 
     # seeds and data
     number("seed", lambda v: 0 <= v < 2**32, "a whole number in [0, 2**32 - 1] (it seeds every random generator)",
@@ -168,9 +172,9 @@ def value_problems(cfg: DictConfig) -> list[str]:
     need(methods is None or (isinstance(methods, (list, tuple, ListConfig)) and set(methods) <= known),
          "ensemble.methods", f"a list of {sorted(known)}")
 
-    # callbacks, and the metrics they and optimized_metric name
+    # callbacks, and the metrics they and optimized_metric name (the overfitting check replaces the callbacks)
     metrics = known_metrics(cfg)
-    for name, callback in (cfg.get("callbacks") or {}).items():
+    for name, callback in (cfg.get("callbacks") or {}).items() if not cfg.get("overfit") else []:
         if not isinstance(callback, DictConfig):
             continue
         key = f"callbacks.{name}"
@@ -204,7 +208,7 @@ def known_metrics(cfg: DictConfig) -> dict[str, list[str]]:
     def configured(class_name: str) -> list[DictConfig]:
         return [c for c in callbacks if str(c.get("_target_", "")).endswith("." + class_name)]
 
-    if configured("OverfitVerdict"):  # the overfitting check (data=tiny): only its verdict
+    if cfg.get("overfit") or configured("OverfitVerdict"):  # the overfitting check (overfit_check.py): its verdict
         return {"monitor": ["train/loss", "train/acc"], "result": ["train/loss", "overfit/passed"]}
     evaluation = []  # the evaluation_metrics callback's metrics, e.g. f1 (per class: f1/<class>)
     for callback in configured("EvaluationMetrics"):
