@@ -18,6 +18,7 @@ from {{cookiecutter.package_name}}.data import DataError
 from {{cookiecutter.package_name}}.data_csv import CsvData, read_new_csv
 from {{cookiecutter.package_name}}.data_images import ImageFolderData, read_new_images
 from {{cookiecutter.package_name}}.data_npz import NpzData, read_new_npz
+from {{cookiecutter.package_name}}.validate import ConfigError
 
 # Vectors and tables need an MLP: a user's own model, written beside the data (as the README shows).
 OWN_MODEL = '''
@@ -353,6 +354,9 @@ BAD_DATA = {
                           r"not whole numbers \(e.g. 0.125\).*data.task=regression"),
     "npz one class": (lambda p: NpzData(path=str(save_npz(p, x=np.zeros((9, 2)), y=np.ones(9)))),
                       r"every example has the same label \(1.0\)"),
+    "npz with NaN": (lambda p: NpzData(path=str(save_npz(p, x=np.where(np.arange(18).reshape(9, 2) % 7, 0, np.nan),
+                                                         y=np.arange(9) % 2))),
+                     r"d.npz, array 'x': 3 example\(s\) have NaN or inf inputs, the first at index 0. Remove or impute"),
     "npz not a zip": (lambda p: NpzData(path=str(bad_table(p, "x,y\n"))), r"cannot be read as an .npz"),
 }
 
@@ -376,3 +380,15 @@ def test_bad_data_is_refused_with_a_message_that_says_what_to_do(tmp_path, case)
     build, message = BAD_DATA[case]
     with pytest.raises(DataError, match=message):
         build(tmp_path)
+
+
+def test_option_values_that_cannot_work_are_refused_before_reading(tmp_path):
+    for build, message in [
+        (lambda: ImageFolderData(path=str(tmp_path), mode="colour"), r"data.mode='colour' is not allowed: use one of"),
+        (lambda: ImageFolderData(path=str(tmp_path), size=[8]), r"data.size=\[8\] is not allowed"),
+        (lambda: ImageFolderData(path=str(tmp_path), on_bad_image="ignore"), r"use one of fail, skip"),
+        (lambda: ImageFolderData(path=str(tmp_path), task="regression"), r"data=image_folder is classification"),
+        (lambda: CsvData(path=str(tmp_path / "t.csv"), missing="zero"), r"data.missing='zero' is not allowed"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            build()

@@ -101,6 +101,10 @@ def inputs(array: np.ndarray, path: Path, key: str, scale: float) -> torch.Tenso
         raise DataError(f"{path}, array {key!r}: inputs must be numbers, not {array.dtype}.")
     if array.ndim == 1:
         array = array[:, None]
+    finite = np.isfinite(array.reshape(len(array), -1)).all(1)
+    if not finite.all():
+        raise DataError(f"{path}, array {key!r}: {int((~finite).sum())} example(s) have NaN or inf inputs, the first "
+                        f"at index {int(np.argmin(finite))}. Remove or impute them (data=npz does not impute).")
     return torch.tensor(array.astype(np.float32) * np.float32(scale))
 
 
