@@ -324,6 +324,8 @@ BAD_DATA = {
     "missing csv": (lambda p: CsvData(path=str(p / "none.csv")), r"data.path=.*none.csv: no such file"),
     "empty csv": (lambda p: CsvData(path=str(bad_table(p, ""))), r"t.csv is empty \(no header\)"),
     "header only": (lambda p: CsvData(path=str(bad_table(p, "a,target\n"))), r"a header but no rows"),
+    "twice the same column": (lambda p: CsvData(path=str(bad_table(p, "a,a,target\n1,2,3\n"))),
+                              r"names the column\(s\) \['a'\] more than once"),
     "ragged row": (lambda p: CsvData(path=str(bad_table(p, "a,target\n1,2\n3\n"))),
                    r"line 3: 1 fields where the header has 2"),
     "regression on names": (

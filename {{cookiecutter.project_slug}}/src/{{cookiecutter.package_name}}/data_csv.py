@@ -159,6 +159,9 @@ def read_table(path: Path, delimiter: str) -> tuple[list, list, list]:
             if header is None:
                 header = [cell.strip() for cell in row]
                 width = len(header)
+                twice = sorted({name for name in header if header.count(name) > 1})
+                if twice:
+                    raise DataError(f"{path}: the header names the column(s) {twice} more than once; rename them.")
                 continue
             if len(row) != width:
                 raise DataError(f"{path}, line {reader.line_num}: {len(row)} fields where the header has {width} "

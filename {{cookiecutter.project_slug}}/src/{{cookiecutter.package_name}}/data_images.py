@@ -43,7 +43,7 @@ class ImageFolderData(SplitData):
             raise ConfigError(f"data.mode={mode!r} is not allowed: use one of {', '.join(MODES)}.")
         if on_bad_image not in ON_BAD_IMAGE:
             raise ConfigError(f"data.on_bad_image={on_bad_image!r} is not allowed: use one of {', '.join(ON_BAD_IMAGE)}.")
-        if split_settings.get("task", "classification") != "classification":
+        if split_settings.get("task") not in (None, "classification"):
             raise ConfigError("data=image_folder is classification (one folder per class); for numeric targets "
                               "save the images and targets in an .npz: data=npz data.task=regression.")
         self.path, self.size, self.mode, self.on_bad_image = Path(path), size, mode, on_bad_image
