@@ -17,7 +17,9 @@ A datamodule of your own subclasses `SplitData` and implements one method, `load
 returns an `Examples` (inputs and labels, and optionally the data's own split and class
 names); it gets the rest for free: the seeded stratified split, `fraction`, `subset`,
 `label_noise`, the non-finite check, sliced in-memory batches with exact-resume state, and the
-DataLoader path (`in_memory: false`) for data that does not fit in memory.
+DataLoader path (`in_memory: false`) for data that does not fit in memory. A datamodule whose
+inputs need statistics of the training split (standardization) also implements `normalize()`.
+The data options that ship are built this way: data_npz.py, data_csv.py, data_images.py.
 
 For data in memory a per-example `DataLoader` (one `__getitem__` call per example, then
 `collate`) costs 3x to 100x more than indexing a tensor once per batch, so `SlicedBatches`
@@ -210,6 +212,9 @@ class SplitData(L.LightningDataModule):
     ):
         super().__init__()
         self.batch_size, self.num_workers, self.in_memory = batch_size, num_workers, in_memory
+        # known to load() too: a loader whose data brings only part of a split (say train/ and
+        # test/ folders) can carve the rest the same way
+        self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.task = task or self.task
         if self.task not in TASKS:
             raise ConfigError(f"data.task={self.task!r} is not allowed: use one of {', '.join(TASKS)}.")
@@ -232,6 +237,8 @@ class SplitData(L.LightningDataModule):
         self.preprocessing = examples.preprocessing or {}
         indices = examples.split or self.split_indices(y, val_fraction, test_fraction, split_seed)
         indices = {name: torch.as_tensor(indices[name], dtype=torch.long) for name in SPLITS}
+        x, fitted = self.normalize(x, indices["train"])  # statistics of the training split only
+        self.preprocessing = {**self.preprocessing, **fitted}
         indices["train"] = self.shrink(indices["train"], y, fraction, subset, split_seed)
         labels = {name: y[index] for name, index in indices.items()}
         if label_noise:
@@ -251,6 +258,16 @@ class SplitData(L.LightningDataModule):
     def load(self) -> Examples:
         """Every example (and optionally the data's own split and class names). Subclasses implement this."""
         raise NotImplementedError(f"{type(self).__name__} must implement load() -> Examples (see data.py)")
+
+    def normalize(self, x, train: torch.Tensor) -> tuple:
+        """Optional hook: the inputs transformed with statistics of the TRAINING split only.
+
+        `train` holds the training split's positions in load()'s order. Called once the split is
+        known and before `fraction`/`subset`, so validation and test inputs stay the same across
+        learning-curve points. Returns (x, plain values added to `preprocessing` for predict.py).
+        The default changes nothing; data_csv.py standardizes and imputes here.
+        """
+        return x, {}
 
     # --- what every datamodule gets for free -----------------------------------------------------
 

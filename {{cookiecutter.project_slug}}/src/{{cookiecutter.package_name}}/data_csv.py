@@ -1,0 +1,249 @@
+"""A CSV table as data (`data=csv`): one row per example, a named target column.
+
+Numeric columns are standardized with the TRAINING split's mean and std only (computed in
+`normalize`, after the split: validation and test rows never leak into them); other columns
+are one-hot encoded over their sorted values. Labels may be integers or strings (the classes
+are the sorted distinct values, their names kept). Missing cells (empty, NA, N/A, NaN, null,
+None, ?) fail, are dropped or are imputed, as `missing` says, with a printed count.
+
+Read with Python's csv module and numpy: the project does not need pandas. Everything a new
+table needs before prediction goes into `preprocessing` (stored in checkpoints), and
+`read_new_csv` applies it.
+"""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import DataError, Examples, SplitData
+from .validate import ConfigError
+
+MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}  # compared lower-cased and stripped
+MISSING_CHOICES = ("fail", "drop", "mean")
+
+
+class CsvData(SplitData):
+    """A table: `target` is the label column, every other column (but `drop_columns`) a feature.
+
+    `raw_columns` keeps every column's text values in load()'s order (rows dropped for missing
+    values excluded), so `raw_columns[name][data.indices[split]]` gives a split's values.
+    """
+
+    def __init__(self, path: str, target: str = "target", missing: str = "fail", delimiter: str = ",",
+                 drop_columns: list | None = None, **split_settings):
+        if missing not in MISSING_CHOICES:
+            raise ConfigError(f"data.missing={missing!r} is not allowed: use one of {', '.join(MISSING_CHOICES)}.")
+        self.path, self.target, self.missing, self.delimiter = Path(path), target, missing, delimiter
+        self.drop_columns = list(drop_columns or [])
+        super().__init__(**split_settings)
+
+    def load(self) -> Examples:
+        header, rows, lines = read_table(self.path, self.delimiter)
+        unknown = [c for c in [self.target, *self.drop_columns] if c not in header]
+        if unknown:
+            raise DataError(f"{self.path} has no column {unknown[0]!r} (data.target / data.drop_columns). "
+                            f"Its columns are: {', '.join(header)}.")
+        features = [c for c in header if c != self.target and c not in self.drop_columns]
+        if not features:
+            raise DataError(f"{self.path}: no feature column is left besides the target {self.target!r}.")
+        table = {name: [row[i] for row in rows] for i, name in enumerate(header)}
+        keep = self.rows_to_keep(table, features, lines)
+        table = {name: [v for v, k in zip(values, keep, strict=True) if k] for name, values in table.items()}
+        self.raw_columns = {name: np.array(values) for name, values in table.items()}
+
+        y, class_names = self.labels(table[self.target], [n for n, k in zip(lines, keep, strict=True) if k])
+        columns, blocks = [], []
+        for name in features:
+            values = table[name]
+            numbers = parse_numbers(values)
+            if numbers is not None:
+                columns.append({"name": name, "kind": "numeric"})
+                blocks.append(numbers[:, None])
+            else:
+                categories = sorted({v for v in values if not is_missing(v)})
+                columns.append({"name": name, "kind": "categorical", "categories": categories})
+                blocks.append(one_hot(values, categories))
+                if len(categories) > 50 and len(categories) > len(values) / 2:
+                    print(f"data: column {name!r} has {len(categories)} distinct values in {len(values)} rows: "
+                          f"an identifier? Leave it out with data.drop_columns=[{name}]")
+        self.columns = columns
+        x = torch.tensor(np.concatenate(blocks, axis=1), dtype=torch.float64)  # float32 after normalize
+        preprocessing = {"kind": "csv", "target": self.target, "delimiter": self.delimiter, "missing": self.missing,
+                         "feature_names": [f for c in columns for f in feature_names(c)]}
+        return Examples(x, y, class_names=class_names, preprocessing=preprocessing)
+
+    def rows_to_keep(self, table: dict, features: list, lines: list) -> list:
+        """Rows without a target always go (when `missing` allows); missing features per `missing`."""
+        no_target = [is_missing(v) for v in table[self.target]]
+        gaps = {name: sum(map(is_missing, table[name])) for name in features}
+        gaps = {name: count for name, count in gaps.items() if count}
+        count = sum(gaps.values())
+        if self.missing == "fail" and (count or any(no_target)):
+            name = self.target if any(no_target) else next(iter(gaps))
+            first = lines[next(i for i, v in enumerate(table[name]) if is_missing(v))]
+            where = ", ".join(f"{n}: {c}" for n, c in gaps.items()) or "none in the features"
+            raise DataError(
+                f"{self.path} has missing values (column {name!r} first on line {first}; per column: {where}; "
+                f"rows without a target: {sum(no_target)}). Set data.missing=drop (leave those rows out) or "
+                "data.missing=mean (impute numeric features with the training mean, unknown categories with zeros)."
+            )
+        keep = [not missing for missing in no_target]
+        if self.missing == "drop":
+            keep = [k and not any(is_missing(table[n][i]) for n in gaps) for i, k in enumerate(keep)]
+        dropped = len(keep) - sum(keep)
+        if count or dropped:
+            done = "their rows dropped" if self.missing == "drop" else "imputed (numbers: the training mean, categories: none)"
+            print(f"data: {count} missing feature value(s) ({', '.join(f'{n}: {c}' for n, c in gaps.items()) or 'none'}):"
+                  f" {done}; {dropped} of {len(keep)} rows dropped (data.missing={self.missing})")
+        if not any(keep):
+            raise DataError(f"{self.path}: no row is left after dropping the rows with missing values.")
+        return keep
+
+    def labels(self, values: list, lines: list) -> tuple[torch.Tensor, list | None]:
+        if self.task == "regression":
+            numbers = parse_numbers(values)
+            if numbers is None:
+                bad = next(i for i, v in enumerate(values) if parse_number(v) is None)
+                raise DataError(
+                    f"{self.path}: data.task=regression needs numbers in the target column {self.target!r}, but "
+                    f"line {lines[bad]} has {values[bad]!r}. For class labels use data.task=classification."
+                )
+            return torch.tensor(numbers, dtype=torch.float32), None
+        numbers = parse_numbers(values)
+        if numbers is not None and not np.all(numbers == np.round(numbers)):
+            example = next(v for v, n in zip(values, numbers, strict=True) if n != round(n))
+            raise DataError(
+                f"{self.path}: the target column {self.target!r} holds non-whole numbers (e.g. {example!r}), "
+                "not class labels. For a numeric target use data.task=regression."
+            )
+        keys = numbers.astype(np.int64) if numbers is not None else np.array(values)  # sorted numerically or by text
+        classes, y = np.unique(keys, return_inverse=True)
+        if len(classes) < 2:
+            raise DataError(
+                f"{self.path}: the target column {self.target!r} has a single value ({str(classes[0])!r}) in all "
+                f"{len(values)} rows; a classifier needs at least two classes. Is {self.target!r} the right "
+                "column (data.target)?"
+            )
+        return torch.tensor(y.reshape(-1), dtype=torch.long), [str(c) for c in classes]
+
+    def normalize(self, x: torch.Tensor, train: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Standardize numeric columns (and impute their gaps) with the training rows' statistics."""
+        x, position = x.clone(), 0
+        for column in self.columns:
+            if column["kind"] == "numeric":
+                values = x[train, position]
+                known = values[~values.isnan()]
+                if len(known) == 0:
+                    raise DataError(f"{self.path}: column {column['name']!r} has no value in the training split.")
+                mean, std = float(known.mean()), float(known.std(unbiased=False))
+                std = std if std > 0 else 1.0  # a constant column stays 0 everywhere
+                x[:, position] = ((x[:, position] - mean) / std).nan_to_num(0.0)  # a gap becomes the mean
+                column.update(mean=mean, std=std)
+            position += len(feature_names(column))
+        return x.float(), {"columns": self.columns}
+
+
+def read_table(path: Path, delimiter: str) -> tuple[list, list, list]:
+    """(header, rows, line number of each row): every row as long as the header, blank lines skipped."""
+    if not path.is_file():
+        raise DataError(f"data.path={path}: no such file ({path.resolve()}). Give the path of a CSV table, "
+                        "e.g. `python train.py data=csv data.path=data/table.csv data.target=<column>`.")
+    with open(path, newline="", encoding="utf-8-sig") as file:  # utf-8-sig: drops the BOM spreadsheets write
+        reader = csv.reader(file, delimiter=delimiter)
+        header, rows, lines = None, [], []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in row]
+                width = len(header)
+                twice = sorted({name for name in header if header.count(name) > 1})
+                if twice:
+                    raise DataError(f"{path}: the header names the column(s) {twice} more than once; rename them.")
+                continue
+            if len(row) != width:
+                raise DataError(f"{path}, line {reader.line_num}: {len(row)} fields where the header has {width} "
+                                f"(delimiter {delimiter!r}: set data.delimiter if the table uses another).")
+            rows.append([cell.strip() for cell in row])
+            lines.append(reader.line_num)
+    if header is None or not rows:
+        raise DataError(f"{path} is empty ({'no header' if header is None else 'a header but no rows'}): "
+                        "a table needs a header row and one row per example.")
+    return header, rows, lines
+
+
+def is_missing(value: str) -> bool:
+    return value.strip().lower() in MISSING
+
+
+def parse_number(value: str) -> float | None:
+    if is_missing(value):
+        return float("nan")
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def parse_numbers(values: list) -> np.ndarray | None:
+    """The column as float64 (NaN where missing), or None if any present value is not a number."""
+    numbers = [parse_number(v) for v in values]
+    if any(n is None for n in numbers) or all(is_missing(v) for v in values):
+        return None
+    return np.array(numbers, dtype=np.float64)
+
+
+def one_hot(values: list, categories: list) -> np.ndarray:
+    """One column per category; a missing or unknown value is all zeros."""
+    position = {c: i for i, c in enumerate(categories)}
+    encoded = np.zeros((len(values), len(categories)), dtype=np.float64)
+    for row, value in enumerate(values):
+        if value in position:
+            encoded[row, position[value]] = 1.0
+    return encoded
+
+
+def feature_names(column: dict) -> list:
+    if column["kind"] == "numeric":
+        return [column["name"]]
+    return [f"{column['name']}={c}" for c in column["categories"]]
+
+
+def read_new_csv(path, preprocessing: dict, id_column: str | None = None) -> tuple[list, torch.Tensor]:
+    """A new table -> (ids, model inputs), with the training run's recorded preprocessing.
+
+    Statistics and categories come from `preprocessing` (never recomputed from the new table);
+    the target column may be absent. ids: the values of `id_column`, else row numbers 0, 1, ...
+    """
+    path = Path(path)
+    header, rows, lines = read_table(path, preprocessing["delimiter"])
+    columns = preprocessing["columns"]
+    absent = [c["name"] for c in columns if c["name"] not in header]
+    if absent or (id_column is not None and id_column not in header):
+        raise DataError(f"{path} lacks the column(s) {absent or [id_column]}. The model expects the columns: "
+                        f"{', '.join(c['name'] for c in columns)}; the table has: {', '.join(header)}.")
+    blocks, unknown = [], {}
+    for column in columns:
+        values = [row[header.index(column["name"])] for row in rows]
+        if column["kind"] == "categorical":
+            blocks.append(one_hot(values, column["categories"]))
+            new = sorted({v for v in values if v not in column["categories"] and not is_missing(v)})
+            if new:
+                unknown[column["name"]] = new
+            continue
+        numbers = [parse_number(v) for v in values]
+        for i, number in enumerate(numbers):
+            if number is None or (np.isnan(number) and preprocessing["missing"] != "mean"):
+                raise DataError(
+                    f"{path}, line {lines[i]}: column {column['name']!r} holds {values[i]!r}, the model expects a "
+                    f"number" + ("" if number is None else " (it was trained with data.missing="
+                                 f"{preprocessing['missing']}: no imputation)") + "."
+                )
+        numbers = (np.array(numbers, dtype=np.float64) - column["mean"]) / column["std"]
+        blocks.append(np.nan_to_num(numbers, nan=0.0)[:, None])  # a gap becomes the training mean
+    for name, values in unknown.items():
+        print(f"predict: column {name!r} has values unseen in training, encoded as none: {values[:5]}")
+    ids = [row[header.index(id_column)] for row in rows] if id_column is not None else list(range(len(rows)))
+    return ids, torch.tensor(np.concatenate(blocks, axis=1), dtype=torch.float32)
