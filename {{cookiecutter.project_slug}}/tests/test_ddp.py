@@ -33,8 +33,14 @@ def test_ddp_prints_the_report_once(ddp_run):
 def test_ddp_logs_epoch_values_without_sync_dist_warnings(ddp_run):
     process, _ = ddp_run
     warned = re.findall(r"self\.log\('([^']+)', \.\.\., sync_dist=True\)", process.stderr)
-    # fit/... : the fit diagnosis reads the whole training split under DDP with the data contract (issue 11)
-    assert [key for key in warned if not key.startswith("fit/")] == [], warned
+    assert warned == [], warned
+
+
+def test_ddp_fit_diagnosis_and_baselines_use_the_whole_split(ddp_run):
+    _, run_dir = ddp_run
+    metrics = read_metrics(run_dir)
+    assert metrics["fit/train_examples"] == 1258  # not one process's half
+    assert metrics["baseline/svc_acc"] < 1.0  # the SVC on the whole training split, scored on the whole test split
 
 
 def test_ddp_slice_accuracy_counts_the_whole_test_split(ddp_run):
@@ -47,11 +53,12 @@ def test_ddp_slice_accuracy_counts_the_whole_test_split(ddp_run):
     metrics = read_metrics(run_dir)
     data = run_data(run_dir)
     [best] = ranked_checkpoints(run_dir, 1)
+    test_x, test_y = data.split_tensors("test")
     with torch.no_grad():
-        right = load_classifier(best)(data.test_x).argmax(1) == data.test_y
+        right = load_classifier(best)(test_x).argmax(1) == test_y
     assert abs(metrics["test/acc"] - float(right.float().mean())) < 1e-6
     for k in range(10):
-        expected = float(right[data.test_y == k].float().mean())
+        expected = float(right[test_y == k].float().mean())
         assert abs(metrics[f"test/slice/class_{k}/acc"] - expected) < 1e-6, (k, metrics, expected)
 
 

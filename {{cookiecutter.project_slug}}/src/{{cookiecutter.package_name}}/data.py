@@ -92,7 +92,9 @@ class SlicedBatches:
     """Batches drawn by slicing in-memory tensors with a seeded permutation per epoch.
 
     Under DDP each process takes every `world_size`-th batch of the same permutation, so
-    the processes see disjoint data without a `DistributedSampler`.
+    the processes see disjoint data without a `DistributedSampler`. In training every process
+    takes the same number of batches (gradients are averaged at every step); in evaluation
+    (no shuffling) every batch is used once, so metrics cover the whole split.
     """
 
     def __init__(self, x, y, batch_size, shuffle, seed=0, drop_last=False, rank=0, world_size=1):
@@ -107,8 +109,10 @@ class SlicedBatches:
         n = len(self.x)
         last = n - self.batch_size + 1 if self.drop_last else n
         starts = list(range(0, max(last, 0), self.batch_size))
-        per_rank = len(starts) // self.world_size if self.world_size > 1 else len(starts)
-        return starts[self.rank :: self.world_size][:per_rank]
+        mine = starts[self.rank :: self.world_size]
+        if not self.shuffle:  # evaluation: every example once, whatever the share of each process
+            return mine
+        return mine[: len(starts) // self.world_size]  # training: every process takes the same number of steps
 
     def __len__(self):
         return len(self._starts())

@@ -58,7 +58,7 @@ class FitDiagnosis(L.Callback):
             self.verdict = f"fit diagnosis: GOOD FIT: {numbers}. Training is good and validation close to it."
         for name, value in [("train_acc", train_acc), ("train_loss", train_loss), ("gap", gap),
                             ("underfit", float(underfit)), ("overfit", float(overfit)), ("train_examples", count)]:
-            pl_module.log(f"fit/{name}", float(value))
+            pl_module.log(f"fit/{name}", float(value), sync_dist=True)  # the same on every process (whole split)
         if trainer.is_global_zero:
             print(self.verdict)
             writer = tensorboard_writer(trainer)
