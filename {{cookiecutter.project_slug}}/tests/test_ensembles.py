@@ -119,8 +119,9 @@ def test_with_ema_every_number_of_the_run_comes_from_the_averaged_weights(train)
     assert diagnosis[1] == f"{metrics['val/acc']:.4f}" and diagnosis[2] == f"{metrics['test/acc']:.4f}"
     [best] = ranked_checkpoints(run_dir, 1)
     data = run_data(run_dir)
+    train_x, train_y = data.split_tensors("train")
     with torch.no_grad():  # the averaged weights (state_dict) on the training set: the diagnosis' train acc
-        train_acc = float((load_classifier(best)(data.train_x).argmax(1) == data.train_y).float().mean())
+        train_acc = float((load_classifier(best)(train_x).argmax(1) == train_y).float().mean())
     assert abs(metrics["fit/train_acc"] - train_acc) < 1e-6, (metrics["fit/train_acc"], train_acc)
     assert "callbacks used to create the checkpoint" not in process.stderr  # Lightning's warning
 
