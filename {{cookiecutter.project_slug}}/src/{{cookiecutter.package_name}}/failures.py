@@ -18,13 +18,12 @@ asked for it.
 import os
 import signal
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from .run_folder import remove_if_unused
+from .run_folder import locked_run_folder, remove_if_unused
 
 exit_code = 0  # set by report(); train.py and check.py exit with it once Hydra returns
 
@@ -41,46 +40,46 @@ class Interrupted(RuntimeError):
         self.exit_code = 128 + signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
 
 
-@contextmanager
-def resumable_on_interrupt(run_dir):
-    """Ctrl-C or SIGTERM inside: say where the run is and the exact command that continues it.
+def report(task, cfg):
+    """task(cfg), with its known failures turned into a message and `exit_code` (see the top of this file)."""
+    global exit_code
+    try:
+        return task(cfg)
+    except (KeyboardInterrupt, SystemExit) as stop:  # Ctrl-C or SIGTERM: Lightning has stopped gracefully
+        failure = interrupted(stop)
+    except Exception as error:
+        if exit_code_for(error) is None:
+            raise  # a bug: Hydra prints the traceback
+        failure = error
+    code = exit_code_for(failure)
+    sys.stdout.flush()  # the message comes last, also when both streams go to one file
+    print(failure if isinstance(failure, Interrupted) else f"error: {failure}", file=sys.stderr, flush=True)
+    remove_if_unused(HydraConfig.get().runtime.output_dir, only_if_claimed=True)  # e.g. a failed validation
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        if isinstance(failure, Interrupted):
+            sys.exit(code)  # the one deliberate exit: Ctrl-C or SIGTERM stop the whole sweep
+        raise failure  # Hydra marks this job failed and runs the others
+    exit_code = code
+
+
+def interrupted(stop: BaseException) -> Interrupted:
+    """Ctrl-C or SIGTERM: where the run is, and the exact command that continues it.
 
     Lightning does the graceful part (trainer/call.py, signal_connector.py): on Ctrl-C it stops,
     tears down and raises SystemExit(1); on SIGTERM it sets `trainer.received_sigterm`, stops
     after the current batch and raises SIGTERMException, a SystemExit with code 0 (a scheduler
     or a sweep would count that as a success). Both keep the last.ckpt of the last finished epoch.
     """
-    try:
-        yield
-    except (KeyboardInterrupt, SystemExit) as stop:
-        from lightning.pytorch.utilities.exceptions import SIGTERMException
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-        signum = signal.SIGTERM if isinstance(stop, SIGTERMException) else signal.SIGINT
-        shown = Path(os.path.relpath(run_dir)) if Path(run_dir).resolve().is_relative_to(Path.cwd()) else run_dir
-        if not any(Path(run_dir, "checkpoints").glob("*.ckpt")):
-            how = "it stopped before the end of its first epoch, so there is no checkpoint: start it again"
-        else:
-            how = f"continue it with: python train.py resume={shown}"
-        raise Interrupted(f"stopped by {signum.name}; the run folder: {run_dir}\n{how}", signum) from None
-
-
-def report(task, cfg):
-    """task(cfg), with its known failures turned into a message and `exit_code` (see the top of this file)."""
-    global exit_code
-    try:
-        return task(cfg)
-    except Exception as error:
-        code = exit_code_for(error)
-        if code is None:  # a bug: Hydra prints the traceback
-            raise
-        sys.stdout.flush()  # the message comes last, also when both streams go to one file
-        print(error if isinstance(error, Interrupted) else f"error: {error}", file=sys.stderr, flush=True)
-        remove_if_unused(HydraConfig.get().runtime.output_dir, only_if_claimed=True)  # e.g. a failed validation
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
-            if isinstance(error, Interrupted):
-                sys.exit(code)  # the one deliberate exit: Ctrl-C or SIGTERM stop the whole sweep
-            raise  # Hydra marks this job failed and runs the others
-        exit_code = code
+    signum = signal.SIGTERM if isinstance(stop, SIGTERMException) else signal.SIGINT
+    run_dir = locked_run_folder() or Path(HydraConfig.get().runtime.output_dir)
+    shown = Path(os.path.relpath(run_dir)) if run_dir.resolve().is_relative_to(Path.cwd()) else run_dir
+    if not any(Path(run_dir, "checkpoints").glob("*.ckpt")):
+        how = "it stopped before the end of its first epoch, so there is no checkpoint: start it again"
+    else:
+        how = f"continue it with: python train.py resume={shown}"
+    return Interrupted(f"stopped by {signum.name}; the run folder: {run_dir}\n{how}", signum)
 
 
 def exit_code_for(error: Exception) -> int | None:

@@ -42,15 +42,16 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
         )
     original = OmegaConf.load(config_path)
     check_targets(original, config_path)  # everything in it gets built: only allowlisted targets
-    original.resume = str(run_dir)
-    original.paths.run_dir = str(run_dir)  # not this command's new folder (wherever the run folder is now)
+    OmegaConf.update(original, "resume", str(run_dir), force_add=True)
+    # the run's folder, wherever it is now (moved, synced): not the folder Hydra made for this command
+    OmegaConf.update(original, "paths.run_dir", str(run_dir), force_add=True)
     budget = budget_overrides(cfg)
     this_folder = HydraConfig.get().runtime.output_dir  # Hydra's new folder for this command: not needed
     if (run_dir / "metrics.json").is_file() and not raises_budget(original, budget):
         print(
             f"{run_dir} has finished (metrics.json is there): nothing to do, nothing changed. To train it longer, "
             f"raise its budget: python train.py resume={cfg.resume} trainer.max_epochs=<more than "
-            f"{original.trainer.max_epochs}>"
+            f"{OmegaConf.select(original, 'trainer.max_epochs')}>"
         )
         remove_if_unused(this_folder)
         return original, None

@@ -20,7 +20,7 @@ from .callbacks.overfit_verdict import OverfitVerdict
 from .data import SplitData
 from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
 from .ensemble import ensemble_metrics
-from .failures import RunFailed, resumable_on_interrupt
+from .failures import RunFailed
 from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
 from .resume import resume_run
@@ -53,30 +53,29 @@ def train(cfg: DictConfig) -> float:
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir,
                           plugins=[AtomicCheckpointIO()])  # a checkpoint is complete or absent, never truncated
 
-    with resumable_on_interrupt(run_dir):  # Ctrl-C, SIGTERM: Lightning stops gracefully, we say how to resume
-        trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
-        stopped = why_training_stopped(trainer)  # fails (RunFailed) if early stopping saw NaN/inf (every process)
-        if trainer.is_global_zero:
-            print(stopped)
+    trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
+    stopped = why_training_stopped(trainer)  # fails (RunFailed) if early stopping saw NaN/inf (every process)
+    if trainer.is_global_zero:
+        print(stopped)
 
-        verdict = next((c for c in callbacks if isinstance(c, OverfitVerdict)), None)
-        if verdict is not None:  # the overfitting check (data=tiny): its verdict is the result
-            metrics = {"train/loss": verdict.last_loss, "overfit/passed": float(verdict.passed)}
-            finish(trainer, run_dir, metrics, headline=verdict.verdict())
-            if not verdict.passed:
-                raise RunFailed(verdict.verdict())  # a failed check must fail the command (and CI, and a sweep)
-            return metrics["train/loss"]
+    verdict = next((c for c in callbacks if isinstance(c, OverfitVerdict)), None)
+    if verdict is not None:  # the overfitting check (data=tiny): its verdict is the result
+        metrics = {"train/loss": verdict.last_loss, "overfit/passed": float(verdict.passed)}
+        finish(trainer, run_dir, metrics, headline=verdict.verdict())
+        if not verdict.passed:
+            raise RunFailed(verdict.verdict())  # a failed check must fail the command (and CI, and a sweep)
+        return metrics["train/loss"]
 
-        best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
-        best = use_averaged_weights(trainer, module, best)  # callbacks=ema: every number from the averaged weights
-        metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
-        metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
-        metrics |= (trainer.validate(module, datamodule=data, verbose=False) or [{}])[0]  # same weights; [] if no val
-        if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
-            metrics |= report_baselines(trainer, data, metrics)
-        metrics |= ensemble_metrics(cfg, trainer, data, run_dir)  # best single vs top-k ensembles, on test
-        finish(trainer, run_dir, metrics)
-        return metrics[cfg.optimized_metric]
+    best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
+    best = use_averaged_weights(trainer, module, best)  # callbacks=ema: every number from the averaged weights
+    metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
+    metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
+    metrics |= (trainer.validate(module, datamodule=data, verbose=False) or [{}])[0]  # same weights; [] if no val
+    if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
+        metrics |= report_baselines(trainer, data, metrics)
+    metrics |= ensemble_metrics(cfg, trainer, data, run_dir)  # best single vs top-k ensembles, on test
+    finish(trainer, run_dir, metrics)
+    return metrics[cfg.optimized_metric]
 
 
 def build_data_and_module(cfg: DictConfig) -> tuple[SplitData, Classifier]:

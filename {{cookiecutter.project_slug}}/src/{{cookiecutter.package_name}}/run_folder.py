@@ -88,3 +88,8 @@ def lock_run_folder(run_dir) -> None:
     command = " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]])
     os.write(descriptor, f"pid {os.getpid()} on {socket.gethostname()} since {started} ({command})\n".encode())
     _locks[str(run_dir)] = descriptor  # kept open: the lock lasts as long as this process
+
+
+def locked_run_folder() -> Path | None:
+    """The run folder this process writes in (the last one it locked), if any."""
+    return Path(list(_locks)[-1]) if _locks else None
