@@ -6,7 +6,8 @@ x, y: its input and label) in the config, e.g. the `by_ink` example below:
 
     python train.py 'callbacks.slice_accuracy.slice_of={_target_:{{cookiecutter.package_name}}.callbacks.slice_accuracy.by_ink,_partial_:true}'
 
-Each slice gets `test/slice/<name>/acc` (in TensorBoard and metrics.json).
+Each slice gets `test/slice/<name>/acc` (in TensorBoard and metrics.json). Accuracy needs
+classes: on a regression task this callback says so once and does nothing.
 """
 
 from collections import Counter
@@ -18,11 +19,18 @@ class SliceAccuracy(L.Callback):
     def __init__(self, slice_of=None):
         self.slice_of = slice_of  # None: one slice per class
         self.right, self.total, self.seen = Counter(), Counter(), 0
+        self.skipped = False
 
     def on_test_epoch_start(self, trainer, pl_module):
         self.right, self.total, self.seen = Counter(), Counter(), 0
+        if pl_module.task != "classification" and not self.skipped:
+            if trainer.is_global_zero:
+                print(f"note: slice_accuracy (accuracy per slice) needs classes: skipped on this {pl_module.task} task.")
+            self.skipped = True
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        if pl_module.task != "classification":
+            return
         x, y = batch
         correct = (outputs.argmax(1) == y).tolist()
         labels = y.tolist()
