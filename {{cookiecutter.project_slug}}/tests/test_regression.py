@@ -189,3 +189,14 @@ def test_what_cannot_work_on_vectors_fails_before_training(own_data, tmp_path, o
     assert process.returncode != 0, process.stdout[-2000:]
     assert named in process.stderr and "(12,)" in process.stderr, process.stderr[-3000:]
     assert "Epoch" not in process.stdout and not (run_dir / "checkpoints").exists()
+
+
+def test_learning_curve_of_a_regression_sweep_plots_r2(own_data, tmp_path):
+    _, env = own_data
+    sweep_dir = tmp_path / "sweep"
+    process = run_script("train.py", "experiment=learning_curve", *CURVE, "data.fraction=0.3,1.0",
+                         "trainer.max_epochs=2", "ensemble.k=0", "baselines=false", "~callbacks.diagnostics",
+                         f"hydra.sweep.dir={sweep_dir}", f"paths.log_dir={tmp_path}", *FAST, env=env, timeout=400)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    assert "learning curve (fit/train_r2 / val/r2 by training examples) 126:" in process.stdout, process.stdout[-2000:]
+    assert (sweep_dir / "learning_curve.png").stat().st_size > 10_000
