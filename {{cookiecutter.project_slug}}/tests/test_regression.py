@@ -68,7 +68,9 @@ def test_regression_reports_rmse_r2_baselines_ensembles_and_fit_diagnosis(regres
     metrics = read_metrics(run_dir)
     assert metrics["test/r2"] > 0.6 and metrics["val/r2"] > 0.5, metrics  # the mean predictor: R2 ~ 0
     assert 0 < metrics["test/rmse"] < 0.7 * metrics["baseline/mean_rmse"], metrics
-    assert metrics["val/loss"] == pytest.approx(metrics["val/rmse"] ** 2, rel=1e-3)  # MSE, the default loss
+    # the loss is the MSE (the default) of standardized targets: MSE / std^2 of the training targets
+    std = target_std(run_dir)
+    assert 1.5 < std < 3 and metrics["val/loss"] == pytest.approx((metrics["val/rmse"] / std) ** 2, rel=1e-3)
     assert metrics["baseline/ridge_r2"] > 0.8 and abs(metrics["baseline/mean_r2"]) < 0.05, metrics
     assert not any("acc" in key or "f1" in key or "slice" in key for key in metrics), metrics
     # ensembles average predictions: rows single, mean, weight_average; no hard vote
@@ -86,6 +88,26 @@ def test_regression_reports_rmse_r2_baselines_ensembles_and_fit_diagnosis(regres
     # what needs classes said so once, and skipped
     for notice in NOTICES:
         assert process.stdout.count(notice) == 1, (notice, process.stdout[-3000:])
+
+
+def target_std(run_dir) -> float:
+    """The std of the training targets, as the run's checkpoints keep it (plain numbers)."""
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    [std] = checkpoint["hyper_parameters"]["target_scale"]["std"]
+    return std
+
+
+def test_the_network_learns_standardized_targets_and_predicts_in_their_units(own_data):
+    from {{cookiecutter.package_name}}.module import build_module
+
+    cfg, data = compose_curve(own_data)
+    module = build_module(cfg, data).eval()
+    _, y = data.split_tensors("train")
+    assert module.target_mean.tolist() == pytest.approx([float(y.mean())], abs=1e-5)
+    assert module.target_std.tolist() == pytest.approx([float(y.std())], rel=1e-5)
+    x = torch.rand(5, 12)
+    with torch.no_grad():
+        assert torch.allclose(module(x), module.model(x) * y.std() + y.mean(), atol=1e-5)
 
 
 def test_regression_metrics_reach_tensorboard(regression_run):
@@ -117,17 +139,23 @@ def test_eval_on_a_regression_run_and_checkpoint(regression_run, own_data):
 
 
 def test_mae_loss_trains_on_absolute_errors(own_data, tmp_path):
+    from {{cookiecutter.package_name}}.checkpoints import load_classifier
+    from {{cookiecutter.package_name}}.ensemble import ranked_checkpoints
+
     _, env = own_data
     run_dir = tmp_path / "run"
     process = run_script("train.py", f"hydra.run.dir={run_dir}", *CURVE, "loss=mae", "trainer.max_epochs=3",
                          "ensemble.k=0", "baselines=false", *FAST, env=env, timeout=400)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     metrics = read_metrics(run_dir)
-    # the mean absolute error is below the RMSE, and far from the MSE (what the loss would be with mse)
-    assert metrics["val/loss"] < 0.98 * metrics["val/rmse"], metrics
-    assert abs(metrics["val/loss"] - metrics["val/rmse"] ** 2) > 0.05, metrics
-    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
-    assert checkpoint["hyper_parameters"]["loss"] == "mae"
+    # val/loss (final validation of the best checkpoint) is the mean absolute error of standardized targets
+    module = load_classifier(ranked_checkpoints(run_dir, 1)[0])
+    assert module.loss_name == "mae"
+    x, y = compose_curve(own_data)[1].split_tensors("val")
+    with torch.no_grad():
+        error = (module(x).reshape(y.shape) - y) / target_std(run_dir)
+    assert metrics["val/loss"] == pytest.approx(float(error.abs().mean()), rel=1e-4), metrics
+    assert metrics["val/loss"] != pytest.approx(float(error.square().mean()), rel=1e-2)
 
 
 def compose_curve(own_data, *overrides):

@@ -5,15 +5,22 @@ Everything arrives as plain dicts built from the config (`_target_` + arguments)
 model with `Classifier.load_from_checkpoint(path)` and loads with `weights_only=True`
 (OmegaConf objects or whole modules in a checkpoint would make that fail).
 
-Classification and regression (`data.task`) share everything but three things, and only
+Classification and regression (`data.task`) share everything but four things, and only
 those branch on `self.task`: the loss (`loss`), the metrics (`task_metrics`: accuracy, or
-RMSE and R2) and what the metrics are given (logits, or the output as the predicted value).
+RMSE and R2), what the metrics are given (logits, or the output as the predicted value),
+and `forward`, which for regression turns the network's standardized output into the
+targets' units (mean and std of the training targets, `target_statistics`). The network so
+always learns targets of mean 0 and std 1, whatever their units (prices in the 100 000s
+would otherwise take ages to reach), and the loss is computed on that scale too (MSE / std^2,
+MAE / std): the learning rate means the same on any data. RMSE, R2 and every prediction
+(ensembles, eval.py) are in the targets' units.
 One class rather than a `Regressor` sibling: checkpoints, eval.py, the ensembles and the
 callbacks then load and read one kind of module, and the optimizer, schedule, L1 and
 augmentation code exists once.
 """
 
 import lightning as L
+import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from torchmetrics import MeanMetric, MeanSquaredError, MetricCollection, R2Score
@@ -43,6 +50,7 @@ class Classifier(L.LightningModule):
         regularization: dict | None = None,
         augmentation: dict | None = None,
         loss: str | None = None,
+        target_scale: dict | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -58,6 +66,10 @@ class Classifier(L.LightningModule):
                 f"{', '.join(LOSSES[self.task])} (or null for {LOSSES[self.task][0]})."
             )
         self.num_classes = data["num_outputs"] if self.task == "classification" else None
+        if self.task == "regression":  # plain buffers rebuilt from the hyperparameters, not saved in state_dict
+            scale = target_scale or {"mean": [0.0] * data["num_outputs"], "std": [1.0] * data["num_outputs"]}
+            self.register_buffer("target_mean", torch.tensor(scale["mean"]), persistent=False)
+            self.register_buffer("target_std", torch.tensor(scale["std"]), persistent=False)
         self.class_names = data.get("class_names")
         self.weight_decay = regularization.get("weight_decay", 0.0)
         self.l1 = regularization.get("l1", 0.0)
@@ -74,6 +86,8 @@ class Classifier(L.LightningModule):
         self.test_metrics = self.val_metrics.clone(prefix="test/")
 
     def forward(self, x):
+        if self.task == "regression":  # the network predicts standardized targets: back to their units
+            return self.model(x) * self.target_std + self.target_mean
         return self.model(x)
 
     def on_after_batch_transfer(self, batch, dataloader_idx):
@@ -84,11 +98,12 @@ class Classifier(L.LightningModule):
         return batch
 
     def loss(self, outputs, y, label_smoothing: float = 0.0):
-        """The loss of a batch: cross-entropy on logits, or MSE / MAE of the output against the target."""
+        """The loss of a batch: cross-entropy on logits, or MSE / MAE of the prediction on standardized targets."""
         if self.task == "classification":
             return F.cross_entropy(outputs, y, label_smoothing=label_smoothing)
         prediction = outputs.reshape(y.shape)  # (B, 1) -> (B,) for a single target
-        return F.mse_loss(prediction, y) if self.loss_name == "mse" else F.l1_loss(prediction, y)
+        error = (prediction - y) / self.target_std.to(y.device)  # std: (k,), broadcast over the batch
+        return error.square().mean() if self.loss_name == "mse" else error.abs().mean()
 
     def training_step(self, batch, batch_idx):
         x, y = batch
@@ -187,6 +202,17 @@ def check_model_fits_data(cfg, data) -> None:
         )
 
 
+def target_statistics(data, max_examples: int = 20000) -> dict | None:
+    """Mean and std of each training target (regression; None for classification), as plain lists."""
+    if data.task != "regression":
+        return None
+    _, y = data.split_tensors("train", max_examples)
+    y = y.reshape(len(y), -1).double()
+    std = y.std(0) if len(y) > 1 else torch.ones(y.shape[1], dtype=torch.float64)
+    std = torch.where(std > 0, std, torch.ones_like(std))  # a constant target: leave its scale alone
+    return {"mean": y.mean(0).tolist(), "std": std.tolist()}
+
+
 def build_module(cfg, data) -> Classifier:
     """The module for this config and datamodule: the ONE place a config becomes a module.
 
@@ -212,4 +238,5 @@ def build_module(cfg, data) -> Classifier:
         regularization=plain(cfg.get("regularization")),
         augmentation=plain(cfg.get("augmentation")),
         loss=cfg.get("loss"),
+        target_scale=target_statistics(data),
     )

@@ -54,7 +54,7 @@ class FitDiagnosis(L.Callback):
             self.verdict = (
                 f"fit diagnosis: UNDERFITTING: {numbers}. Training {name} is below {good:g}: try a bigger "
                 "model, tune the learning rate (python check.py), train longer, check the data and "
-                + ("labels." if score == "acc" else "targets (standardized targets train more easily).")
+                + ("labels." if score == "acc" else "targets.")
             )
         elif overfit:
             self.verdict = (
