@@ -1,6 +1,6 @@
 """Evaluate: `python eval.py <checkpoint.ckpt | run folder | multirun folder> [--k 3]`.
 
-A checkpoint: its test accuracy and NLL. A run folder: the best checkpoint beside the
+A checkpoint: its test accuracy and NLL (regression: RMSE and R2). A run folder: the best checkpoint beside the
 ensembles of its top-k (the table train.py prints). A multirun folder (e.g. seeds): the
 cross-run ensemble of every job's best checkpoint. Checkpoints load with weights_only=True.
 """

@@ -37,6 +37,13 @@ COMBOS = {
                "trainer.gradient_clip_val=0.5", "trainer.gradient_clip_algorithm=value",
                "trainer.deterministic=true", "data.batch_size=32"],
     "dropout": ["model=tiny", "regularization=dropout", "data.num_workers=0", "scheduler=warm_restarts"],
+    # the MLP ladder (it flattens the digits' images)
+    "mlp_tiny": ["model=mlp_tiny", "model.norm=layer", "model.activation=gelu", "model.residual=false",
+                 "model.init=kaiming", "augmentation=light"],
+    "mlp_small": ["model=mlp_small", "model.norm=none", "model.activation=leaky_relu", "model.init=xavier",
+                  "optimizer=adamw", "regularization=l2"],
+    "mlp_medium": ["model=mlp_medium", "regularization=dropout", "scheduler=none"],
+    "mlp_large": ["model=mlp_large", "optimizer=sgd", "scheduler=onecycle"],
 }
 KNOB_GROUPS = ["model", "optimizer", "scheduler", "regularization", "augmentation"]
 
@@ -194,6 +201,24 @@ def test_l2_shrinks_the_weight_norm(regularized_weights):
     assert norms["l2"] < 0.95 * norms["none"], norms
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd"])
+def test_weight_decay_skips_biases_and_normalization_weights(optimizer):
+    from {{cookiecutter.package_name}}.data import DigitsData
+    from {{cookiecutter.package_name}}.module import build_module
+
+    for model in ["small", "mlp_small"]:
+        cfg = config(f"model={model}", f"optimizer={optimizer}", "regularization=l2", "scheduler=none")
+        module = build_module(cfg, DigitsData())
+        groups = module.configure_optimizers().param_groups
+        decayed = [p for g in groups if g["weight_decay"] == 1e-3 for p in g["params"]]
+        kept = [p for g in groups if g["weight_decay"] == 0.0 for p in g["params"]]
+        names = {id(p): name for name, p in module.named_parameters()}
+        assert sorted(names[id(p)] for p in decayed + kept) == sorted(names.values())  # every parameter, once
+        assert decayed and all(p.ndim > 1 for p in decayed)  # conv kernels and linear weights
+        kept_names = {names[id(p)] for p in kept}
+        assert "model.head.bias" in kept_names and any(".norm1.weight" in n for n in kept_names), kept_names
+
+
 def test_dropout_is_random_in_training_and_off_in_evaluation():
     model = build_model("model=small", "regularization=dropout", "regularization.dropout=0.5")
     assert model.dropout.p == 0.5
@@ -277,6 +302,61 @@ def test_model_sizes_grow_at_least_threefold():
 def test_large_model_with_residual_connections_trains_on_digits(combo_runs):
     # 40 steps (2 epochs) of one-cycle: the 2.8M-parameter model already sorts most digits.
     assert read_metrics(combo_runs["onecycle"])["test/acc"] > 0.9
+
+
+def test_mlp_sizes_grow_strictly_on_images_and_on_vectors():
+    from {{cookiecutter.package_name}}.models import MLP, count_parameters
+
+    sizes = ["mlp_tiny", "mlp_small", "mlp_medium", "mlp_large"]
+    counts = [count_parameters(build_model(f"model={size}")) for size in sizes]
+    assert all(bigger > 2 * smaller for smaller, bigger in zip(counts, counts[1:], strict=False)), counts
+    vectors = [count_parameters(MLP((12,), 1, **{k: v for k, v in config(f"model={size}").model.items()
+                                               if k != "_target_"})) for size in sizes]
+    assert all(bigger > 2 * smaller for smaller, bigger in zip(vectors, vectors[1:], strict=False)), vectors
+
+
+@pytest.mark.parametrize("shape", [(12,), (1, 8, 8), (3, 5)])
+def test_mlp_flattens_any_input_shape(shape):
+    from {{cookiecutter.package_name}}.models import MLP
+
+    model = MLP(shape, 4, width=16, depth=1)
+    assert model(torch.rand(7, *shape)).shape == (7, 4)
+
+
+MLP_KNOBS = [("model.norm=batch", nn.BatchNorm1d), ("model.norm=layer", nn.LayerNorm), ("model.norm=none", None),
+             ("model.activation=relu", nn.ReLU), ("model.activation=leaky_relu", nn.LeakyReLU),
+             ("model.activation=gelu", nn.GELU)]
+
+
+@pytest.mark.parametrize("override, layer", MLP_KNOBS, ids=[k[0] for k in MLP_KNOBS])
+def test_mlp_norm_and_activation_options_are_applied(override, layer):
+    model = build_model("model=mlp_small", override)
+    kinds = (nn.BatchNorm1d, nn.LayerNorm, nn.BatchNorm2d, nn.GroupNorm) if "norm" in override else (
+        nn.ReLU, nn.LeakyReLU, nn.GELU)
+    found = [m for m in model.modules() if isinstance(m, kinds)]
+    if layer is None:
+        assert found == [] and all(m.bias is not None for m in model.modules() if isinstance(m, nn.Linear))
+    else:
+        assert found and all(type(m) is layer for m in found), found
+    assert model(torch.rand(4, *SHAPE)).shape == (4, 10)
+
+
+def test_mlp_residual_dropout_and_init_options_are_applied():
+    from {{cookiecutter.package_name}}.models import DenseBlock
+
+    for residual in [True, False]:
+        blocks = [m for m in build_model("model=mlp_medium", f"model.residual={residual}").modules()
+                  if isinstance(m, DenseBlock)]
+        assert len(blocks) == 4 and all(b.residual is residual for b in blocks)
+    assert build_model("model=mlp_small", "regularization=dropout", "regularization.dropout=0.4").dropout.p == 0.4
+
+    def last_linear_std(scheme):  # a 128 -> 128 hidden layer of mlp_medium
+        return [m for m in build_model("model=mlp_medium", f"model.init={scheme}").modules()
+                if isinstance(m, nn.Linear)][-2].weight.std().item()
+
+    assert last_linear_std("default") == pytest.approx(1 / math.sqrt(3 * 128), rel=0.1)
+    assert last_linear_std("kaiming") == pytest.approx(math.sqrt(2 / 128), rel=0.1)
+    assert last_linear_std("xavier") == pytest.approx(math.sqrt(2) * math.sqrt(2 / 256), rel=0.1)
 
 
 @pytest.mark.parametrize("norm, layer", [("batch", nn.BatchNorm2d), ("layer", nn.GroupNorm), ("none", None)])

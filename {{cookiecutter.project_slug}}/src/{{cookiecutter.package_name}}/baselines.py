@@ -1,10 +1,14 @@
 """Classic (non-deep-learning) baselines on the same split: is a network needed at all?
 
-Majority class (what a model that ignores its input gets), logistic regression (`logreg`,
-a linear model) and an RBF support-vector machine (`svc`, a strong classic model for small
-data), fitted on the flattened training inputs and scored on the test inputs. scikit-learn does the
-work; this file only feeds it the datamodule's tensors. `python train.py` reports them as
-`baseline/...` beside the network's `test/acc`; `python check.py` reports them as a check.
+Classification: majority class (what a model that ignores its input gets), logistic
+regression (`logreg`, a linear model) and an RBF support-vector machine (`svc`, a strong
+classic model for small data), scored by accuracy. Regression: the mean of the training
+targets (`mean`, what ignoring the input gets: R2 about 0) and ridge regression on
+standardized inputs (`ridge`, a linear model, its penalty chosen by cross-validation),
+scored by RMSE and R2. All are fitted on the flattened training inputs and scored on the
+test inputs. scikit-learn does the work; this file only feeds it the datamodule's tensors.
+`python train.py` reports them as `baseline/...` beside the network's `test/acc` (or
+`test/r2`); `python check.py` reports them as a check.
 """
 
 import torch
@@ -38,35 +42,65 @@ def baseline_accuracies(train_x, train_y, test_x, test_y, max_train: int = 5000,
     }
 
 
+def baseline_regression_scores(train_x, train_y, test_x, test_y) -> dict:
+    """Test RMSE and R2 of the mean predictor and of ridge regression -> {"baseline/<name>_<rmse|r2>": float}."""
+    import numpy as np  # heavy imports only where used
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import mean_squared_error, r2_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    features = train_x.reshape(len(train_x), -1).double().numpy()
+    test_features = test_x.reshape(len(test_x), -1).double().numpy()
+    models = {
+        "mean": DummyRegressor(strategy="mean"),
+        "ridge": make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13))),
+    }
+    scores = {}
+    for name, model in models.items():
+        predicted = model.fit(features, train_y.double().numpy()).predict(test_features)
+        scores[f"baseline/{name}_rmse"] = float(mean_squared_error(test_y.double().numpy(), predicted) ** 0.5)
+        scores[f"baseline/{name}_r2"] = float(r2_score(test_y.double().numpy(), predicted))
+    return scores
+
+
 def baseline_metrics(data, max_examples: int = 20000) -> dict:
     """The baselines on the datamodule's whole train and test splits (what `python train.py` reports)."""
     train_x, train_y = data.split_tensors("train", max_examples)
     test_x, test_y = data.split_tensors("test", max_examples)
+    if data.task == "regression":
+        return baseline_regression_scores(train_x, train_y, test_x, test_y)
     return baseline_accuracies(train_x, train_y, test_x, test_y)
 
 
 def report_baselines(trainer, data, metrics: dict) -> dict:
-    """`python train.py`'s baselines: computed, logged beside the network's curves, compared with test/acc.
+    """`python train.py`'s baselines: computed, logged beside the network's curves, compared with test/acc
+    (regression: test/r2; higher is better for both).
 
     Adds about a second to a run on the digits (scikit-learn import and three small fits).
     """
     baselines = baseline_metrics(data)
     for logger in trainer.loggers:  # TensorBoard scalars baseline/..., next to test/acc
         logger.log_metrics(baselines, step=trainer.global_step)
-    network = metrics.get("test/acc")
+    score, trivial, ignoring = ("acc", "majority", "always answering the most frequent class")
+    if data.task == "regression":
+        score, trivial, ignoring = "r2", "mean", "always predicting the mean training target"
+    network = metrics.get(f"test/{score}")
     if network is None or not trainer.is_global_zero:
         return baselines
-    majority = baselines["baseline/majority_acc"]
+    floor = baselines[f"baseline/{trivial}_{score}"]
     best_name, best = max(
-        ((key, value) for key, value in baselines.items() if key != "baseline/majority_acc"), key=lambda kv: kv[1]
+        ((key, value) for key, value in baselines.items()
+         if key.endswith(f"_{score}") and key != f"baseline/{trivial}_{score}"), key=lambda kv: kv[1]
     )
-    if network < majority + 0.05:
+    if network < floor + 0.05:
         print(
-            f"warning: test/acc {network:.4f} is no better than always answering the most frequent class "
-            f"({majority:.4f}): the network learned nothing from its inputs. Do the labels belong to their "
-            "inputs? `python check.py` runs the sanity checks."
+            f"warning: test/{score} {network:.4f} is no better than {ignoring} "
+            f"({floor:.4f}): the network learned nothing from its inputs. Do the {'labels' if score == 'acc' else 'targets'} "
+            "belong to their inputs? `python check.py` runs the sanity checks."
         )
     elif network < best:
-        name = best_name.removeprefix("baseline/").removesuffix("_acc")
-        print(f"note: the classic model {name} ({best:.4f}) beats the network (test/acc {network:.4f}).")
+        name = best_name.removeprefix("baseline/").removesuffix(f"_{score}")
+        print(f"note: the classic model {name} ({best:.4f}) beats the network (test/{score} {network:.4f}).")
     return baselines

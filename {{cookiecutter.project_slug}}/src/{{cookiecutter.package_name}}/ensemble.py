@@ -8,7 +8,9 @@ before accuracy does):
   weight_average  one model whose weights are the mean of the top-k, batch-norm statistics
                   recomputed on the training data (torch.optim.swa_utils.update_bn)
 Across the runs of a sweep (eval.py on a multirun folder) the rows are the runs' best
-checkpoints: single (mean over runs), soft and hard. Our own code: no library ensembles
+checkpoints: single (mean over runs), soft and hard. Regression (RMSE and R2 instead of
+accuracy and NLL) has no classes to vote on: its rows are single, mean (the `soft` method:
+the mean of the top-k predictions) and weight_average. Our own code: no library ensembles
 Lightning checkpoints.
 Every row uses a checkpoint's `state_dict`: with `callbacks=ema` these are the averaged
 weights (Lightning's WeightAveraging keeps the raw ones beside them), the same weights as
@@ -51,12 +53,23 @@ def ranked_checkpoints(run_dir, k: int, snapshots: bool = False) -> list[Path]:
 
 @torch.no_grad()
 def probabilities(module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    return torch.cat([F.softmax(module(x[i : i + batch_size]), 1) for i in range(0, len(x), batch_size)])
+    """Class probabilities, or for regression the predicted values (what an ensemble averages)."""
+    outputs = torch.cat([module(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    return F.softmax(outputs, 1) if module.task == "classification" else outputs
 
 
 def score(probs: torch.Tensor, y: torch.Tensor) -> dict:
+    if y.is_floating_point():  # regression targets (the data contract: class labels are integers)
+        return regression_score(probs, y)
     nll = F.nll_loss(probs.clamp_min(1e-12).log(), y)
     return {"acc": float((probs.argmax(1) == y).float().mean()), "nll": float(nll)}
+
+
+def regression_score(predictions: torch.Tensor, y: torch.Tensor) -> dict:
+    from torchmetrics.functional import mean_squared_error, r2_score
+
+    predictions = predictions.reshape(y.shape)
+    return {"rmse": float(mean_squared_error(predictions, y, squared=False)), "r2": float(r2_score(predictions, y))}
 
 
 def hard_vote(all_probs: list[torch.Tensor]) -> torch.Tensor:
@@ -84,12 +97,15 @@ def checkpoint_rows(paths: list[Path], x, y, train_x, methods=METHODS, hyper_par
     `hyper_parameters`: the config of the run being trained (trusted); else each checkpoint's own.
     """
     all_probs = [probabilities(load_classifier(p, hyper_parameters), x) for p in paths]
+    regression = y.is_floating_point()
     rows = {}
     if "single" in methods:
         rows["single"] = score(all_probs[0], y)
     if "soft" in methods:
-        rows["soft"] = score(torch.stack(all_probs).mean(0), y)
-    if "hard" in methods:
+        rows["mean" if regression else "soft"] = score(torch.stack(all_probs).mean(0), y)
+    if "hard" in methods and regression:
+        print("note: the hard vote needs classes: no `hard` row on a regression task.")
+    elif "hard" in methods:
         rows["hard"] = score(hard_vote(all_probs), y)
     if "weight_average" in methods:
         rows["weight_average"] = score(probabilities(average_weights(paths, train_x, hyper_parameters), x), y)
@@ -100,6 +116,12 @@ def cross_run_rows(best_paths: list[Path], x, y) -> dict:
     """Rows for the best checkpoints of several runs (e.g. seeds): one model per run."""
     all_probs = [probabilities(load_classifier(p), x) for p in best_paths]
     singles = [score(p, y) for p in all_probs]
+    if y.is_floating_point():  # regression: no vote, the ensemble is the mean prediction
+        return {
+            "single_mean": {m: sum(s[m] for s in singles) / len(singles) for m in ("rmse", "r2")},
+            "single_best_run": max(singles, key=lambda s: s["r2"]),
+            "cross_run_mean": score(torch.stack(all_probs).mean(0), y),
+        }
     return {
         "single_mean": {m: sum(s[m] for s in singles) / len(singles) for m in ("acc", "nll")},
         "single_best_run": max(singles, key=lambda s: s["acc"]),
@@ -124,10 +146,11 @@ def which_weights(paths: list[Path]) -> str:
 
 
 def print_table(rows: dict, title: str) -> None:
+    columns = list(next(iter(rows.values()), {"acc": 0, "nll": 0}))  # acc, nll (regression: rmse, r2)
     print(f"\n{title}")
-    print(f"  {'':16s} {'acc':>8s} {'nll':>8s}")
+    print(f"  {'':16s} " + " ".join(f"{column:>8s}" for column in columns))
     for name, values in rows.items():
-        print(f"  {name:16s} {values['acc']:8.4f} {values['nll']:8.4f}")
+        print(f"  {name:16s} " + " ".join(f"{values[column]:8.4f}" for column in columns))
 
 
 def ensemble_metrics(cfg, trainer, data, run_dir: Path) -> dict:

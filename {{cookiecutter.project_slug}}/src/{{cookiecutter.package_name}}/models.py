@@ -1,8 +1,11 @@
-"""Backbones: one family of small residual CNNs, in a ladder of sizes (configs/model/).
+"""Backbones: two families with skip connections, each in a ladder of sizes (configs/model/).
 
-A size is a width and a number of residual blocks per stage; each stage after the first
-halves the resolution and doubles the width. The skip connections keep the deep sizes
-trainable; `residual=False` removes them (to see why they matter).
+`ResNet` (model=tiny, small, medium, large) is a residual CNN for images (C, H, W): a size
+is a width and a number of residual blocks per stage; each stage after the first halves
+the resolution and doubles the width. `MLP` (model=mlp_tiny, mlp_small, mlp_medium,
+mlp_large) is a residual fully connected network for vectors and tables; it flattens any
+input shape. Both take the same knobs (norm, activation, residual, dropout, init). The skip
+connections keep the deep sizes trainable; `residual=False` removes them (to see why they matter).
 """
 
 import math
@@ -20,6 +23,15 @@ def make_norm(kind: str, channels: int) -> nn.Module:
         return nn.BatchNorm2d(channels)
     if kind == "layer":  # layer norm over channels and pixels, per example
         return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
+def make_norm_1d(kind: str, features: int) -> nn.Module:
+    """The same choice for a batch of vectors (B, features)."""
+    if kind == "batch":
+        return nn.BatchNorm1d(features)
+    if kind == "layer":
+        return nn.LayerNorm(features)
     return nn.Identity()
 
 
@@ -87,6 +99,60 @@ class ResNet(nn.Module):
         return self.head(self.dropout(self.pool(self.blocks(self.stem(x)))))
 
 
+class DenseBlock(nn.Module):
+    """linear-norm-act-linear-norm, plus the input, then act: the ResidualBlock for vectors."""
+
+    def __init__(self, width, norm, activation, residual):
+        super().__init__()
+        self.linear1 = nn.Linear(width, width, bias=norm == "none")
+        self.norm1 = make_norm_1d(norm, width)
+        self.act1 = ACTIVATIONS[activation]()
+        self.linear2 = nn.Linear(width, width, bias=norm == "none")
+        self.norm2 = make_norm_1d(norm, width)
+        self.act2 = ACTIVATIONS[activation]()
+        self.residual = residual
+
+    def forward(self, x):
+        out = self.norm2(self.linear2(self.act1(self.norm1(self.linear1(x)))))
+        if self.residual:
+            out = out + x
+        return self.act2(out)
+
+
+class MLP(nn.Module):
+    """A residual MLP for vectors and tables: flatten, stem to `width`, `depth` blocks, linear head.
+
+    Any input shape is flattened, so it also takes images and sequences (as a baseline for a CNN).
+    """
+
+    def __init__(
+        self,
+        in_shape: tuple[int, ...],
+        num_outputs: int,
+        width: int = 64,
+        depth: int = 2,
+        norm: str = "batch",
+        activation: str = "relu",
+        residual: bool = True,
+        dropout: float = 0.0,
+        init: str = "default",
+    ):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(math.prod(in_shape), width, bias=norm == "none"),
+            make_norm_1d(norm, width),
+            ACTIVATIONS[activation](),
+        )
+        self.blocks = nn.Sequential(*[DenseBlock(width, norm, activation, residual) for _ in range(depth)])
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(width, num_outputs)
+        initialize(self, init, activation)
+
+    def forward(self, x):
+        return self.head(self.dropout(self.blocks(self.stem(x))))
+
+
 def initialize(model: nn.Module, scheme: str, activation: str) -> None:
     """Re-initialize conv and linear weights; 'default' keeps PyTorch's own initialization."""
     if scheme == "default":
@@ -106,7 +172,10 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-if __name__ == "__main__":  # print the size ladder
+if __name__ == "__main__":  # print the size ladders
     for name, width, blocks in [("tiny", 8, (1,)), ("small", 16, (1, 1)), ("medium", 32, (2, 2)), ("large", 64, (2, 2, 2))]:
         net = ResNet((1, 8, 8), 10, width, blocks)
         print(name, count_parameters(net), net(torch.zeros(2, 1, 8, 8)).shape)
+    for name, width, depth in [("mlp_tiny", 32, 1), ("mlp_small", 64, 2), ("mlp_medium", 128, 4), ("mlp_large", 512, 4)]:
+        net = MLP((12,), 1, width, depth)
+        print(name, count_parameters(net), net(torch.zeros(2, 12)).shape)

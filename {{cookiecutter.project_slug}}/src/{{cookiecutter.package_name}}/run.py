@@ -75,7 +75,15 @@ def train(cfg: DictConfig) -> float:
         metrics |= report_baselines(trainer, data, metrics)
     metrics |= ensemble_metrics(cfg, trainer, data, run_dir)  # best single vs top-k ensembles, on test
     finish(trainer, run_dir, metrics)
-    return metrics[cfg.optimized_metric]
+    return metrics[optimized_metric(cfg, data)]
+
+
+def optimized_metric(cfg: DictConfig, data: SplitData) -> str:
+    """The key a sweep optimizes: `optimized_metric`, except that on regression the default
+    val/acc (which does not exist there) means val/r2, which is also higher-is-better."""
+    if data.task == "regression" and cfg.optimized_metric == "val/acc":
+        return "val/r2"
+    return cfg.optimized_metric
 
 
 def build_data_and_module(cfg: DictConfig) -> tuple[SplitData, Classifier]:

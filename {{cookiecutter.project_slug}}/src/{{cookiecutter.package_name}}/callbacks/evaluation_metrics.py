@@ -5,7 +5,8 @@ is filled in from the data. Each is logged as `val/<name>` and `test/<name>` (a 
 with one value per class, like `average: none`, as `<stage>/<name>/<class>`). The confusion
 matrix (torchmetrics' own plot) goes to TensorBoard images at test, at the final validation
 of the best checkpoint, and every `images_every_n_epochs` epochs if you ask (each image
-costs about 0.2 s).
+costs about 0.2 s). Both need classes: on a regression task this callback says so once and
+does nothing (the module logs val/rmse, val/r2, test/rmse, test/r2).
 """
 
 import lightning as L
@@ -20,8 +21,14 @@ class EvaluationMetrics(L.Callback):
         self.confusion_matrix = confusion_matrix
         self.images_every_n_epochs = images_every_n_epochs
         self.metrics = {}
+        self.skipped = False
 
     def setup(self, trainer, pl_module, stage):
+        if pl_module.task != "classification":
+            if not self.skipped and trainer.is_global_zero:
+                print(f"note: evaluation_metrics (F1, confusion matrix) need classes: skipped on this {pl_module.task} task.")
+            self.metrics, self.skipped = {}, True
+            return
         classes = pl_module.num_classes
         self.metrics = {name: make(num_classes=classes) for name, make in self.make_metrics.items()}
         if self.confusion_matrix:

@@ -5,6 +5,7 @@ training-set fraction, and when the sweep ends this reads every job's metrics.js
 `learning_curve.png` in the multirun folder: training and validation accuracy against the
 number of training examples. Validation still rising at the right end: more data helps.
 Train and validation converged and both low: more data will not help; the model must change.
+On a regression sweep (no accuracy in metrics.json) the accuracies read as R2: fit/train_r2, val/r2.
 """
 
 import json
@@ -27,13 +28,16 @@ class LearningCurve(Callback):
         if not runs:
             print(f"learning curve: no finished job with fit/train_examples in {sweep_dir}")
             return
+        metrics = self.metrics
+        if not any(metric in runs[0] for metric in metrics) and "val/r2" in runs[0]:  # a regression sweep
+            metrics = [metric.replace("acc", "r2") for metric in metrics]
         plt = pyplot()
         figure, ax = plt.subplots(figsize=(6, 4))
         sizes = [run["fit/train_examples"] for run in runs]
-        for metric in self.metrics:
+        for metric in metrics:
             ax.plot(sizes, [run.get(metric, float("nan")) for run in runs], marker="o", label=metric)
         ax.set_xlabel("training examples")
-        ax.set_ylabel("accuracy")
+        ax.set_ylabel("R2" if metrics != self.metrics else "accuracy")
         ax.set_title("learning curve")
         ax.grid(alpha=0.3)
         ax.legend()
@@ -41,6 +45,6 @@ class LearningCurve(Callback):
         path = sweep_dir / self.filename
         figure.savefig(path, dpi=100)
         plt.close(figure)
-        rows = ", ".join(f"{int(s)}: " + "/".join(f"{run.get(m, float('nan')):.3f}" for m in self.metrics)
+        rows = ", ".join(f"{int(s)}: " + "/".join(f"{run.get(m, float('nan')):.3f}" for m in metrics)
                          for s, run in zip(sizes, runs, strict=True))
-        print(f"learning curve ({' / '.join(self.metrics)} by training examples) {rows}\nsaved {path}")
+        print(f"learning curve ({' / '.join(metrics)} by training examples) {rows}\nsaved {path}")

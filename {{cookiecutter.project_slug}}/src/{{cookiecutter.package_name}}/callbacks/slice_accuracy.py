@@ -10,6 +10,7 @@ Each slice gets `test/slice/<name>/acc` (in TensorBoard and metrics.json). Under
 process counts the test batches it sees and the counts are added up over the processes
 before the accuracies are computed, so the figures are those of the whole test split (the
 `index` a slice function gets is the example's position among this process's examples).
+Accuracy needs classes: on a regression task this callback says so once and does nothing.
 """
 
 from collections import Counter
@@ -22,11 +23,18 @@ class SliceAccuracy(L.Callback):
     def __init__(self, slice_of=None):
         self.slice_of = slice_of  # None: one slice per class
         self.right, self.total, self.seen = Counter(), Counter(), 0
+        self.skipped = False
 
     def on_test_epoch_start(self, trainer, pl_module):
         self.right, self.total, self.seen = Counter(), Counter(), 0
+        if pl_module.task != "classification" and not self.skipped:
+            if trainer.is_global_zero:
+                print(f"note: slice_accuracy (accuracy per slice) needs classes: skipped on this {pl_module.task} task.")
+            self.skipped = True
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        if pl_module.task != "classification":
+            return
         x, y = batch
         correct = (outputs.argmax(1) == y).tolist()
         labels = y.tolist()

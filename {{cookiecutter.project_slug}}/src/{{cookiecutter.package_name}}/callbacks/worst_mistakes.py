@@ -9,7 +9,8 @@ ambiguous examples and systematic confusions show up here first. `val/random_pre
 `k` random validation examples with the same titles (wrong ones in red), a quick visual check.
 Made at the final validation of the best checkpoint (run.py), and every `every_n_epochs`
 epochs during training if you ask (each grid costs about 0.3 s). Only the `k` candidates
-of each grid are kept while the validation set streams by.
+of each grid are kept while the validation set streams by. The grids are titled by class: on
+a regression task this callback says so once and does nothing.
 """
 
 import math
@@ -27,12 +28,18 @@ class WorstMistakes(L.Callback):
         self.every_n_epochs = every_n_epochs
         self.seed = seed
         self.worst, self.random, self.active = None, None, False
+        self.skipped = False
 
     def on_validation_epoch_start(self, trainer, pl_module):
         every = self.every_n_epochs
         self.active = not trainer.sanity_checking and (
             trainer.state.fn != "fit" or bool(every and (trainer.current_epoch + 1) % every == 0)
         )
+        if self.active and pl_module.task != "classification":
+            if not self.skipped and trainer.is_global_zero:
+                print(f"note: worst_mistakes (image grids titled by class) needs classes: skipped on this "
+                      f"{pl_module.task} task.")
+            self.active, self.skipped = False, True
         self.worst, self.random = None, None
         self.generator = torch.Generator().manual_seed(self.seed)  # the same random examples each time
 
