@@ -62,9 +62,9 @@ def expected_input(data: dict) -> tuple[str, str]:
         return "npz", (f"this model was trained on arrays (data=npz) of shape (N, {', '.join(map(str, shape))}): "
                        f"give an .npz file holding them in the array {pre['x_key']!r}")
     flat = math.prod(shape)  # digits, or a datamodule of your own: an .npz of raw inputs
+    scale = f" (raw values: predict.py multiplies them by input_scale={pre['input_scale']:g}, as training did)"
     return "npz", (f"this model was trained on inputs of shape {shape}: give an .npz file whose array 'x' holds "
-                   f"them as recorded before preprocessing, shaped (N, {', '.join(map(str, shape))}) or (N, {flat})"
-                   + (f" (multiplied by input_scale={pre['input_scale']:g}, as in training)" if "input_scale" in pre else ""))
+                   f"them, shaped (N, {', '.join(map(str, shape))}) or (N, {flat})" + (scale if "input_scale" in pre else ""))
 
 
 def read_new_inputs(path, data: dict, id_column: str | None = None) -> tuple[list, torch.Tensor]:
