@@ -113,9 +113,6 @@ def test_inputs_that_do_not_fit_are_refused_saying_what_the_model_expects(digits
     process = predict(digits_run, tmp_path / "cropped.npz", "--out", out, cwd=tmp_path)
     assert_refused(process, out, 2, "inputs of shape (1797, 60), but this model was trained on inputs of shape "
                    "(1, 8, 8)", "shaped (N, 1, 8, 8) or (N, 64)", "input_scale=0.0625")
-    (tmp_path / "table.csv").write_text("a,b\n1,2\n")
-    process = predict(digits_run, tmp_path / "table.csv", "--out", out, cwd=tmp_path)
-    assert_refused(process, out, 2, "table.csv is a table, but this model was trained on inputs of shape (1, 8, 8)")
 
 
 def test_unusable_models_and_missing_inputs_fail_in_one_paragraph(digits_run, tmp_path):
