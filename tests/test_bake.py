@@ -20,9 +20,9 @@ def leftover_template_syntax(project):
 
 
 def test_default_bake_has_the_documented_layout(default_project):
-    for name in ["README.md", "pyproject.toml", "train.py", "check.py", "eval.py", "configs/train.yaml", "LICENSE",
-                 "src/my_project/run.py", "src/my_project/data.py", "tests", "benchmarks/overhead.py",
-                 "benchmarks/accuracy.py"]:
+    for name in ["README.md", "pyproject.toml", "train.py", "check.py", "eval.py", "predict.py",
+                 "configs/train.yaml", "LICENSE", "src/my_project/run.py", "src/my_project/data.py",
+                 "src/my_project/predict.py", "tests", "benchmarks/overhead.py", "benchmarks/accuracy.py"]:
         assert (default_project / name).exists(), name
     assert leftover_template_syntax(default_project) == []
 
