@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from conftest import FAST, ROOT, read_metrics, run_script
+from {{cookiecutter.package_name}}.baselines import baseline_accuracies, baseline_regression_scores
 from {{cookiecutter.package_name}}.data import DigitsData
 from {{cookiecutter.package_name}}.validate import ConfigError
 
@@ -110,6 +111,18 @@ def test_the_dataloader_path_trains_and_resumes_its_order(tmp_path):
     assert metrics["fit/train_examples"] == 1258 and metrics["test/acc"] > 0.5
     saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert "generator" in saved["callbacks"]["ExactResume"]["batches"]  # the shuffling order, for exact resume
+
+
+def test_baselines_on_large_data_use_a_capped_subset_and_say_so(capsys):
+    x, y = torch.randn(60, 3), torch.arange(60) % 2
+    x[:, 0] += 3 * y
+    scores = baseline_accuracies(x, y, x, y, max_train=20)
+    assert capsys.readouterr().out.count("the baselines used 20 of 60 training examples") == 1
+    assert scores["baseline/logreg_acc"] > 0.8, scores
+    baseline_regression_scores(x, x[:, 0], x, x[:, 0], max_train=30, of=90)  # of: the split before reading it
+    assert capsys.readouterr().out.count("the baselines used 30 of 90 training examples") == 1
+    baseline_accuracies(x, y, x, y, max_train=60)
+    assert "baselines used" not in capsys.readouterr().out  # under the cap: silent
 
 
 def test_label_noise_on_regression_is_refused():

@@ -7,6 +7,8 @@ targets (`mean`, what ignoring the input gets: R2 about 0) and ridge regression 
 standardized inputs (`ridge`, a linear model, its penalty chosen by cross-validation),
 scored by RMSE and R2. All are fitted on the flattened training inputs and scored on the
 test inputs. scikit-learn does the work; this file only feeds it the datamodule's tensors.
+On large data they are fitted on a seeded random subset of at most `max_train` training
+examples (an SVC costs O(n^2) in them), and say so once: "baselines used N of M ...".
 `python train.py` reports them as `baseline/...` beside the network's `test/acc` (or
 `test/r2`); `python check.py` reports them as a check.
 """
@@ -14,21 +16,33 @@ test inputs. scikit-learn does the work; this file only feeds it the datamodule'
 import torch
 
 
-def baseline_accuracies(train_x, train_y, test_x, test_y, max_train: int = 5000, seed: int = 0) -> dict:
+def training_subset(train_x, train_y, max_train: int, seed: int = 0, of: int | None = None, notice: bool = True):
+    """At most `max_train` training examples (a seeded random subset), and one printed notice
+    when the baselines see fewer than all `of` training examples (default: all those given)."""
+    total = of or len(train_y)
+    if len(train_y) > max_train:
+        keep = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(seed))[:max_train]
+        train_x, train_y = train_x[keep], train_y[keep]
+    if notice and len(train_y) < total:
+        print(f"note: the baselines used {len(train_y)} of {total} training examples (a seeded random subset; "
+              f"the cap is max_train={max_train} in baselines.py).")
+    return train_x, train_y
+
+
+def baseline_accuracies(train_x, train_y, test_x, test_y, max_train: int = 5000, seed: int = 0,
+                        of: int | None = None, notice: bool = True) -> dict:
     """Test accuracy of three scikit-learn classifiers -> {"baseline/<name>_acc": float}.
 
     The SVC uses gamma="scale" (1 / (features x input variance)): on the raw 0..16 digit
     pixels that is ~0.0004, the same model as the usual gamma=0.001, C=10, and it does not
-    depend on how the inputs are scaled. An SVC costs O(n^2) in the training examples, so
-    at most `max_train` of them are used (a seeded random subset).
+    depend on how the inputs are scaled. max_train: an SVC costs O(n^2) in the training
+    examples, so at most this many are used (a seeded random subset, with a printed notice).
     """
     from sklearn.dummy import DummyClassifier  # heavy imports only where used
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
 
-    if len(train_y) > max_train:
-        keep = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(seed))[:max_train]
-        train_x, train_y = train_x[keep], train_y[keep]
+    train_x, train_y = training_subset(train_x, train_y, max_train, seed, of, notice)
     features = train_x.reshape(len(train_x), -1).double().numpy()
     test_features = test_x.reshape(len(test_x), -1).double().numpy()
     models = {
@@ -42,8 +56,12 @@ def baseline_accuracies(train_x, train_y, test_x, test_y, max_train: int = 5000,
     }
 
 
-def baseline_regression_scores(train_x, train_y, test_x, test_y) -> dict:
-    """Test RMSE and R2 of the mean predictor and of ridge regression -> {"baseline/<name>_<rmse|r2>": float}."""
+def baseline_regression_scores(train_x, train_y, test_x, test_y, max_train: int = 20000, seed: int = 0,
+                               of: int | None = None, notice: bool = True) -> dict:
+    """Test RMSE and R2 of the mean predictor and of ridge regression -> {"baseline/<name>_<rmse|r2>": float}.
+
+    max_train: at most this many training examples (a seeded random subset, with a printed notice).
+    """
     import numpy as np  # heavy imports only where used
     from sklearn.dummy import DummyRegressor
     from sklearn.linear_model import RidgeCV
@@ -51,6 +69,7 @@ def baseline_regression_scores(train_x, train_y, test_x, test_y) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    train_x, train_y = training_subset(train_x, train_y, max_train, seed, of, notice)
     features = train_x.reshape(len(train_x), -1).double().numpy()
     test_features = test_x.reshape(len(test_x), -1).double().numpy()
     models = {
@@ -65,13 +84,19 @@ def baseline_regression_scores(train_x, train_y, test_x, test_y) -> dict:
     return scores
 
 
-def baseline_metrics(data, max_examples: int = 20000) -> dict:
-    """The baselines on the datamodule's whole train and test splits (what `python train.py` reports)."""
-    train_x, train_y = data.split_tensors("train", max_examples)
+def baseline_metrics(data, max_examples: int = 20000, notice: bool = True) -> dict:
+    """The baselines on the datamodule's train and test splits (what `python train.py` reports).
+
+    Data not in memory is read only up to its first `max_examples` per split; the fits then
+    subsample the training examples (see `training_subset`).
+    """
+    in_memory = data.splits is not None  # then the whole training split costs nothing: subsample all of it
+    train_x, train_y = data.split_tensors("train", None if in_memory else max_examples)
     test_x, test_y = data.split_tensors("test", max_examples)
+    total = len(data.indices["train"])
     if data.task == "regression":
-        return baseline_regression_scores(train_x, train_y, test_x, test_y)
-    return baseline_accuracies(train_x, train_y, test_x, test_y)
+        return baseline_regression_scores(train_x, train_y, test_x, test_y, of=total, notice=notice)
+    return baseline_accuracies(train_x, train_y, test_x, test_y, of=total, notice=notice)
 
 
 def report_baselines(trainer, data, metrics: dict) -> dict:
@@ -80,7 +105,7 @@ def report_baselines(trainer, data, metrics: dict) -> dict:
 
     Adds about a second to a run on the digits (scikit-learn import and three small fits).
     """
-    baselines = baseline_metrics(data)
+    baselines = baseline_metrics(data, notice=trainer.is_global_zero)  # one notice, not one per DDP process
     for logger in trainer.loggers:  # TensorBoard scalars baseline/..., next to test/acc
         logger.log_metrics(baselines, step=trainer.global_step)
     score, trivial, ignoring = ("acc", "majority", "always answering the most frequent class")
