@@ -42,7 +42,8 @@ class Curve(SplitData):
 
 CURVE = ["data._target_=own_regression.Curve", "model=mlp_small"]
 NOTICES = ("evaluation_metrics (F1, confusion matrix) need classes", "slice_accuracy (accuracy per slice) needs classes",
-           "worst_mistakes (image grids titled by class) needs classes", "the hard vote needs classes")
+           "worst_mistakes (examples titled by true and predicted class) needs classes",
+           "the hard vote needs classes")
 
 
 @pytest.fixture(scope="module")
