@@ -341,6 +341,17 @@ def test_mlp_norm_and_activation_options_are_applied(override, layer):
     assert model(torch.rand(4, *SHAPE)).shape == (4, 10)
 
 
+@pytest.mark.parametrize("depth", [-1, 1.5, "'two'"])
+def test_mlp_depth_must_be_a_whole_number(depth):
+    from {{cookiecutter.package_name}}.data import DigitsData
+    from {{cookiecutter.package_name}}.module import build_module
+    from {{cookiecutter.package_name}}.validate import ConfigError
+
+    with pytest.raises(ConfigError, match="model.depth=.* whole number of blocks >= 0"):
+        build_module(config("model=mlp_small", f"model.depth={depth}"), DigitsData())
+    assert len(build_model("model=mlp_small", "model.depth=0").blocks) == 0  # stem and head only
+
+
 def test_mlp_residual_dropout_and_init_options_are_applied():
     from {{cookiecutter.package_name}}.models import DenseBlock
 

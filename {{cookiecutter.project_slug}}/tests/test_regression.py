@@ -5,6 +5,7 @@ ensembles that average predictions, eval.py; what needs classes skips with one n
 or augmentation that cannot work on vectors fails before training, naming what fits.
 """
 
+import json
 import os
 import sys
 
@@ -41,7 +42,8 @@ class Curve(SplitData):
 
 CURVE = ["data._target_=own_regression.Curve", "model=mlp_small"]
 NOTICES = ("evaluation_metrics (F1, confusion matrix) need classes", "slice_accuracy (accuracy per slice) needs classes",
-           "worst_mistakes (image grids titled by class) needs classes", "the hard vote needs classes")
+           "worst_mistakes (examples titled by true and predicted class) needs classes",
+           "the hard vote needs classes")
 
 
 @pytest.fixture(scope="module")
@@ -228,3 +230,15 @@ def test_learning_curve_of_a_regression_sweep_plots_r2(own_data, tmp_path):
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     assert "learning curve (fit/train_r2 / val/r2 by training examples) 126:" in process.stdout, process.stdout[-2000:]
     assert (sweep_dir / "learning_curve.png").stat().st_size > 10_000
+
+
+def test_check_py_on_regression_skips_what_needs_classes(own_data, tmp_path):
+    _, env = own_data
+    process = run_script("check.py", f"hydra.run.dir={tmp_path}", *CURVE, env=env, timeout=400)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    verdicts = {c["check"]: c for c in json.loads((tmp_path / "checks.json").read_text())["checks"]}
+    assert {name for name, c in verdicts.items() if c["status"] == "SKIP"} == {"labels", "class_balance", "loss_at_init"}
+    assert verdicts["baselines"]["status"] == "PASS" and verdicts["baselines"]["numbers"]["baseline/ridge_r2"] > 0.8
+    signal = verdicts["input_signal"]["numbers"]  # standardized MSE: zeroed inputs explain nothing (~1)
+    assert verdicts["input_signal"]["status"] == "PASS" and signal["real_loss"] < 0.6 < signal["zeroed_loss"]
+    assert verdicts["overfit_one_batch"]["status"] == "PASS"

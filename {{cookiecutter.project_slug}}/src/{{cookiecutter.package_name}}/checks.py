@@ -5,7 +5,10 @@ check below is a small function that takes the built LightningModule, a batch or
 tensors, and returns a `Verdict` (PASS / WARN / FAIL / SKIP, the measured value, the
 expected range, and advice when it is not PASS). They assume only that `module(x)` returns
 class scores (logits) and that the datamodule yields `(x, y)` batches, so a model or
-datamodule of your own gets the whole battery without writing anything.
+datamodule of your own gets the whole battery without writing anything. On a regression
+task the losses are the module's own (MSE or MAE of standardized targets), the classic
+baselines are the mean and ridge regression, and the checks that need classes (labels,
+class_balance, loss_at_init) say SKIP.
 
 Lightning does the LR range test and the batch-size finder (`Tuner`), torch the gradient
 check, scikit-learn the classic baselines; the rest is our own code because no library
@@ -28,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.gradcheck import GradcheckError
 
-from .baselines import baseline_accuracies
+from .baselines import baseline_accuracies, baseline_regression_scores
 from .callbacks.overfit_verdict import OverfitVerdict
 from .validate import ConfigError
 
@@ -276,9 +279,10 @@ def overfit_one_batch(module, batch, make_trainer, steps: int, loss_below: float
     x, y = batch
     with torch.no_grad():
         outputs = start_model.eval()(x)
-    initial = float(F.cross_entropy(outputs, y))
+    initial = float(start_model.loss(outputs, y))
     causes = []
-    if bool((outputs >= 0).all()) and torch.allclose(outputs.sum(1), torch.ones(len(x)), atol=1e-3):
+    if start_model.task == "classification" and bool((outputs >= 0).all()) and torch.allclose(
+            outputs.sum(1), torch.ones(len(x)), atol=1e-3):
         floor = math.log(math.e + outputs.shape[1] - 1) - 1
         causes.append(
             "The outputs are probabilities (they sum to 1): softmax is applied before a loss that expects "
@@ -329,7 +333,7 @@ def zero_gradient_fraction(module, batch) -> float:
     """Fraction of weight tensors (ndim > 1) whose gradient on this batch is exactly zero."""
     module = copy.deepcopy(module)
     x, y = batch
-    F.cross_entropy(module(x), y).backward()
+    module.loss(module(x), y).backward()
     weights = [p for p in module.parameters() if p.ndim > 1]
     return sum(p.grad is None or not bool(p.grad.any()) for p in weights) / max(1, len(weights))
 
@@ -349,7 +353,7 @@ def input_signal(module, train_loader, val, make_trainer, steps: int) -> Verdict
         model = copy.deepcopy(module)
         make_trainer(max_steps=steps).fit(model, train_dataloaders=loader)
         results[f"{name}_loss"], results[f"{name}_acc"] = evaluate(model, inputs, val_y)
-    gain = results["zeroed_loss"] - results["real_loss"]  # nats of the labels explained by the inputs
+    gain = results["zeroed_loss"] - results["real_loss"]  # nats of the labels (regression: variance) explained
     status = PASS if gain >= 0.1 else WARN if gain >= 0.03 else FAIL
     advice = "" if status == PASS else (
         f"After {steps} steps real inputs give a val loss of {results['real_loss']:.3f}, zeroed inputs "
@@ -360,21 +364,27 @@ def input_signal(module, train_loader, val, make_trainer, steps: int) -> Verdict
     return Verdict(
         status,
         f"val loss real {results['real_loss']:.3f} vs zeroed {results['zeroed_loss']:.3f} "
-        f"(acc {results['real_acc']:.2f} vs {results['zeroed_acc']:.2f})",
+        f"({'acc' if module.task == 'classification' else 'r2'} {results['real_acc']:.2f} vs {results['zeroed_acc']:.2f})",
         "real <= zeroed - 0.1", advice, results,
     )
 
 
 def evaluate(module, x, y, batch_size: int = 1024) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of a module on tensors, in eval mode."""
+    """(mean loss, accuracy) of a module on tensors, in eval mode; regression: (mean loss, R2)."""
     module.eval()
     with torch.no_grad():
         logits = torch.cat([module(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    if module.task != "classification":
+        from torchmetrics.functional import r2_score
+
+        return float(module.loss(logits, y)), float(r2_score(logits.reshape(y.shape), y))
     return float(F.cross_entropy(logits, y)), float((logits.argmax(1) == y).float().mean())
 
 
 def classic_baselines(splits: dict) -> Verdict:
     """scikit-learn baselines on the same split: the bar the network has to clear (see baselines.py)."""
+    if splits["train"][1].is_floating_point():  # regression targets
+        return regression_baselines(splits)
     scores = baseline_accuracies(*splits["train"], *splits["test"])
     majority = scores["baseline/majority_acc"]
     best = max(scores["baseline/logreg_acc"], scores["baseline/svc_acc"])
@@ -386,6 +396,25 @@ def classic_baselines(splits: dict) -> Verdict:
     shown = ", ".join(f"{k.split('/')[1].removesuffix('_acc')} {v:.3f}" for k, v in scores.items())
     return Verdict(status, f"test acc: {shown}", "best > majority + 0.05; the network should beat the best",
                    advice, scores)
+
+
+def regression_baselines(splits: dict) -> Verdict:
+    """The mean predictor and ridge regression: does a linear model find any signal in the inputs?"""
+    scores = baseline_regression_scores(*splits["train"], *splits["test"])
+    mean, ridge = scores["baseline/mean_r2"], scores["baseline/ridge_r2"]
+    status = PASS if ridge >= mean + 0.05 else WARN
+    advice = "" if status == PASS else (
+        f"Ridge regression does no better than predicting the mean (R2 {ridge:.3f} vs {mean:.3f}): the inputs carry "
+        "no linear signal about the targets. Check the pairing of inputs and targets (a network may still find "
+        "a non-linear one)."
+    )
+    shown = ", ".join(f"{k.split('/')[1]} {v:.3f}" for k, v in scores.items())
+    return Verdict(status, f"test: {shown}", "ridge r2 > mean r2 + 0.05; the network should beat ridge",
+                   advice, scores)
+
+
+def needs_classes(task: str) -> Verdict:
+    return Verdict(SKIP, f"a {task} task", "classes", "This check is about classes; it does not apply here.")
 
 
 # ---------------------------------------------------------------- Lightning's tuners
@@ -509,7 +538,8 @@ def run_checks(cfg) -> list[Verdict]:
     splits = {name: data.split_tensors(name, settings.max_examples) for name in ("train", "val", "test")}
     train_x, train_y = splits["train"]
     batch = next(iter(data.train_dataloader()))
-    class_counts = torch.bincount(train_y.clamp(0, data.num_classes - 1), minlength=data.num_classes)
+    classes = data.task == "classification"
+    class_counts = torch.bincount(train_y.clamp(0, data.num_classes - 1), minlength=data.num_classes) if classes else None
     init_batches = [
         (train_x[i : i + data.batch_size], train_y[i : i + data.batch_size])
         for i in range(0, min(len(train_y), settings.init_batches * data.batch_size), data.batch_size)
@@ -517,10 +547,10 @@ def run_checks(cfg) -> list[Verdict]:
     battery = {
         "data_finite": lambda: finite_inputs(splits),
         "data_range": lambda: input_statistics(splits),
-        "labels": lambda: label_set(splits, data.num_classes),
-        "class_balance": lambda: class_balance(train_y, data.num_classes),
+        "labels": lambda: label_set(splits, data.num_classes) if classes else needs_classes(data.task),
+        "class_balance": lambda: class_balance(train_y, data.num_classes) if classes else needs_classes(data.task),
         "leakage": lambda: leakage(splits),
-        "loss_at_init": lambda: loss_at_init(module, init_batches, class_counts),
+        "loss_at_init": lambda: loss_at_init(module, init_batches, class_counts) if classes else needs_classes(data.task),
         "batch_independence": lambda: batch_independence(module, batch[0]),
         "gradcheck": lambda: gradient_check(module, batch[0]),
         "overfit_one_batch": lambda: overfit_one_batch(

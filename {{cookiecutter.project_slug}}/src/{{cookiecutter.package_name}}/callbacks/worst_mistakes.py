@@ -37,7 +37,7 @@ class WorstMistakes(L.Callback):
         )
         if self.active and pl_module.task != "classification":
             if not self.skipped and trainer.is_global_zero:
-                print(f"note: worst_mistakes (image grids titled by class) needs classes: skipped on this "
+                print(f"note: worst_mistakes (examples titled by true and predicted class) needs classes: skipped on this "
                       f"{pl_module.task} task.")
             self.active, self.skipped = False, True
         self.worst, self.random = None, None
