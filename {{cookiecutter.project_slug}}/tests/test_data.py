@@ -86,7 +86,7 @@ def test_non_finite_inputs_fail_at_load_naming_the_split(tmp_path, split):
 
 
 def test_a_users_own_datamodule_gets_every_feature(tmp_path):
-    """Split, class names, baselines, fit diagnosis, ensembles, slices and eval.py, from load() alone."""
+    """Split, class names, baselines, fit diagnosis, ensembles and slices, from load() alone."""
     (tmp_path / "own_data.py").write_text(OWN_DATA)
     run_dir = tmp_path / "run"
     env = own_path(tmp_path)
@@ -96,9 +96,10 @@ def test_a_users_own_datamodule_gets_every_feature(tmp_path):
     metrics = read_metrics(run_dir)
     assert metrics["test/acc"] > 0.9 and metrics["fit/train_examples"] == 280
     assert {"baseline/svc_acc", "ensemble/soft/acc", "test/slice/class_3/acc"} <= set(metrics)
+    # eval.py builds only allowlisted classes from files: a datamodule outside the package is refused, saying how
     evaluated = run_script("eval.py", str(run_dir), env=env)
-    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
-    assert "soft" in evaluated.stdout
+    assert evaluated.returncode == 1 and "own_data.Stripes" in evaluated.stderr, evaluated.stderr[-2000:]
+    assert "allowlist.py" in evaluated.stderr and "Traceback" not in evaluated.stderr
 
 
 def test_the_dataloader_path_trains_and_resumes_its_order(tmp_path):
