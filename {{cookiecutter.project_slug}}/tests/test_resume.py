@@ -83,7 +83,7 @@ def test_resume_from_a_folder_without_checkpoint_fails_loudly(tmp_path):
 
 
 def test_a_non_finite_loss_stops_at_once_names_the_step_and_keeps_the_finite_weights(train):
-    process, run_dir = train("regularization.l1=inf", *SETUP, expect_ok=False)  # inf from the first step
+    process, run_dir = train("regularization.l1=1e38", *SETUP, expect_ok=False)  # inf (float32) from the first step
     assert process.returncode == 1, process.stderr[-3000:]
     error = process.stderr.strip().splitlines()[-1]
     assert "loss is inf at step 0" in error and "train/l1_penalty=inf" in error, error
