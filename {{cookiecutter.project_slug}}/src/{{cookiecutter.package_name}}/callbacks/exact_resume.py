@@ -31,6 +31,9 @@ class ExactResume(L.Callback):
         state = {"torch": torch.get_rng_state(), "numpy": numpy_state, "python": random.getstate()}
         if torch.cuda.is_available():
             state["cuda"] = torch.cuda.get_rng_state_all()
+        loss = self.trainer.callback_metrics.get("train/loss") if self.trainer is not None else None
+        if loss is not None:  # the last logged training loss: metrics.json's train/loss if no step is left to train
+            state["train_loss"] = float(loss)
         loader = self.trainer.train_dataloader if self.trainer is not None else None
         if hasattr(loader, "state_dict"):
             state["batches"] = loader.state_dict()
@@ -43,6 +46,8 @@ class ExactResume(L.Callback):
 
     def load_state_dict(self, state_dict):
         self.saved = state_dict  # applied at the last moment: building the loaders draws numbers too
+        if "train_loss" in state_dict and self.trainer is not None:  # a run killed after its last epoch trains
+            self.trainer.callback_metrics["train/loss"] = torch.tensor(state_dict["train_loss"])  # no more steps
 
     def on_train_start(self, trainer, pl_module):
         if self.saved is None:
