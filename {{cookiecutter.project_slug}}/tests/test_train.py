@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from conftest import FAST, ROOT, read_metrics, run_script
 
@@ -28,6 +29,9 @@ def test_every_option_of_every_group_composes(group):
             if (group, option) == ("trainer", "gpu") and not (CUDAAccelerator.is_available()
                                                               or MPSAccelerator.is_available()):
                 with pytest.raises(ConfigError, match="trainer.accelerator='gpu' is not available on this machine"):
+                    validate(cfg)
+            elif group == "data" and OmegaConf.is_missing(cfg.data, "path"):  # npz, csv, image_folder: your file
+                with pytest.raises(ConfigError, match="data.path has no value"):
                     validate(cfg)
             elif group not in {"paths"}:
                 validate(cfg)
