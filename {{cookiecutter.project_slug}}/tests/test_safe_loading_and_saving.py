@@ -179,7 +179,7 @@ def small_disk(tmp_path):
     """A 500 kB tmpfs (room for one checkpoint of the default model): a real full disk. Needs root."""
     mount = tmp_path / "small_disk"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=500k", "tmpfs", str(mount)]).returncode != 0:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=800k", "tmpfs", str(mount)]).returncode != 0:
         pytest.skip("mounting a small tmpfs needs root")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=True)
