@@ -20,6 +20,7 @@ class ExactResume(L.Callback):
         self.saved = None
         self.trainer = None
         self.warned = False  # the note about a loader without state_dict, printed once
+        self.train_loss = None  # the last logged training loss of the checkpoint resumed from
 
     def setup(self, trainer, pl_module, stage):
         self.trainer = trainer  # state_dict() gets no arguments, and it needs the training loader
@@ -46,8 +47,12 @@ class ExactResume(L.Callback):
 
     def load_state_dict(self, state_dict):
         self.saved = state_dict  # applied at the last moment: building the loaders draws numbers too
-        if "train_loss" in state_dict and self.trainer is not None:  # a run killed after its last epoch trains
-            self.trainer.callback_metrics["train/loss"] = torch.tensor(state_dict["train_loss"])  # no more steps
+        self.train_loss = state_dict.get("train_loss")
+
+    def on_fit_end(self, trainer, pl_module):
+        """A resumed run that logs no training loss (no logging step left): the last one before the stop."""
+        if self.train_loss is not None and "train/loss" not in trainer.callback_metrics:
+            trainer.callback_metrics["train/loss"] = torch.tensor(self.train_loss)
 
     def on_train_start(self, trainer, pl_module):
         if self.saved is None:
