@@ -114,8 +114,11 @@ def test_a_moved_run_folder_resumed_after_two_kills_ends_like_the_run_left_alone
     process = run_script("train.py", f"resume={moved}", f"paths.log_dir={tmp_path}")
     assert process.returncode == 0, process.stderr[-3000:]
     assert "dirpath has changed" not in process.stderr
-    assert sorted(p.name for p in (moved / "checkpoints").glob("*.ckpt")) == sorted(
-        p.name for p in (alone / "checkpoints").glob("*.ckpt"))  # top-3 and last.ckpt; no last-v1.ckpt
+    names = {p.name for p in (moved / "checkpoints").glob("*.ckpt")}
+    assert not [name for name in names if "-v" in name], names  # no last-v1.ckpt beside a stale last.ckpt
+    # the run left alone's top-3 and last.ckpt are all there (a kill -9 between writing a new top-k
+    # checkpoint and deleting the one it displaces may leave that one behind)
+    assert {p.name for p in (alone / "checkpoints").glob("*.ckpt")} <= names, names
     expected, resumed = read_metrics(alone), read_metrics(moved)
     assert expected.keys() == resumed.keys()
     for key in expected:
