@@ -31,5 +31,8 @@ def validate_and_check(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM stopped a sweep (failures.report): 130 or 143
+        sys.exit(failures.exit_code or 130)
     sys.exit(failures.exit_code)

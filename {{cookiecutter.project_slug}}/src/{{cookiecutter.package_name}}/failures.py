@@ -55,11 +55,11 @@ def report(task, cfg):
     sys.stdout.flush()  # the message comes last, also when both streams go to one file
     print(failure if isinstance(failure, Interrupted) else f"error: {failure}", file=sys.stderr, flush=True)
     remove_if_unused(HydraConfig.get().runtime.output_dir, only_if_claimed=True)  # e.g. a failed validation
-    if HydraConfig.get().mode == RunMode.MULTIRUN:
-        if isinstance(failure, Interrupted):
-            sys.exit(code)  # the one deliberate exit: Ctrl-C or SIGTERM stop the whole sweep
-        raise failure  # Hydra marks this job failed and runs the others
     exit_code = code
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        if isinstance(failure, Interrupted):  # someone asked to stop: the whole sweep stops, Hydra does not
+            raise KeyboardInterrupt(str(failure)) from None  # catch it; the entry point exits with exit_code
+        raise failure  # Hydra marks this job failed and runs the others
 
 
 def interrupted(stop: BaseException) -> Interrupted:
