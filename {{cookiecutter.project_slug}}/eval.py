@@ -8,17 +8,7 @@ cross-run ensemble of every job's best checkpoint. Checkpoints load with weights
 import argparse
 import sys
 
-
-def checkpoint_count(text: str) -> int:
-    """--k: a whole number >= 1 (argparse prints the message with the usage and exits with code 2)."""
-    try:
-        k = int(text)
-    except ValueError:
-        k = 0
-    if k < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a whole number of checkpoints >= 1, e.g. --k 3")
-    return k
-
+from {{cookiecutter.package_name}}.validate import checkpoint_count  # light: no torch
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("path", help="a .ckpt file, a run folder, or a multirun folder")

@@ -353,3 +353,16 @@ def is_number(value) -> bool:
 
 def is_whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def checkpoint_count(text: str) -> int:
+    """eval.py's and predict.py's --k: a whole number >= 1 (argparse prints the message with the usage, exit 2)."""
+    import argparse
+
+    try:
+        k = int(text)
+    except ValueError:
+        k = 0
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a whole number of checkpoints >= 1, e.g. --k 3")
+    return k
