@@ -39,6 +39,17 @@ def read_checkpoint(path) -> dict:
     return checkpoint
 
 
+def readable_checkpoints(paths) -> tuple[list[tuple[Path, dict]], list[Path]]:
+    """([(path, checkpoint), ...] of the files that load with weights_only=True, [the others])."""
+    readable, unreadable = [], []
+    for path in paths:
+        try:
+            readable.append((path, read_checkpoint(path)))
+        except CheckpointError:
+            unreadable.append(path)
+    return readable, unreadable
+
+
 def newest_checkpoint(folder) -> tuple[Path, dict]:
     """(path, checkpoint) to resume from: the readable checkpoint with the most training steps.
 
@@ -48,24 +59,15 @@ def newest_checkpoint(folder) -> tuple[Path, dict]:
     `last_finite.ckpt` (the weights before a non-finite loss) is never resumed from.
     """
     folder = Path(folder)
-    newest, newest_step, skipped = None, None, []
-    for path in sorted(folder.glob("*.ckpt"), key=lambda p: (p.name != "last.ckpt", p.name)):
-        if path.stem == "last_finite":
-            continue
-        try:
-            checkpoint = read_checkpoint(path)
-        except CheckpointError:
-            skipped.append(path.name)
-            continue
-        step = (checkpoint["global_step"], checkpoint["epoch"])
-        if newest is None or step > newest_step:
-            newest, newest_step = (path, checkpoint), step
+    readable, skipped = readable_checkpoints(p for p in sorted(folder.glob("*.ckpt")) if p.stem != "last_finite")
+    newest = max(readable, default=None, key=lambda item: (item[1]["global_step"], item[1]["epoch"],
+                                                           item[0].name == "last.ckpt"))
     if skipped:
         instead = f"resuming from {newest[0].name}, the newest readable one" if newest else "no other is readable"
-        print(f"note: cannot read {', '.join(skipped)} in {folder} (truncated or corrupted): {instead}.",
-              file=sys.stderr)
+        print(f"note: cannot read {', '.join(p.name for p in skipped)} in {folder} (truncated or corrupted): "
+              f"{instead}.", file=sys.stderr)
     if newest is None:
-        unreadable = f" ({', '.join(skipped)}: truncated or corrupted)" if skipped else ""
+        unreadable = f" ({', '.join(p.name for p in skipped)}: truncated or corrupted)" if skipped else ""
         raise CheckpointError(
             f"No readable checkpoint in {folder}{unreadable}. The run stopped before the end of its first epoch "
             "(checkpoints are written at the end of every epoch), so there is nothing to resume: start it again. "
@@ -132,17 +134,11 @@ def usable_checkpoint(path) -> dict | None:
 
 def newest_finite_checkpoint(folder) -> Path | None:
     """The readable checkpoint with all-finite weights and the most training steps under `folder`."""
-    found = []
-    for path in Path(folder).rglob("*.ckpt"):
-        if path.is_symlink():  # last.ckpt links to a checkpoint that is listed under its own name
-            continue
-        try:
-            checkpoint = read_checkpoint(path)
-        except CheckpointError:
-            continue
-        if not non_finite_tensors(checkpoint["state_dict"]):
-            found.append((checkpoint.get("global_step", 0), path.stat().st_mtime, path))
-    return max(found)[2] if found else None
+    # a symlinked last.ckpt points at a checkpoint that is listed under its own name
+    readable, _ = readable_checkpoints(p for p in Path(folder).rglob("*.ckpt") if not p.is_symlink())
+    finite = [(checkpoint.get("global_step", 0), path.stat().st_mtime, path)
+              for path, checkpoint in readable if not non_finite_tensors(checkpoint["state_dict"])]
+    return max(finite)[2] if finite else None
 
 
 def rank_key(checkpoint: dict) -> float:
