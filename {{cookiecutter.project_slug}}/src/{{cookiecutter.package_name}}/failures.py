@@ -10,20 +10,29 @@ the exit code the entry point passes to `sys.exit`:
     2  a config value cannot work (ConfigError): nothing was trained
   130  stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM (a scheduler, `timeout`): last.ckpt kept
 
-In a multirun a failure is raised again instead, so Hydra records that job as failed and
-runs the others (and exits 1 at the end). Ctrl-C and SIGTERM stop the whole sweep: someone
-asked for it.
+Every run writes how it is doing into its folder's status.json (run_status.py): "running" at
+the start, then "finished", "failed" (with the error's first line) or "interrupted".
+
+In a multirun a failed job (any exception, a bug included: its traceback is printed) returns
+NaN instead of raising: Hydra's sweepers stop at the first raised failure (the basic sweeper
+after the batch, skipping the batches still to come and the sweep's end callbacks); NaN is what
+Optuna records as a failed trial. The sweep goes on, its summary (sweep_summary.py) marks the
+job failed from its status.json, and the command exits 1 at the end. Ctrl-C and SIGTERM stop
+the whole sweep: someone asked for it.
 """
 
+import math
 import os
 import signal
 import sys
+import traceback
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 from .run_folder import locked_run_folder, remove_if_unused
+from .run_status import write_status
 
 exit_code = 0  # set by report(); train.py and check.py exit with it once Hydra returns
 
@@ -43,23 +52,48 @@ class Interrupted(RuntimeError):
 def report(task, cfg):
     """task(cfg), with its known failures turned into a message and `exit_code` (see the top of this file)."""
     global exit_code
+    hydra = HydraConfig.get()
+    in_sweep = hydra.mode == RunMode.MULTIRUN
+    overrides = list(hydra.overrides.task)
+    write_status(hydra.runtime.output_dir, "running", overrides)
     try:
-        return task(cfg)
+        result = task(cfg)
     except (KeyboardInterrupt, SystemExit) as stop:  # Ctrl-C or SIGTERM: Lightning has stopped gracefully
         failure = interrupted(stop)
     except Exception as error:
-        if exit_code_for(error) is None:
-            raise  # a bug: Hydra prints the traceback
+        if exit_code_for(error) is None:  # a bug: its traceback
+            write_status(status_folder(cfg), getattr(error, "status", "failed"), overrides, error)
+            if not in_sweep:
+                raise  # Hydra prints the traceback
+            traceback.print_exc()
+            exit_code = 1
+            return math.nan  # the sweep goes on (see the top of this file)
         failure = error
+    else:
+        write_status(status_folder(cfg), "finished", overrides)
+        return result
     code = exit_code_for(failure)
     sys.stdout.flush()  # the message comes last, also when both streams go to one file
     print(failure if isinstance(failure, Interrupted) else f"error: {failure}", file=sys.stderr, flush=True)
-    remove_if_unused(HydraConfig.get().runtime.output_dir, only_if_claimed=True)  # e.g. a failed validation
-    exit_code = code
-    if HydraConfig.get().mode == RunMode.MULTIRUN:
-        if isinstance(failure, Interrupted):  # someone asked to stop: the whole sweep stops, Hydra does not
-            raise KeyboardInterrupt(str(failure)) from None  # catch it; the entry point exits with exit_code
-        raise failure  # Hydra marks this job failed and runs the others
+    status = "interrupted" if isinstance(failure, Interrupted) else getattr(failure, "status", "failed")
+    write_status(status_folder(cfg), status, overrides, failure)
+    remove_if_unused(hydra.runtime.output_dir, only_if_claimed=True)  # e.g. a failed validation (single runs)
+    if not in_sweep:
+        exit_code = code
+        return None
+    if isinstance(failure, Interrupted):  # someone asked to stop: the whole sweep stops, Hydra does not
+        exit_code = code
+        raise KeyboardInterrupt(str(failure)) from None  # catch it; the entry point exits with exit_code
+    exit_code = 1  # a sweep with a failed job exits 1 (with other launchers: sweep_summary.py sets it)
+    return math.nan  # the sweep goes on; its summary says this job failed and why
+
+
+def status_folder(cfg) -> Path:
+    """Where this run's status.json goes: its own folder, or the folder `resume=` continues (once locked)."""
+    locked = locked_run_folder()
+    if cfg.get("resume") and locked is not None and locked == Path(cfg.resume).resolve():
+        return locked
+    return Path(HydraConfig.get().runtime.output_dir)
 
 
 def interrupted(stop: BaseException) -> Interrupted:

@@ -47,7 +47,7 @@ def new_folder(path: str) -> str:
 
 
 def remove_if_unused(folder, only_if_claimed: bool = False) -> None:
-    """Delete a folder holding only what Hydra writes at the start (`.hydra/`, the log) and our `.lock`.
+    """Delete a folder holding only what is written at the start (`.hydra/`, the log, `.lock`, status.json).
 
     A run that fails validation, or a resume that fails or has nothing to do, leaves no folder
     behind. `only_if_claimed`: only if `new_folder` created it in this process (never a folder
@@ -56,7 +56,7 @@ def remove_if_unused(folder, only_if_claimed: bool = False) -> None:
     folder = Path(os.path.abspath(folder))
     if only_if_claimed and str(folder) not in {os.path.abspath(claimed) for claimed in _claimed.values()}:
         return
-    if folder.is_dir() and all(p.name in (".hydra", ".lock") or p.suffix == ".log" for p in folder.iterdir()):
+    if folder.is_dir() and all(p.name in (".hydra", ".lock", "status.json") or p.suffix == ".log" for p in folder.iterdir()):
         shutil.rmtree(folder)
 
 
