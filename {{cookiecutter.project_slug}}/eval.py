@@ -2,7 +2,8 @@
 
 A checkpoint: its test accuracy and NLL (regression: RMSE and R2). A run folder: the best checkpoint beside the
 ensembles of its top-k (the table train.py prints). A multirun folder (e.g. seeds): the
-cross-run ensemble of every job's best checkpoint. Checkpoints load with weights_only=True.
+cross-run ensemble of the jobs' best checkpoints, one per group of jobs that differ only in
+`seed` (`--across seed,optimizer.lr`: in those keys). Checkpoints load with weights_only=True.
 """
 
 import argparse
@@ -13,6 +14,8 @@ from {{cookiecutter.package_name}}.validate import checkpoint_count  # light: no
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("path", help="a .ckpt file, a run folder, or a multirun folder")
 parser.add_argument("--k", type=checkpoint_count, default=3, help="top-k checkpoints of a run to combine (default 3)")
+parser.add_argument("--across", default="seed",
+                    help="a multirun folder: ensemble the jobs that differ only in these keys (default seed)")
 
 
 def main() -> None:
@@ -21,11 +24,12 @@ def main() -> None:
     from {{cookiecutter.package_name}}.ensemble import evaluate, print_table
 
     try:
-        rows, title = evaluate(args.path, args.k)
+        tables = evaluate(args.path, args.k, tuple(key.strip() for key in args.across.split(",")))
     except (CheckpointError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
-    print_table(rows, title)
+    for rows, title in tables:
+        print_table(rows, title)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def main() -> None:
         for name, noise in [("clean", 0.0), (f"label_noise={args.noise}", args.noise)]:
             folder = Path(tmp) / f"noise{noise}"
             runs = sweep(folder, args.seeds, noise, extra)
-            cross, _ = evaluate(folder)
+            [(cross, _)] = evaluate(folder)  # one group: the jobs differ only in seed
             print(f"\n{name}: {len(runs)} seeds, test set")
             print(f"  {'':16s} {'acc (mean ± std)':>18s} {'nll (mean ± std)':>18s}")
             best = {}

@@ -234,7 +234,9 @@ def test_eval_refuses_a_multirun_whose_jobs_were_tested_on_different_examples(tm
     process = run_script("train.py", "-m", "data.split_seed=0,1", "trainer.max_epochs=1", "ensemble.k=0",
                          "baselines=false", f"hydra.sweep.dir={sweep}", f"paths.log_dir={tmp_path}", *FAST)
     assert process.returncode == 0, process.stderr[-3000:]
-    process = run_script("eval.py", str(sweep))
+    process = run_script("eval.py", str(sweep))  # by default only jobs that differ in seed are combined
+    assert process.returncode == 1 and "no two jobs" in last_line(process), process.stdout[-2000:]
+    process = run_script("eval.py", str(sweep), "--across", "data.split_seed")
     assert process.returncode == 1, process.stdout[-2000:]
     error = last_line(process)
     assert "were not tested on the same examples" in error, error

@@ -8,7 +8,8 @@ before accuracy does):
   weight_average  one model whose weights are the mean of the top-k, batch-norm statistics
                   recomputed on the training data (torch.optim.swa_utils.update_bn)
 Across the runs of a sweep (eval.py on a multirun folder) the rows are the runs' best
-checkpoints: single (mean over runs), soft and hard. Regression (RMSE and R2 instead of
+checkpoints: single (mean over runs), the best run (named), soft and hard; one table per group
+of jobs that differ only in `seed` (or the keys given with `--across`). Regression (RMSE and R2 instead of
 accuracy and NLL) has no classes to vote on: its rows are single, mean (the `soft` method:
 the mean of the top-k predictions) and weight_average. Our own code: no library ensembles
 Lightning checkpoints.
@@ -32,7 +33,8 @@ from .checkpoints import (
     read_finite_checkpoint,
     usable_checkpoint,
 )
-from .split_fingerprint import check_same_test_set, recorded_split
+from .split_fingerprint import check_same_test_set, recorded_split, run_overrides
+from .sweep_summary import settings_of
 
 METHODS = ("single", "soft", "hard", "weight_average")
 
@@ -112,22 +114,24 @@ def checkpoint_rows(paths: list[Path], x, y, train_x, methods=METHODS, hyper_par
     return rows
 
 
-def cross_run_rows(best_paths: list[Path], x, y) -> dict:
-    """Rows for the best checkpoints of several runs (e.g. seeds): one model per run."""
+def cross_run_rows(best_paths: list[Path], x, y) -> tuple[dict, int]:
+    """Rows for the best checkpoints of several runs (e.g. seeds): one model per run; and which run is
+    single_best_run (its index in best_paths)."""
     all_probs = [probabilities(load_classifier(p), x) for p in best_paths]
     singles = [score(p, y) for p in all_probs]
+    best = max(range(len(singles)), key=lambda i: singles[i]["r2" if y.is_floating_point() else "acc"])
     if y.is_floating_point():  # regression: no vote, the ensemble is the mean prediction
         return {
             "single_mean": {m: sum(s[m] for s in singles) / len(singles) for m in ("rmse", "r2")},
-            "single_best_run": max(singles, key=lambda s: s["r2"]),
+            "single_best_run": singles[best],
             "cross_run_mean": score(torch.stack(all_probs).mean(0), y),
-        }
+        }, best
     return {
         "single_mean": {m: sum(s[m] for s in singles) / len(singles) for m in ("acc", "nll")},
-        "single_best_run": max(singles, key=lambda s: s["acc"]),
+        "single_best_run": singles[best],
         "cross_run_soft": score(torch.stack(all_probs).mean(0), y),
         "cross_run_hard": score(hard_vote(all_probs), y),
-    }
+    }, best
 
 
 def as_metrics(rows: dict) -> dict:
@@ -203,8 +207,9 @@ def check_checkpoint_targets(paths: list[Path]) -> None:
         check_targets(read_checkpoint(path)["hyper_parameters"], path)
 
 
-def evaluate(path, k: int = 3) -> tuple[dict, str]:
-    """eval.py: (rows, title) for a checkpoint file, a run folder (its top-k) or a multirun folder."""
+def evaluate(path, k: int = 3, across: tuple = ("seed",)) -> list[tuple[dict, str]]:
+    """eval.py: [(rows, title)] for a checkpoint file, a run folder (its top-k), or a multirun folder
+    (one cross-run ensemble per group of jobs that differ only in the keys `across`)."""
     path = Path(path)
     if path.suffix == ".ckpt" or path.is_file():
         # missing, corrupted, foreign targets, NaN weights: one clear error before anything is built
@@ -213,7 +218,7 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
         data = run_data(run, recorded_split(run).get("test"))
         (test_x, test_y), (train_x, _) = data.split_tensors("test"), data.split_tensors("train")
         rows = checkpoint_rows([path], test_x, test_y, train_x, ("single",))
-        return rows, f"test set, {path}:\n{which_weights([path])}"
+        return [(rows, f"test set, {path}:\n{which_weights([path])}")]
     if (path / "checkpoints").is_dir():
         paths = ranked_checkpoints(path, k)
         if not paths:
@@ -222,18 +227,54 @@ def evaluate(path, k: int = 3) -> tuple[dict, str]:
         data = run_data(path, recorded_split(path).get("test"))
         (test_x, test_y), (train_x, _) = data.split_tensors("test"), data.split_tensors("train")
         rows = checkpoint_rows(paths, test_x, test_y, train_x)
-        return rows, f"test set, top-{len(paths)} checkpoints of {path}:\n{which_weights(paths)}"
-    runs = sorted(p for p in path.iterdir() if (p / "checkpoints").is_dir()) if path.is_dir() else []
-    best = [ranked_checkpoints(run, 1) for run in runs]
-    if not runs or not all(best):
+        return [(rows, f"test set, top-{len(paths)} checkpoints of {path}:\n{which_weights(paths)}")]
+    runs = sorted((p for p in path.iterdir() if ranked_checkpoints(p, 1)), key=lambda p: (len(p.name), p.name)) \
+        if path.is_dir() else []
+    if not runs:
         raise FileNotFoundError(
             f"{path} is neither a checkpoint (.ckpt), nor a run folder (with checkpoints/), nor a multirun "
-            "folder whose jobs all hold ranked checkpoints. Give one of those, e.g. logs/runs/<date>_<time>."
+            "folder whose jobs hold ranked checkpoints. Give one of those, e.g. logs/runs/<date>_<time>."
         )
-    check_checkpoint_targets([b[0] for b in best])
+    return [cross_run_table(path, group, across) for group in ensemble_groups(path, runs, across)]
+
+
+def ensemble_groups(path: Path, runs: list[Path], across: tuple) -> list[list[Path]]:
+    """The sweep's jobs grouped by their overrides other than `across` (e.g. one group per model and
+    learning rate, its seeds inside): a cross-run ensemble of different setups would say nothing
+    about any of them. Groups of one job are listed and skipped."""
+    groups: dict[tuple, list[Path]] = {}
+    for run in runs:
+        setting = tuple((k, v) for k, v in settings_of(run_overrides(run)).items() if k not in across)
+        groups.setdefault(setting, []).append(run)
+    alone = [run for members in groups.values() if len(members) == 1 for run in members]
+    if alone:
+        print(f"no cross-run ensemble for job {', '.join(describe(run, ()) for run in alone)}: no other job "
+              f"differs from it only in {', '.join(across)} (--across names the keys that may differ)")
+    ensembles = [members for members in groups.values() if len(members) > 1]
+    if not ensembles:
+        raise FileNotFoundError(
+            f"no two jobs of {path} differ only in {', '.join(across)}: nothing to ensemble. Name the keys "
+            "the members of an ensemble may differ in, e.g. `python eval.py <sweep> --across seed,optimizer.lr`."
+        )
+    return ensembles
+
+
+def cross_run_table(path: Path, runs: list[Path], across: tuple) -> tuple[dict, str]:
+    best = [ranked_checkpoints(run, 1)[0] for run in runs]
+    check_checkpoint_targets(best)
     # Runs are combined only when tested on the same examples (runs older than split.json: rebuilt)
     test_sets = {run: recorded_split(run).get("test") or run_data(run).fingerprint()["test"] for run in runs}
     check_same_test_set(test_sets)
     data = run_data(runs[0], test_sets[runs[0]])
-    rows = cross_run_rows([b[0] for b in best], *data.split_tensors("test"))
-    return rows, f"test set, best checkpoints of {len(runs)} runs in {path}:\n{which_weights([b[0] for b in best])}"
+    rows, winner = cross_run_rows(best, *data.split_tensors("test"))
+    shared = " ".join(f"{k}={v}" for k, v in settings_of(run_overrides(runs[0])).items() if k not in across)
+    return rows, (f"test set, best checkpoints of {len(runs)} runs in {path}, jobs "
+                  f"{', '.join(describe(run, across) for run in runs)}; shared: {shared or 'no overrides'}\n"
+                  f"single_best_run: job {describe(runs[winner], ())}\n{which_weights(best)}")
+
+
+def describe(run: Path, keys: tuple) -> str:
+    """`3 (seed=1)`: a job and its overrides (only `keys` if given)."""
+    settings = settings_of(run_overrides(run))
+    shown = [f"{k}={v}" for k, v in settings.items() if not keys or k in keys]
+    return f"{Path(run).name} ({' '.join(shown) or 'no overrides'})"

@@ -213,8 +213,8 @@ def markdown(jobs: list[dict], metric: str, lower: bool, groups: list[dict]) -> 
                   "| configuration | seeds | mean ± std | jobs |", "|---|---|---|---|"]
         for group in groups:
             mean, std = group["stats"].get(metric, (math.nan, math.nan))
-            configuration = " ".join(f"{k}={v}" for k, v in group["configuration"].items()) or "(defaults)"
-            lines.append(f"| {configuration} | {len(group['jobs'])} | {mean:.4f} ± {std:.4f} | "
+            configuration = " ".join(f"{k}={v}" for k, v in group["configuration"].items() if k in keys)
+            lines.append(f"| {configuration or '(the same)'} | {len(group['jobs'])} | {mean:.4f} ± {std:.4f} | "
                          f"{' '.join(group['jobs'])} |")
     return "\n".join(lines) + "\n"
 
