@@ -11,7 +11,8 @@ the exit code the entry point passes to `sys.exit`:
   130  stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM (a scheduler, `timeout`): last.ckpt kept
 
 Every run writes how it is doing into its folder's status.json (run_status.py): "running" at
-the start, then "finished", "failed" (with the error's first line) or "interrupted".
+the start, then "finished", "failed" (with the error's first line), "interrupted" or "pruned"
+(`Pruned`: a sweeper stopped the trial early; not a failure, exit code 0).
 
 In a multirun a failed job (any exception, a bug included: its traceback is printed) returns
 NaN instead of raising: Hydra's sweepers stop at the first raised failure (the basic sweeper
@@ -41,6 +42,10 @@ class RunFailed(RuntimeError):
     """The run cannot succeed (e.g. overfit check FAILED, non-finite loss); the message says why. Exit code 1."""
 
 
+class Pruned(RuntimeError):
+    """A sweeper stopped this trial early (e.g. Optuna's pruner): recorded as pruned, not failed. Exit code 0."""
+
+
 class Interrupted(RuntimeError):
     """Ctrl-C or SIGTERM stopped the run gracefully; the message says how to resume it. Exit code 130 or 143."""
 
@@ -60,9 +65,13 @@ def report(task, cfg):
         result = task(cfg)
     except (KeyboardInterrupt, SystemExit) as stop:  # Ctrl-C or SIGTERM: Lightning has stopped gracefully
         failure = interrupted(stop)
+    except Pruned as pruned:  # an expected end in a sweep: no error, no failure
+        print(f"pruned: {pruned}", flush=True)
+        write_status(status_folder(cfg), "pruned", overrides, pruned)
+        return math.nan if in_sweep else None
     except Exception as error:
         if exit_code_for(error) is None:  # a bug: its traceback
-            write_status(status_folder(cfg), getattr(error, "status", "failed"), overrides, error)
+            write_status(status_folder(cfg), "failed", overrides, error)
             if not in_sweep:
                 raise  # Hydra prints the traceback
             traceback.print_exc()
@@ -75,8 +84,7 @@ def report(task, cfg):
     code = exit_code_for(failure)
     sys.stdout.flush()  # the message comes last, also when both streams go to one file
     print(failure if isinstance(failure, Interrupted) else f"error: {failure}", file=sys.stderr, flush=True)
-    status = "interrupted" if isinstance(failure, Interrupted) else getattr(failure, "status", "failed")
-    write_status(status_folder(cfg), status, overrides, failure)
+    write_status(status_folder(cfg), "interrupted" if isinstance(failure, Interrupted) else "failed", overrides, failure)
     remove_if_unused(hydra.runtime.output_dir, only_if_claimed=True)  # e.g. a failed validation (single runs)
     if not in_sweep:
         exit_code = code

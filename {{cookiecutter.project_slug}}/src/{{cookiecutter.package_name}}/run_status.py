@@ -1,7 +1,7 @@
 """status.json: what a run folder's run is doing now, or how it ended, written by the run itself.
 
-    {"status": "running" | "finished" | "failed" | "interrupted" (or an exception's own `status`,
-     e.g. "pruned"), "error": the first line of the error or null, "overrides": the command line's
+    {"status": "running" | "finished" | "failed" | "interrupted" | "pruned",
+     "error": the first line of the error or null, "overrides": the command line's
      overrides, "metrics": metrics.json's values once finished, "started", "ended", "host", "pid"}
 
 Written at the start and at the end of every run (failures.report), atomically (a reader never
@@ -23,6 +23,8 @@ def write_status(run_dir, status: str, overrides=(), error: BaseException | None
     run_dir = Path(run_dir)
     if not run_dir.is_dir():  # e.g. removed after a failed validation (run_folder.remove_if_unused)
         return
+    if any(os.environ.get(key, "0") != "0" for key in ("LOCAL_RANK", "RANK")):
+        return  # DDP: the other processes of the run train in rank 0's folder; rank 0 reports
     previous = read_status(run_dir)
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     record = {

@@ -48,18 +48,18 @@ class SweepSummary(Callback):
         if self.tensorboard:
             write_hparams(job_dir, job_dir.parent / "hparams" / job_dir.name)
         with locked(job_dir.parent):  # jobs ending together write one after the other
-            write_summary(job_dir.parent, config.optimized_metric, self.direction)
+            write_summary(job_dir.parent, config.get("optimized_metric", ""), self.direction)
 
     def on_multirun_end(self, config, **kwargs) -> None:
         from . import failures
 
         sweep_dir = Path(config.hydra.sweep.dir)
         with locked(sweep_dir):
-            jobs, metric, lower = write_summary(sweep_dir, config.optimized_metric, self.direction)
+            jobs, metric, lower = write_summary(sweep_dir, config.get("optimized_metric", ""), self.direction)
         if self.plots:
             plot_swept_keys(sweep_dir, jobs, metric)
         print_best(sweep_dir, jobs, metric, lower, self.top)
-        if any(job["status"] != "finished" for job in jobs):
+        if any(job["status"] not in ("finished", "pruned") for job in jobs):
             failures.exit_code = failures.exit_code or 1  # train.py exits with it once Hydra returns
 
 
@@ -308,6 +308,6 @@ if __name__ == "__main__":
 
     folder = Path(sys.argv[1])
     config = OmegaConf.load(folder / "multirun.yaml")
-    jobs, metric, lower = write_summary(folder, config.optimized_metric)
+    jobs, metric, lower = write_summary(folder, config.get("optimized_metric", ""))
     plot_swept_keys(folder, jobs, metric)
     print_best(folder, jobs, metric, lower, top=5)
