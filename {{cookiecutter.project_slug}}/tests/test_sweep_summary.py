@@ -63,7 +63,7 @@ def test_a_grid_of_four_writes_the_summary_sorted_with_plots_and_hparams(tmp_pat
     assert "Sorted by `val/acc` (higher is better)" in (folder / "summary.md").read_text()
     assert (folder / "summary_optimizer.lr.png").stat().st_size > 1000
     assert not (folder / "summary_by_config.csv").exists()  # no repeated seeds
-    hparams = EventAccumulator(str(folder / "hparams" / rows[0]["job"])).Reload()
+    hparams = EventAccumulator(str(folder / rows[0]["job"] / "hparams")).Reload()
     assert "final/val/acc" in hparams.Tags()["scalars"]
     assert hparams.Scalars("final/val/acc")[0].value == pytest.approx(values[0])
     assert f"{values[0]:.4f}  job {rows[0]['job']}: optimizer.lr=" in process.stdout

@@ -8,7 +8,7 @@ Into the multirun folder it writes
   summary.md             the same, readable: best first by the optimized metric, failures last
   summary_by_config.csv  when jobs differ only by `seed`: mean and std per configuration
   summary_<key>.png      the optimized metric against each swept key (log axis over >= 2 decades)
-  hparams/<job>/         TensorBoard's HParams view: `tensorboard --logdir <multirun folder>/hparams`
+  <job>/hparams/         TensorBoard's HParams view: `tensorboard --logdir <multirun folder>`, HPARAMS
 After every job (in that job's process, under a file lock) the files are rewritten, so they
 are there even if the sweep itself dies; when the sweep ends, the best 5 are printed with the
 command that reproduces the best, and the command exits 1 if any job failed.
@@ -46,7 +46,7 @@ class SweepSummary(Callback):
             return
         job_dir = Path(config.hydra.runtime.output_dir)
         if self.tensorboard:
-            write_hparams(job_dir, job_dir.parent / "hparams" / job_dir.name)
+            write_hparams(job_dir, job_dir / "hparams")
         with locked(job_dir.parent):  # jobs ending together write one after the other
             write_summary(job_dir.parent, config.get("optimized_metric", ""), self.direction)
 
