@@ -40,6 +40,7 @@ LIBRARY_TARGETS = (
     "kornia.augmentation.RandomAffine",
     "kornia.augmentation.RandomHorizontalFlip",
     "kornia.augmentation.ColorJitter",
+    "optuna.pruners.MedianPruner",
 )
 
 
