@@ -22,6 +22,7 @@ Hydra imports this file at every start (plugin discovery): optuna is imported on
 
 import csv
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from hydra.core.plugins import Plugins
 from hydra.core.utils import JobStatus
 from hydra.errors import HydraException
 from hydra.plugins.sweeper import Sweeper
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from .log_grid import JitteredLogGrid
@@ -43,6 +45,7 @@ class SearchSweeperConf:
     """`hydra.sweeper` for the strategies of configs/sweep/ (random, quasi_random, log_grid, optuna)."""
 
     _target_: str = "hydra_plugins.search_sweeper.search_sweeper.SearchSweeper"
+    _recursive_: bool = False  # the sampler is built in sweep(), where optuna is imported
     sampler: Any = None  # an Optuna sampler: {_target_: optuna.samplers.TPESampler, seed: 0}
     n_trials: int = 10  # jobs to run (log_grid: its points decide)
     direction: str | None = None  # minimize | maximize; null: from optimized_metric (*loss: minimize)
@@ -57,7 +60,7 @@ ConfigStore.instance().store(group="hydra/sweeper", name="search", node=SearchSw
 
 class SearchSweeper(Sweeper):
     def __init__(self, sampler, n_trials, direction, batch_size, log_grid, study_name, params):
-        self.sampler, self.n_trials, self.direction = sampler, n_trials, direction  # Hydra built the sampler
+        self.sampler_config, self.n_trials, self.direction = sampler, n_trials, direction
         self.batch_size, self.log_grid, self.study_name, self.params = batch_size, log_grid, study_name, params
         self.job_index = 0
         self.run_dirs = {}  # trial number -> its job's folder
@@ -84,9 +87,12 @@ class SearchSweeper(Sweeper):
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")  # as Hydra's basic sweeper does
         self.journal = sweep_dir / "optuna.journal"
         self.trials_csv = sweep_dir / "trials.csv"
+        with warnings.catch_warnings():  # Optuna marks QMCSampler experimental (since v3.0): only noise here
+            warnings.filterwarnings("ignore", message="QMCSampler is experimental")
+            sampler = instantiate(self.sampler_config) if self.sampler_config else None
         self.maximize = maximize(self.direction, self.config.get("optimized_metric"))
         storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(self.journal)))
-        study = optuna.create_study(study_name=self.study_name, storage=storage, sampler=self.sampler,
+        study = optuna.create_study(study_name=self.study_name, storage=storage, sampler=sampler,
                                     direction="maximize" if self.maximize else "minimize")
         print(f"sweep: {study.direction.name.lower()} {self.config.get('optimized_metric')}, study in {self.journal}")
         if self.log_grid:
