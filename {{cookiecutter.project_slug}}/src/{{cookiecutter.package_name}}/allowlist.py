@@ -40,6 +40,10 @@ LIBRARY_TARGETS = (
     "kornia.augmentation.RandomAffine",
     "kornia.augmentation.RandomHorizontalFlip",
     "kornia.augmentation.ColorJitter",
+    "optuna.pruners.MedianPruner",  # configs/sweep/: the pruner is in a job's config, the samplers in hydra.sweeper
+    "optuna.samplers.RandomSampler",
+    "optuna.samplers.QMCSampler",
+    "optuna.samplers.TPESampler",
 )
 
 

@@ -172,6 +172,14 @@ def value_problems(cfg: DictConfig) -> list[str]:
     need(methods is None or (isinstance(methods, (list, tuple, ListConfig)) and set(methods) <= known),
          "ensemble.methods", f"a list of {sorted(known)}")
 
+    # the Optuna trial a sweep job reports to (set by src/hydra_plugins/search_sweeper, train.yaml)
+    trial = cfg_value(cfg, "optuna_trial")
+    need(trial is None or (isinstance(trial, DictConfig) and isinstance(trial.get("study"), str)
+                           and isinstance(trial.get("storage"), str) and is_whole(trial.get("number"))
+                           and trial.number >= 0),
+         "optuna_trial", "null, or {study: <name>, storage: <journal file>, number: <trial>}, which the "
+         "sweepers of configs/sweep/ set for each job (not set by hand)")
+
     # callbacks, and the metrics they and optimized_metric name (the overfitting check replaces the callbacks)
     metrics = known_metrics(cfg)
     for name, callback in (cfg.get("callbacks") or {}).items() if not cfg.get("overfit") else []:
