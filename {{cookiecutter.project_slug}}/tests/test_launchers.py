@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from conftest import FAST, ROOT, run_script
-
 from {{cookiecutter.package_name}}.threads_per_job import usable_cores
 
 TINY_JOB = ["trainer.max_epochs=1", "baselines=false", "ensemble.k=0", "model=tiny", "data.subset=200", *FAST]

@@ -37,14 +37,14 @@ def limit_threads_per_job() -> None:
 def threads_for_launcher(launcher: DictConfig, cores: int) -> int | None:
     """How many threads one job may use under this launcher config; None: not a parallel launcher."""
     target = str(launcher.get("_target_", ""))
-    if "joblib" in target:
+    if "hydra_joblib_launcher" in target:
         n_jobs = int(launcher.get("n_jobs") or 1)
         if n_jobs < 0:  # joblib's convention: -1 all cores, -2 all but one, ...
             n_jobs = max(1, cores + 1 + n_jobs)
         return max(1, cores // n_jobs)
-    if "submitit" in target:
+    if "hydra_submitit_launcher" in target:
         return launcher.get("cpus_per_task")  # None: the scheduler decides, torch keeps its default
-    if "ray" in target:
+    if "hydra_ray_launcher" in target:
         num_cpus = (launcher.get("ray") or {}).get("remote", {}).get("num_cpus")
         return None if num_cpus is None else max(1, int(num_cpus))
     return None
