@@ -6,6 +6,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from {{cookiecutter.package_name}} import failures
+from {{cookiecutter.package_name}}.launcher_extras import missing_launcher_plugin
 from {{cookiecutter.package_name}}.run_folder import new_folder
 
 OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new run folder: configs/hydra/
@@ -18,16 +19,21 @@ def main(cfg: DictConfig) -> float | None:
 
 def validate_and_train(cfg: DictConfig) -> float:
     from {{cookiecutter.package_name}}.ddp_in_sweeps import check_ddp_strategy
+    from {{cookiecutter.package_name}}.threads_per_job import limit_threads_per_job
     from {{cookiecutter.package_name}}.validate import validate
 
     validate(cfg)  # before torch and lightning load (seconds): bad values fail at once
     check_ddp_strategy(cfg)  # ddp_spawn would keep the callbacks' state in other processes
+    limit_threads_per_job()  # jobs side by side (hydra/launcher=joblib, ...) share the cores
     from {{cookiecutter.package_name}}.run import train
 
     return train(cfg)
 
 
 if __name__ == "__main__":
+    if message := missing_launcher_plugin(sys.argv[1:]):  # e.g. hydra/launcher=joblib without the [sweeps] extra
+        print(message, file=sys.stderr)
+        sys.exit(2)
     try:
         main()
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM stopped a sweep (failures.report): 130 or 143
