@@ -5,7 +5,8 @@ image cache pay?
 
 Two of scikit-learn's bundled tables (no download) are written to CSV files: breast cancer
 (569 rows, 30 numeric columns, 2 classes) and diabetes (442 rows, 10 columns, a numeric target).
-Each is trained with `python train.py data=csv ... model=mlp_small` for seeds 0, 1, 2 (seed N
+Each is trained with `python train.py data=csv ... experiment=tabular` (the tabular defaults:
+configs/experiment/tabular.yaml) for seeds 0, 1, 2 (seed N
 changes both the training seed and the split: `seed=N data.split_seed=N`), and its test/acc
 (diabetes: test/r2) is set beside the project's own baselines from the same metrics.json
 (baseline/*: fitted on the same split). Then ~300 digits are written as PNG files and
@@ -62,7 +63,7 @@ def table_rows(name: str, folder: Path, extra: list[str]) -> None:
     loader, overrides, score = TABLES[name]
     path = folder / f"{name}.csv"
     write_table(loader, path)
-    command = ["data=csv", f"data.path={path}", "data.target=target", "model=mlp_small", *overrides, *extra]
+    command = ["data=csv", f"data.path={path}", "data.target=target", "experiment=tabular", *overrides, *extra]
     runs = [run_metrics(seed, command, folder / name) for seed in SEEDS]
     rows = {f"network test/{score}": [run[f"test/{score}"] for run in runs]}
     for key in sorted(runs[0]):

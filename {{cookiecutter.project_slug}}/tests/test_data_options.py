@@ -11,6 +11,7 @@ import os
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from conftest import FAST, ROOT, read_metrics, run_script
@@ -174,6 +175,22 @@ def test_csv_with_categories_string_labels_and_gaps_trains_end_to_end(tmp_path):
     metrics = read_metrics(run_dir)
     assert metrics["test/acc"] > 0.8, metrics
     assert "test/slice/class_2/acc" in metrics
+
+
+def test_tabular_experiment_trains_a_csv_with_its_own_defaults(tmp_path):
+    """experiment=tabular (README: Your own data): the wide, shallow, strongly regularized MLP on a table."""
+    write_table(tmp_path / "animals.csv")
+    process, run_dir = train_on(tmp_path, "experiment=tabular", "data=csv", f"data.path={tmp_path / 'animals.csv'}",
+                                "data.target=species", "data.missing=mean", "data.drop_columns=[id]",
+                                "trainer.max_epochs=3", *FAST)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
+    config = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
+    assert config["model"]["_target_"].endswith(".MLP") and (config["model"]["width"], config["model"]["depth"]) == (128, 1)
+    assert config["optimizer"]["_target_"] == "torch.optim.AdamW"
+    assert (config["regularization"]["weight_decay"], config["regularization"]["dropout"]) == (3.0, 0.5)
+    assert (config["trainer"]["max_epochs"], config["callbacks"]["early_stopping"]["patience"]) == (3, 20)
+    metrics = read_metrics(run_dir)
+    assert metrics["test/acc"] > metrics["baseline/majority_acc"], metrics
 
 
 def test_csv_slices_per_value_of_a_column_add_up_to_test_acc(tmp_path):

@@ -117,7 +117,7 @@ def test_odd_value_is_refused_naming_its_key(overrides):
 
 GOOD_VALUES = [
     "", "data=tiny", "data=tiny model=large", "callbacks=ema", "logger=csv", "trainer=ddp", "augmentation=heavy",
-    "experiment=example", "experiment=label_noise", "experiment=snapshot_ensemble", "data.subset=10",
+    "experiment=example", "experiment=label_noise", "experiment=snapshot_ensemble", "experiment=tabular", "data.subset=10",
     "data.val_fraction=0.3 data.test_fraction=0.3", "seed=4294967295", "trainer.devices=2", "trainer.devices='2'",
     "trainer.devices=auto", "trainer.accelerator=auto", "trainer.max_epochs=-1 trainer.max_steps=10",
     "trainer.limit_train_batches=0.5", "trainer.limit_train_batches=3", "trainer.limit_val_batches=0 "
