@@ -5,14 +5,15 @@ import json
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 
-from conftest import FAST, read_metrics, run_script
+from conftest import FAST, ROOT, read_metrics, run_script
 from {{cookiecutter.package_name}}.checkpoints import load_classifier
 from {{cookiecutter.package_name}}.data import DataError, DigitsData
 from {{cookiecutter.package_name}}.data_csv import CsvData
 from {{cookiecutter.package_name}}.data_images import ImageFolderData
 from {{cookiecutter.package_name}}.ensemble import probabilities
-from {{cookiecutter.package_name}}.validate import ConfigError
+from {{cookiecutter.package_name}}.validate import ConfigError, validate
 from test_data_options import write_images, write_table
 
 QUICK = ["optimizer.lr=0.01", "data.batch_size=16", "trainer.max_epochs=3", "ensemble.k=0", "baselines=false", *FAST]
@@ -124,3 +125,13 @@ def test_bad_values_are_refused_before_any_work(train, overrides, named, allowed
     assert process.returncode == 2, process.stdout[-2000:] + process.stderr[-3000:]
     assert named in process.stderr and allowed in process.stderr and "Traceback" not in process.stderr
     assert not (run_dir / "checkpoints").exists() and not (run_dir / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("overrides", [
+    "data.unlabeled_fraction=0.9 pseudo_label.rounds=2 optimized_metric=pseudo/round_2/test_acc",
+    "data.unlabeled_fraction=0.5 pseudo_label.threshold=0", "data.unlabeled_fraction=0.5 pseudo_label.threshold=1",
+    "data=csv data.path=x.csv data.unlabeled_fraction=0.5 pseudo_label.rounds=1", "data.unlabeled_fraction=0",
+])
+def test_good_values_pass(overrides):
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        validate(compose("train", overrides=overrides.split()))
