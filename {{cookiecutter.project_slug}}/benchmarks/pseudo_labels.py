@@ -9,7 +9,9 @@ with N. `f` hides all but about `--labelled` training labels (stratified: the sa
 class). Prints, per round, test accuracy (mean ± std over seeds), how many pseudo-labels were
 added and how many of them were right; round 0 is the model trained on the labelled examples
 only, and the RBF SVC on those same examples is shown for scale. Expectation (a figure, not an
-assert): the last round 1-2 points above round 0.
+assert): the last round 1-2 points above round 0. Measured (3 rounds, `data.batch_size=16
+optimizer.lr=0.003`): 90.5 -> 92.4 -> 95.5 -> 96.6%, +6.0 ± 0.9 points; with the defaults round 0
+is not confident enough (80%) and no pseudo-label reaches 0.95: +0.0.
 """
 
 import argparse
