@@ -12,11 +12,13 @@ only through what `SplitData` below provides:
     data.indices[split]            positions of the split's examples in load()'s order
     data.fingerprint()             a hash per split: runs are comparable only on equal test sets
     data.describe()                plain facts stored in checkpoints (task, shape, class names, preprocessing)
+    data.split_tensors("unlabeled")  with `unlabeled_fraction` > 0: the training examples whose labels
+                                   are hidden (pseudo_labels.py); not in the training split
 
 A datamodule of your own subclasses `SplitData` and implements one method, `load()`, that
 returns an `Examples` (inputs and labels, and optionally the data's own split and class
 names); it gets the rest for free: the seeded stratified split, `fraction`, `subset`,
-`label_noise`, the non-finite check, sliced in-memory batches with exact-resume state, and the
+`label_noise`, `unlabeled_fraction`, the non-finite check, sliced in-memory batches with exact-resume state, and the
 DataLoader path (`in_memory: false`) for data that does not fit in memory. A datamodule whose
 inputs need statistics of the training split (standardization) also implements `normalize()`.
 The data options that ship are built this way: data_npz.py, data_csv.py, data_images.py.
@@ -213,6 +215,7 @@ class SplitData(L.LightningDataModule):
         num_workers: int = 0,
         in_memory: bool = True,
         task: str | None = None,
+        unlabeled_fraction: float = 0.0,
     ):
         super().__init__()
         self.batch_size, self.num_workers, self.in_memory = batch_size, num_workers, in_memory
@@ -224,6 +227,9 @@ class SplitData(L.LightningDataModule):
             raise ConfigError(f"data.task={self.task!r} is not allowed: use one of {', '.join(TASKS)}.")
         if label_noise and self.task != "classification":
             raise ConfigError(f"data.label_noise={label_noise} applies to classification only (task: {self.task}).")
+        if unlabeled_fraction and self.task != "classification":
+            raise ConfigError(f"data.unlabeled_fraction={unlabeled_fraction} applies to classification only (task: "
+                              f"{self.task}): pseudo-labels are predicted classes.")
         examples = self.load()
         x, y = examples.x, examples.y
         if self.task == "classification":
@@ -244,6 +250,8 @@ class SplitData(L.LightningDataModule):
         x, fitted = self.normalize(x, indices["train"])  # statistics of the training split only
         self.preprocessing = {**self.preprocessing, **fitted}
         indices["train"] = self.shrink(indices["train"], y, fraction, subset, split_seed)
+        if unlabeled_fraction:  # pseudo-labels: an "unlabeled" split, its true labels kept only to count
+            indices["train"], indices["unlabeled"] = self.hide_labels(indices["train"], y, unlabeled_fraction, split_seed)
         labels = {name: y[index] for name, index in indices.items()}
         if label_noise:
             labels["train"] = with_label_noise(labels["train"], label_noise, split_seed, self.num_classes)
@@ -308,6 +316,25 @@ class SplitData(L.LightningDataModule):
                 f"split has {before} examples before them). Use a larger fraction or subset."
             )
         return train
+
+    def hide_labels(self, train, y, fraction, seed) -> tuple[torch.Tensor, torch.Tensor]:
+        """(labelled, unlabelled) training indices: `fraction` of each class hidden (seeded), for pseudo_labels.py.
+
+        The unlabelled examples become the split "unlabeled" (in `splits`/`datasets` and `indices`,
+        not in SPLITS): the training split holds only the labelled ones. Their true labels stay
+        in that split for one use only: counting how many pseudo-labels are right.
+        """
+        hidden = stratified_split(y[train], [fraction], seed + 2)[0]  # seed + 1 draws the label noise
+        labelled = torch.ones(len(train), dtype=torch.bool)
+        labelled[hidden] = False
+        unseen = sorted(set(y[train].tolist()) - set(y[train[labelled]].tolist()))
+        if unseen:
+            names = [self.class_names[c] for c in unseen][:10]
+            raise DataError(
+                f"data.unlabeled_fraction={fraction} hides every training label of the classes {names}: a model "
+                "never shown a class cannot pseudo-label it. Use a smaller unlabeled_fraction (or more data)."
+            )
+        return train[labelled], train[hidden]
 
     def check_finite(self) -> None:
         """Non-finite inputs or targets anywhere fail now, naming the split and the first example."""

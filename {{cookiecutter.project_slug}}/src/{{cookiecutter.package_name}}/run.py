@@ -23,6 +23,7 @@ from .ensemble import ensemble_metrics
 from .failures import RunFailed
 from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
+from .pseudo_labels import pseudo_label_rounds
 from .resume import resume_run
 from .split_fingerprint import write_split_fingerprint
 from .stopping import why_training_stopped
@@ -74,6 +75,7 @@ def train(cfg: DictConfig) -> float:
     if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
         metrics |= report_baselines(trainer, data, metrics)
     metrics |= ensemble_metrics(cfg, trainer, data, run_dir)  # best single vs top-k ensembles, on test
+    metrics = pseudo_label_rounds(cfg, data, module, run_dir, metrics)  # pseudo_label.rounds > 0: train again, round_<r>/
     finish(trainer, run_dir, metrics)
     return metrics[optimized_metric(cfg, data)]
 

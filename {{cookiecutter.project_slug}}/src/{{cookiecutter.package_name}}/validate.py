@@ -164,6 +164,7 @@ def value_problems(cfg: DictConfig) -> list[str]:
     noise = cfg_value(cfg, "data.label_noise")
     need(noise is None or (is_number(noise) and 0 <= noise < 1), "data.label_noise",
          "a fraction of training labels, 0 <= label_noise < 1 (e.g. 0.3)")
+    problems += pseudo_label_problems(cfg)
     k = cfg_value(cfg, "ensemble.k")
     need(k is None or (isinstance(k, int) and not isinstance(k, bool) and k >= 0), "ensemble.k",
          "a whole number of checkpoints >= 0 (0 turns the ensemble table off)")
@@ -202,6 +203,28 @@ def value_problems(cfg: DictConfig) -> list[str]:
     return problems
 
 
+def pseudo_label_problems(cfg: DictConfig) -> list[str]:
+    """data.unlabeled_fraction and the pseudo_label block (pseudo_labels.py): ranges, and rounds need hidden labels."""
+    hidden = cfg_value(cfg, "data.unlabeled_fraction")
+    rounds, threshold = cfg_value(cfg, "pseudo_label.rounds"), cfg_value(cfg, "pseudo_label.threshold")
+    problems = []
+    if hidden is not None and not (is_number(hidden) and 0 <= hidden < 1):
+        problems.append(f"data.unlabeled_fraction={hidden!r} is not allowed: a fraction of the training labels to "
+                        "hide, 0 <= unlabeled_fraction < 1 (e.g. 0.9).")
+    elif is_number(hidden) and hidden > 0 and cfg_value(cfg, "data.task") not in (None, "classification"):
+        problems.append(f"data.unlabeled_fraction={hidden!r} applies to classification only (data.task="
+                        f"{cfg_value(cfg, 'data.task')}): pseudo-labels are predicted classes.")
+    if rounds is not None and not (is_whole(rounds) and rounds >= 0):
+        problems.append(f"pseudo_label.rounds={rounds!r} is not allowed: a whole number of rounds >= 0 (0: off).")
+    elif is_whole(rounds) and rounds > 0 and not (is_number(hidden) and hidden > 0):
+        problems.append(f"pseudo_label.rounds={rounds} needs examples without labels to pseudo-label: hide some "
+                        "with data.unlabeled_fraction=<fraction of the training labels, e.g. 0.9>.")
+    if threshold is not None and not (is_number(threshold) and 0 <= threshold <= 1):
+        problems.append(f"pseudo_label.threshold={threshold!r} is not allowed: the softmax probability a "
+                        "prediction needs to become a label, a number in [0, 1] (e.g. 0.95).")
+    return problems
+
+
 def known_metrics(cfg: DictConfig) -> dict[str, list[str]]:
     """The names of the metrics a run with this config produces, by when they exist.
 
@@ -236,6 +259,9 @@ def known_metrics(cfg: DictConfig) -> dict[str, list[str]]:
                                               "train_examples")]
     if cfg.get("baselines", True):
         result += [f"baseline/{name}_acc" for name in ("majority", "logreg", "svc")]
+    rounds = cfg_value(cfg, "pseudo_label.rounds")
+    if is_whole(rounds) and rounds > 0:
+        result.append("pseudo/")
     ensemble = cfg.get("ensemble") or {}
     if ensemble.get("k") and configured("ModelCheckpoint"):
         result += [f"ensemble/{method}/{m}" for method in ensemble.get("methods") or [] for m in ("acc", "nll")]
