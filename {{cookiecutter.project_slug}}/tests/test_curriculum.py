@@ -167,7 +167,7 @@ def test_regression_data_is_scored_by_ridge_residuals(tmp_path):
     with open(tmp_path / "table.csv", "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["a", "b", "c", "d", "y"])
-        writer.writerows([[*row, target] for row, target in zip(x, y)])
+        writer.writerows([[*row, target] for row, target in zip(x, y, strict=True)])
     _, run_dir, drawn = train_recording(tmp_path, "data=csv", f"data.path={tmp_path / 'table.csv'}", "data.target=y",
                                         "data.task=regression", "model=mlp_small", "curriculum=easy_to_hard",
                                         "trainer.max_epochs=2")
