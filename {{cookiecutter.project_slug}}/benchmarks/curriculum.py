@@ -1,6 +1,6 @@
 """Does a curriculum pay? none / easy_to_hard / self_paced, 3 seeds, with 40% label noise and clean.
 
-    python benchmarks/curriculum.py [--seeds 0 1 2] [--noise 0.4] [--options none easy_to_hard self_paced]
+    python benchmarks/curriculum.py [--seeds 0 1 2] [--noise 0.4] [--options none,easy_to_hard,self_paced]
                                     [extra train.py overrides ...]
 
 Every run is the default training (best-validation checkpoint, the default selection) with
@@ -43,14 +43,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--noise", type=float, default=0.4)
-    parser.add_argument("--options", nargs="+", default=["none", "easy_to_hard", "self_paced"])
+    parser.add_argument("--options", default="none,easy_to_hard,self_paced", help="comma-separated rows")
     args, extra = parser.parse_known_args()
     with tempfile.TemporaryDirectory() as tmp:
         for name, noise in [(f"label_noise={args.noise}", args.noise), ("clean", 0.0)]:
             print(f"\n{name}: {len(args.seeds)} seeds, accuracy in % (mean ± std){' ' + ' '.join(extra) if extra else ''}")
             print(f"  {'curriculum':14s} {'test acc':>11s} {'vs none':>8s} {'val acc':>11s}")
             baseline = None
-            for option in args.options:
+            for option in args.options.split(","):
                 runs = sweep(Path(tmp) / f"{noise}-{option}", args.seeds, noise, option, extra)
                 test = [r["test/acc"] for r in runs]
                 baseline = statistics.mean(test) if option == "none" else baseline
