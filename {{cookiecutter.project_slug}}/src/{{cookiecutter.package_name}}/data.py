@@ -14,6 +14,8 @@ only through what `SplitData` below provides:
     data.describe()                plain facts stored in checkpoints (task, shape, class names, preprocessing)
     data.split_tensors("unlabeled")  with `unlabeled_fraction` > 0: the training examples whose labels
                                    are hidden (pseudo_labels.py); not in the training split
+    data.train_pool                None (every training example), or the positions in the training split
+                                   that training batches are drawn from (set by callbacks/curriculum.py)
 
 A datamodule of your own subclasses `SplitData` and implements one method, `load()`, that
 returns an `Examples` (inputs and labels, and optionally the data's own split and class
@@ -99,8 +101,9 @@ class SlicedBatches:
     (no shuffling) every batch is used once, so metrics cover the whole split.
     """
 
-    def __init__(self, x, y, batch_size, shuffle, seed=0, drop_last=False, rank=0, world_size=1):
+    def __init__(self, x, y, batch_size, shuffle, seed=0, drop_last=False, rank=0, world_size=1, pool=None):
         self.x, self.y = x, y
+        self.pool = pool  # training: a function -> the positions to draw from (None: all); see epoch_order
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.rank, self.world_size = rank, world_size
         self.generator = torch.Generator().manual_seed(seed)
@@ -135,7 +138,7 @@ class SlicedBatches:
 
     def __iter__(self):
         self.epoch_start, self.served = self.generator.get_state(), 0
-        order = torch.randperm(len(self.x), generator=self.generator) if self.shuffle else None
+        order = epoch_order(len(self.x), self.pool and self.pool(), self.generator) if self.shuffle else None
         for start in self._starts():
             self.served += 1
             if order is None:
@@ -143,6 +146,36 @@ class SlicedBatches:
             else:
                 index = order[start : start + self.batch_size]
                 yield self.x[index], self.y[index]
+
+
+# --- the curriculum's hook (callbacks/curriculum.py): which training examples an epoch draws from ---------
+
+
+def epoch_order(count: int, pool: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+    """The `count` positions one training epoch visits, in order.
+
+    No pool: a permutation of all examples. A pool (a curriculum's easiest examples): shuffled
+    passes over the pool until the epoch has its usual `count` examples, so every epoch keeps
+    its number of steps (the schedule, the logging and the comparison with no curriculum hold).
+    Read when the epoch's iteration starts: a pool set at the epoch start applies to that epoch.
+    """
+    if pool is None:
+        return torch.randperm(count, generator=generator)
+    passes = -(-count // len(pool))
+    return torch.cat([pool[torch.randperm(len(pool), generator=generator)] for _ in range(passes)])[:count]
+
+
+class PoolSampler(torch.utils.data.Sampler):
+    """The DataLoader path's (`in_memory: false`) training order: `epoch_order` over the pool of the moment."""
+
+    def __init__(self, count: int, generator: torch.Generator, pool):
+        self.count, self.generator, self.pool = count, generator, pool
+
+    def __len__(self):
+        return self.count
+
+    def __iter__(self):
+        yield from epoch_order(self.count, self.pool(), self.generator).tolist()
 
 
 class ResumableLoader(DataLoader):
@@ -219,6 +252,7 @@ class SplitData(L.LightningDataModule):
     ):
         super().__init__()
         self.batch_size, self.num_workers, self.in_memory = batch_size, num_workers, in_memory
+        self.train_pool = None  # the curriculum's hook: training positions to draw from (None: all)
         # known to load() too: a loader whose data brings only part of a split (say train/ and
         # test/ folders) can carve the rest the same way
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
@@ -381,14 +415,16 @@ class SplitData(L.LightningDataModule):
         # Drawn from the global RNG that `seed_everything` seeded: the run's seed sets the
         # order, and every DDP process draws the same permutation.
         seed = int(torch.randint(2**31 - 1, ()).item())
+        pool = (lambda: self.train_pool) if split == "train" else None  # the curriculum's hook
         if self.splits is None:
             generator = torch.Generator().manual_seed(seed) if shuffle else None
-            return ResumableLoader(self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
+            sampler = PoolSampler(len(self.datasets[split]), generator, pool) if shuffle else None
+            return ResumableLoader(self.datasets[split], batch_size=self.batch_size, sampler=sampler,
                                    generator=generator, num_workers=self.num_workers,
                                    persistent_workers=self.num_workers > 0)
         x, y = self.splits[split]
         rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-        return SlicedBatches(x, y, self.batch_size, shuffle, seed=seed, rank=rank, world_size=world)
+        return SlicedBatches(x, y, self.batch_size, shuffle, seed=seed, rank=rank, world_size=world, pool=pool)
 
     def train_dataloader(self):
         return self._batches("train", shuffle=True)

@@ -24,7 +24,7 @@ def overfit_check_config(cfg: DictConfig) -> DictConfig:
             print("note: pseudo_label.rounds does not apply to the overfitting check: no rounds.")
             check.pseudo_label.rounds = 0
         check.regularization = dict(NO_REGULARIZATION)
-        check.augmentation, check.scheduler = None, None
+        check.augmentation, check.scheduler, check.curriculum = None, None, None
         check.trainer.max_epochs, check.trainer.max_steps = -1, settings.max_steps
         check.trainer.limit_val_batches, check.trainer.enable_checkpointing = 0, False
         check.trainer.log_every_n_steps = min(check.trainer.log_every_n_steps, 10)

@@ -50,6 +50,8 @@ def train(cfg: DictConfig) -> float:
     data, module = build_data_and_module(cfg)
     write_split_fingerprint(run_dir, data)  # split.json: eval.py combines runs only on the same test set
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
+    if (cfg.get("curriculum") or {}).get("_target_"):  # curriculum=easy_to_hard, ...: a callback too
+        callbacks.append(instantiate(cfg.curriculum))
     loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir,
                           plugins=[AtomicCheckpointIO()])  # a checkpoint is complete or absent, never truncated

@@ -39,7 +39,7 @@ NEUTRAL = {"typing", "Union", "Optional", "None", "NoneType", "tuple", "Tuple", 
 def argument_problems(cfg: DictConfig) -> list[str]:
     """One sentence per key that its `_target_` does not take (or a value of the wrong kind)."""
     problems = []
-    for group in ("data", "model", "optimizer", "scheduler", "augmentation", "trainer"):
+    for group in ("data", "model", "optimizer", "scheduler", "augmentation", "curriculum", "trainer"):
         problems += target_problems(cfg.get(group), group, PASSED_BY_CODE.get(group, {}))
     for group in ("callbacks", "logger"):
         for name in cfg.get(group) or {}:

@@ -10,6 +10,7 @@ steps run before any data is loaded or anything is written.
 """
 
 import math
+from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
@@ -180,6 +181,20 @@ def value_problems(cfg: DictConfig) -> list[str]:
                            and trial.number >= 0),
          "optuna_trial", "null, or {study: <name>, storage: <journal file>, number: <trial>}, which the "
          "sweepers of configs/sweep/ set for each job (not set by hand)")
+    # curriculum (curriculum.py; the names are repeated here because this file must not import torch)
+    if cfg_value(cfg, "curriculum._target_"):
+        choice("curriculum.order", ("easy_to_hard", "hard_to_easy", "self_paced"))
+        choice("curriculum.scorer", ("baseline", "checkpoint"))
+        choice("curriculum.pacing", ("linear", "root", "step"))
+        for end in ("start", "end"):
+            number(f"curriculum.{end}_fraction", lambda v: 0 < v <= 1, "a fraction of the training set in (0, 1]",
+                   required=True)
+        number("curriculum.full_at_epoch", lambda v: v >= 0, "a whole number of epochs >= 0", whole=True,
+               required=True)
+        checkpoint = cfg_value(cfg, "curriculum.checkpoint")
+        if cfg_value(cfg, "curriculum.scorer") == "checkpoint" and not (checkpoint and Path(str(checkpoint)).is_file()):
+            need(False, "curriculum.checkpoint", "with curriculum.scorer=checkpoint, the path of an existing .ckpt "
+                 "of this project trained on the same data")
 
     # callbacks, and the metrics they and optimized_metric name (the overfitting check replaces the callbacks)
     metrics = known_metrics(cfg)
