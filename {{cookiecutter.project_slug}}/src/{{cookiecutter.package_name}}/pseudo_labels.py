@@ -27,17 +27,16 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, open_dict
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
-from .atomic_write import AtomicCheckpointIO, write_atomically
-from .averaged_weights import use_averaged_weights
+from .atomic_write import write_atomically
 from .checkpoints import CheckpointError, newest_checkpoint
-from .ensemble import ensemble_metrics, probabilities
+from .ensemble import probabilities
 from .module import build_module
 from .stopping import why_training_stopped
+from .training import build_trainer, evaluate_best
 
 
 def pseudo_label_rounds(cfg: DictConfig, data, module, run_dir: Path, metrics: dict) -> dict:
@@ -179,18 +178,10 @@ def train_round(cfg: DictConfig, data, round_dir: Path, resume_from: str | None)
     """
     L.seed_everything(cfg.seed, workers=True, verbose=False)  # every round starts alike, resumed or not
     module = build_module(cfg, data)
-    callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
-    loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=round_dir,
-                          plugins=[AtomicCheckpointIO()])
+    trainer = build_trainer(cfg, round_dir)  # as in run.py (training.py)
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     stopped = why_training_stopped(trainer)  # fails (RunFailed) on NaN/inf, as in run.py
-    best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
-    best = use_averaged_weights(trainer, module, best)
-    metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
-    metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
-    metrics |= (trainer.validate(module, datamodule=data, verbose=False) or [{}])[0]
-    metrics |= ensemble_metrics(cfg, trainer, data, round_dir)
+    metrics = evaluate_best(cfg, trainer, module, data, round_dir)
     for logger in trainer.loggers:
         logger.finalize("success")
     if trainer.is_global_zero:

@@ -13,13 +13,11 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from .allowlist import warn_unlisted_targets
-from .atomic_write import AtomicCheckpointIO, write_atomically
-from .averaged_weights import use_averaged_weights
+from .atomic_write import write_atomically
 from .baselines import report_baselines
 from .callbacks.overfit_verdict import OverfitVerdict
 from .data import SplitData
 from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
-from .ensemble import ensemble_metrics
 from .failures import RunFailed
 from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
@@ -27,6 +25,7 @@ from .pseudo_labels import pseudo_label_rounds
 from .resume import resume_run
 from .split_fingerprint import write_split_fingerprint
 from .stopping import why_training_stopped
+from .training import build_trainer, evaluate_best
 from .validate import ConfigError
 
 # Known, harmless warnings of this setup, silenced so that the real ones stand out.
@@ -49,19 +48,14 @@ def train(cfg: DictConfig) -> float:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, module = build_data_and_module(cfg)
     write_split_fingerprint(run_dir, data)  # split.json: eval.py combines runs only on the same test set
-    callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
-    if (cfg.get("curriculum") or {}).get("_target_"):  # curriculum=easy_to_hard, ...: a callback too
-        callbacks.append(instantiate(cfg.curriculum))
-    loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir,
-                          plugins=[AtomicCheckpointIO()])  # a checkpoint is complete or absent, never truncated
+    trainer = build_trainer(cfg, run_dir)  # callbacks, loggers, atomic checkpoint writes (training.py)
 
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     stopped = why_training_stopped(trainer)  # fails (RunFailed) if early stopping saw NaN/inf (every process)
     if trainer.is_global_zero:
         print(stopped)
 
-    verdict = next((c for c in callbacks if isinstance(c, OverfitVerdict)), None)
+    verdict = next((c for c in trainer.callbacks if isinstance(c, OverfitVerdict)), None)
     if verdict is not None:  # the overfitting check (data=tiny): its verdict is the result
         metrics = {"train/loss": verdict.last_loss, "overfit/passed": float(verdict.passed)}
         finish(trainer, run_dir, metrics, headline=verdict.verdict())
@@ -69,14 +63,9 @@ def train(cfg: DictConfig) -> float:
             raise RunFailed(verdict.verdict())  # a failed check must fail the command (and CI, and a sweep)
         return metrics["train/loss"]
 
-    best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
-    best = use_averaged_weights(trainer, module, best)  # callbacks=ema: every number from the averaged weights
-    metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
-    metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
-    metrics |= (trainer.validate(module, datamodule=data, verbose=False) or [{}])[0]  # same weights; [] if no val
+    metrics = evaluate_best(cfg, trainer, module, data, run_dir)  # test/, val/, ensembles of the best weights
     if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
         metrics |= report_baselines(trainer, data, metrics)
-    metrics |= ensemble_metrics(cfg, trainer, data, run_dir)  # best single vs top-k ensembles, on test
     metrics = pseudo_label_rounds(cfg, data, module, run_dir, metrics)  # pseudo_label.rounds > 0: train again, round_<r>/
     finish(trainer, run_dir, metrics)
     return metrics[optimized_metric(cfg, data)]
