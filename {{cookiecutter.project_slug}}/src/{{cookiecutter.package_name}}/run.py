@@ -15,10 +15,11 @@ from omegaconf import DictConfig
 from .allowlist import warn_unlisted_targets
 from .atomic_write import write_atomically
 from .baselines import report_baselines
+from .callbacks.optuna_pruning import OptunaPruning
 from .callbacks.overfit_verdict import OverfitVerdict
 from .data import SplitData
 from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
-from .failures import RunFailed
+from .failures import Pruned, RunFailed
 from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
 from .pseudo_labels import pseudo_label_rounds
@@ -68,6 +69,9 @@ def train(cfg: DictConfig) -> float:
         metrics |= report_baselines(trainer, data, metrics)
     metrics = pseudo_label_rounds(cfg, data, module, run_dir, metrics)  # pseudo_label.rounds > 0: train again, round_<r>/
     finish(trainer, run_dir, metrics)
+    pruning = next((c for c in trainer.callbacks if isinstance(c, OptunaPruning)), None)
+    if pruning is not None and pruning.pruned_at_epoch is not None:  # status.json "pruned", exit 0 (failures.py)
+        raise Pruned(f"the sweep's pruner stopped this trial at epoch {pruning.pruned_at_epoch} (metrics.json holds its results)")
     return metrics[optimized_metric(cfg, data)]
 
 

@@ -133,10 +133,11 @@ class SearchSweeper(Sweeper):
         for trial, job in zip(trials, returns, strict=True):
             value, error = job_result(job)
             pruned_at = stored[trial.number].user_attrs.get("pruned_at_epoch")
-            if error is not None:
-                study.tell(trial, state=TrialState.FAIL)
-            elif pruned_at is not None:  # the job stopped early (callbacks/optuna_pruning.py): its last report counts
+            if pruned_at is not None:  # the job stopped early (callbacks/optuna_pruning.py): its last report counts
                 study.tell(trial, state=TrialState.PRUNED)
+                error = None  # the job returned NaN on purpose (failures.Pruned): not a failure
+            elif error is not None:
+                study.tell(trial, state=TrialState.FAIL)
             else:
                 study.tell(trial, value)
             self.report(study, trial.number, job, error)

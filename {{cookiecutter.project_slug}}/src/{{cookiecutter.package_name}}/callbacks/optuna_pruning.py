@@ -26,6 +26,7 @@ class OptunaPruning(L.Callback):
         self.monitor = monitor
         self.trial = None
         self.warned = False
+        self.pruned_at_epoch = None  # set when the pruner stopped this run: run.py records it as pruned
 
     def on_fit_start(self, trainer, pl_module):
         if self.trial_info is None:
@@ -50,6 +51,7 @@ class OptunaPruning(L.Callback):
             prune = self.trial.should_prune()
         if trainer.strategy.broadcast(prune):
             trainer.should_stop = True
+            self.pruned_at_epoch = epoch
             if trainer.is_global_zero:
                 self.trial.set_user_attr("pruned_at_epoch", epoch)
                 print(f"optuna: trial {self.trial.number} pruned at epoch {epoch} ({self.monitor}={float(value):.4f}): "
