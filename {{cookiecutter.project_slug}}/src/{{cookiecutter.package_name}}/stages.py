@@ -73,15 +73,18 @@ def run_ladder(cfg: DictConfig, parent: Path) -> float | None:
         table.record(row, metrics, previous, passed, line)
         result = metrics.get(stage["metric"], result)
         if not passed:
-            failed.append(failure_message(stage, previous, advice, parent))
+            failed.append(f"stage {stage['n']} '{stage['name']}'")
+            message = failure_message(stage, previous, advice, parent)
             if not settings.continue_on_fail:
                 print(table.markdown())
-                raise RunFailed(failed[-1])
-        previous = (stage, metrics)
+                raise RunFailed(message)
+            print(f"note: {message}")
+        previous = (stage, metrics, passed)
     print(table.markdown())
     print(f"ladder directory: {parent}")
     if failed:
-        raise RunFailed(f"{len(failed)} gate(s) failed (stages.continue_on_fail=true went on): " + " | ".join(failed))
+        raise RunFailed(f"the gates of {', '.join(failed)} FAILED (stages.continue_on_fail=true went on); "
+                        f"why and what to try: {parent / 'stages.md'}")
     return result
 
 
@@ -281,8 +284,12 @@ def judge(stage: dict, metrics: dict, previous, error: str | None) -> tuple[bool
 
 
 def failure_message(stage: dict, previous, advice: str, parent: Path) -> str:
-    broke = (f"Stage {previous[0]['n']} '{previous[0]['name']}' before it passed, so this un-simplification broke "
-             "learning" if previous else "It is the first stage: learning does not work even in the simplest setup")
+    if previous is None:
+        broke = "It is the first stage: learning does not work even in the simplest setup"
+    elif previous[2]:
+        broke = f"Stage {previous[0]['n']} '{previous[0]['name']}' before it passed: this un-simplification broke learning"
+    else:
+        broke = f"Stage {previous[0]['n']} '{previous[0]['name']}' before it failed too"
     return (f"ladder stage {stage['n']} '{stage['name']}' ({stage['changed']}) FAILED its gate. {broke}: {advice}. "
             f"The table: {parent / 'stages.md'}. To go on anyway (finished stages are not trained again): "
             f"python train.py resume={parent} stages.continue_on_fail=true")
@@ -320,7 +327,7 @@ class LadderTable:
             m, metric = row["metrics"], row["metric"] or ""
             test = "test/" + metric.split("/", 1)[-1]
 
-            def cell(key):
+            def cell(key, m=m):
                 return f"{m[key]:.4f}" if key in m else "—"
 
             delta = f"{row['delta']:+.4f}" if row["delta"] is not None else "—"
