@@ -100,7 +100,7 @@ def test_a_ladder_killed_in_stage_2_continues_there(tmp_path, ladders):
     assert "stage 1 overfit: finished before, not trained again" in again.stdout, again.stdout[-3000:]
     assert f"resuming {parent / '02_full_data'} from epoch" in again.stdout, again.stdout[-3000:]
     assert (parent / "01_overfit" / "metrics.json").stat().st_mtime_ns == stage_1
-    assert (parent / "03_capacity" / "metrics.json").is_file()
+    assert (parent / "03_capacity" / "metrics.json").is_file(), again.stdout[-2000:] + again.stderr[-3000:]
     assert all(row["status"] in ("PASSED", "FAILED") for row in rows(parent)), again.stderr[-3000:]
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from .failures import RunFailed
@@ -188,7 +189,10 @@ def plan_stages(settings, overrides: list[str], parent: Path) -> list[dict]:
                 continue
             own.append(f"model={bigger}")
         try:
-            cfg = compose(overrides + kept + own)[0]
+            try:
+                cfg = compose(overrides + kept + own)[0]
+            except HydraException as error:  # e.g. an option that does not exist: one message, no traceback
+                raise ConfigError(str(error).splitlines()[0]) from None
             with open_dict(cfg):
                 cfg.paths.run_dir = str(parent / item["folder"])
             validate(cfg)
