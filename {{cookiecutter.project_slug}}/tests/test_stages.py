@@ -1,0 +1,115 @@
+"""Ladders of stages (stages.py): the table, a failing first gate, continuing, a killed stage, sweeps."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import FAST, ROOT, run_script
+
+# tiny settings: stages are full runs
+QUICK = [*FAST, "model=tiny", "optimizer.lr=0.01", "trainer.max_epochs=2", "ensemble.k=0",
+         "overfit_check.max_steps=30", "callbacks.diagnostics.every_n_steps=0"]
+THREE = """
+warm_start: false
+continue_on_fail: true
+ladder:
+  - {name: overfit, overrides: [overfit=true], only_this_stage: true, gate: {train_loss_below: 0.01}}
+  - {name: full_data, overrides: [], gate: {floor: baseline}}
+  - {name: capacity, overrides: [], model_size_up: true, gate: {tolerance: 0.05}}
+"""
+
+
+@pytest.fixture
+def ladders(tmp_path):
+    """Overrides that put the test's own ladders (configs/stages/three.yaml, ...) on Hydra's search path."""
+    (tmp_path / "configs" / "stages").mkdir(parents=True)
+    (tmp_path / "configs" / "stages" / "three.yaml").write_text(THREE)
+    stopping = THREE.replace("continue_on_fail: true", "continue_on_fail: false")
+    (tmp_path / "configs" / "stages" / "three_stop.yaml").write_text(stopping)
+    one = "warm_start: false\ncontinue_on_fail: false\nladder:\n  - {name: overfit, overrides: [overfit=true], gate: {train_loss_below: 9.0}}\n"
+    (tmp_path / "configs" / "stages" / "one.yaml").write_text(one)
+    return [f"hydra.searchpath=[file://{tmp_path / 'configs'}]"]
+
+
+def rows(parent):
+    return json.loads((parent / "stages.json").read_text())["stages"]
+
+
+def test_a_ladder_writes_its_table_and_continuing_a_finished_one_trains_nothing(tmp_path, ladders):
+    parent = tmp_path / "ladder"
+    process = run_script("train.py", "stages=three", f"hydra.run.dir={parent}", "data.subset=200", *ladders, *QUICK)
+    table = rows(parent)
+    assert [row["name"] for row in table] == ["overfit", "full_data", "capacity"], process.stderr[-3000:]
+    assert all(row["status"] in ("PASSED", "FAILED") for row in table), table
+    assert table[2]["changed"] == "model=small"  # tiny -> small
+    full = json.loads((parent / "02_full_data" / "metrics.json").read_text())
+    best_baseline = max(v for k, v in full.items() if k.startswith("baseline/") and k.endswith("_acc"))
+    assert (table[1]["status"] == "PASSED") == (full["val/acc"] > best_baseline), (table[1], best_baseline)
+    assert table[2]["delta"] == pytest.approx(table[2]["metrics"]["val/acc"] - table[1]["metrics"]["val/acc"])
+    any_failed = any(row["status"] == "FAILED" for row in table)
+    assert process.returncode == (1 if any_failed else 0), process.stderr[-3000:]
+    markdown = (parent / "stages.md").read_text()
+    assert sum(line.startswith("| ") for line in markdown.splitlines()) == 1 + 3  # the header and three stages
+    assert list(parent.glob("events.out.tfevents.*")), "no TensorBoard text"
+
+    written = {p: p.stat().st_mtime_ns for p in parent.rglob("*") if p.is_file() and p.parent.name != parent.name}
+    again = run_script("train.py", f"resume={parent}", f"paths.log_dir={tmp_path}", *ladders, *FAST)
+    assert again.returncode == process.returncode, again.stderr[-3000:]
+    assert again.stdout.count("finished before, not trained again") == 3, again.stdout[-3000:]
+    assert {p: p.stat().st_mtime_ns for p in written} == written  # no stage folder touched
+    assert [row["status"] for row in rows(parent)] == [row["status"] for row in table]
+
+
+def test_a_first_gate_that_cannot_pass_stops_the_ladder_and_says_why(tmp_path, ladders):
+    parent = tmp_path / "ladder"
+    process = run_script("train.py", "stages=three_stop", f"hydra.run.dir={parent}", "data.subset=200",
+                         *ladders, *QUICK, "optimizer.lr=1e-9")
+    assert process.returncode == 1, process.stderr[-3000:]
+    error = process.stderr.strip().splitlines()[-1]
+    assert "ladder stage 1 'overfit' (overfit=true) FAILED its gate" in error, error
+    assert "learning does not work even in the simplest setup" in error and "learning rate" in error, error
+    assert [row["status"] for row in rows(parent)] == ["FAILED", "not run", "not run"]
+    assert not (parent / "02_full_data").exists()
+
+
+def test_a_ladder_killed_in_stage_2_continues_there(tmp_path, ladders):
+    parent, log = tmp_path / "ladder", tmp_path / "log"
+    overrides = ["stages=three", f"hydra.run.dir={parent}", *ladders, *QUICK, "trainer.max_epochs=5",
+                 "trainer.deterministic=true"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *overrides], env=env, stdout=out, stderr=out)
+    first = parent / "02_full_data" / "checkpoints" / "epoch000.ckpt"
+    while not first.exists():
+        assert process.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.02)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    saved = torch.load(parent / "02_full_data" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert saved["epoch"] < 4, "killed too late to test anything"
+    stage_1 = (parent / "01_overfit" / "metrics.json").stat().st_mtime_ns
+
+    again = run_script("train.py", f"resume={parent}", f"paths.log_dir={tmp_path}", *ladders, *FAST)
+    assert "stage 1 overfit: finished before, not trained again" in again.stdout, again.stdout[-3000:]
+    assert f"resuming {parent / '02_full_data'} from epoch" in again.stdout, again.stdout[-3000:]
+    assert (parent / "01_overfit" / "metrics.json").stat().st_mtime_ns == stage_1
+    assert (parent / "03_capacity" / "metrics.json").is_file(), again.stdout[-2000:] + again.stderr[-3000:]
+    assert all(row["status"] in ("PASSED", "FAILED") for row in rows(parent)), again.stderr[-3000:]
+
+
+def test_a_sweep_of_ladders_gives_one_ladder_folder_per_job(tmp_path, ladders):
+    sweep = tmp_path / "sweep"
+    process = run_script("train.py", "-m", "seed=0,1", "stages=one", f"hydra.sweep.dir={sweep}",
+                         "data.subset=100", *ladders, *QUICK)
+    assert process.returncode == 0, process.stderr[-3000:]
+    for job in ("0", "1"):
+        table = rows(sweep / job)
+        assert [row["status"] for row in table] == ["PASSED"], table
+        assert (sweep / job / "01_overfit" / "metrics.json").is_file()
