@@ -18,8 +18,10 @@ def main(cfg: DictConfig) -> float | None:
 
 def validate_and_train(cfg: DictConfig) -> float:
     from {{cookiecutter.package_name}}.ddp_in_sweeps import check_ddp_strategy
+    from {{cookiecutter.package_name}}.reproduce import reproduce_config
     from {{cookiecutter.package_name}}.validate import validate
 
+    cfg = reproduce_config(cfg)  # reproduce=<run dir>: that run's config, in a new folder (reproduce.py)
     validate(cfg)  # before torch and lightning load (seconds): bad values fail at once
     check_ddp_strategy(cfg)  # ddp_spawn would keep the callbacks' state in other processes
     from {{cookiecutter.package_name}}.run import train

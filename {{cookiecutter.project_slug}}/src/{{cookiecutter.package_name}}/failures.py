@@ -24,6 +24,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 from .run_folder import locked_run_folder, remove_if_unused
+from .worklog import run_ended
 
 exit_code = 0  # set by report(); train.py and check.py exit with it once Hydra returns
 
@@ -48,10 +49,11 @@ def report(task, cfg):
     except (KeyboardInterrupt, SystemExit) as stop:  # Ctrl-C or SIGTERM: Lightning has stopped gracefully
         failure = interrupted(stop)
     except Exception as error:
-        if exit_code_for(error) is None:
-            raise  # a bug: Hydra prints the traceback
         failure = error
+    run_ended(error=failure)  # failed or interrupted: the worklog line and the end of train.log (worklog.py)
     code = exit_code_for(failure)
+    if code is None:
+        raise failure  # a bug: Hydra prints the traceback
     sys.stdout.flush()  # the message comes last, also when both streams go to one file
     print(failure if isinstance(failure, Interrupted) else f"error: {failure}", file=sys.stderr, flush=True)
     remove_if_unused(HydraConfig.get().runtime.output_dir, only_if_claimed=True)  # e.g. a failed validation

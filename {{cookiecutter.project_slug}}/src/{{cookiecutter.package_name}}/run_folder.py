@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+AT_THE_START = (".hydra", ".lock", "run_record.json", "code.patch")  # written before any training (run_record.py)
 _claimed: dict[str, str] = {}  # parent folder -> the folder this process created in it
 _locks: dict[str, int] = {}  # run folder -> the open, locked .lock file of this process
 
@@ -56,7 +57,7 @@ def remove_if_unused(folder, only_if_claimed: bool = False) -> None:
     folder = Path(os.path.abspath(folder))
     if only_if_claimed and str(folder) not in {os.path.abspath(claimed) for claimed in _claimed.values()}:
         return
-    if folder.is_dir() and all(p.name in (".hydra", ".lock") or p.suffix == ".log" for p in folder.iterdir()):
+    if folder.is_dir() and all(p.name in AT_THE_START or p.suffix == ".log" for p in folder.iterdir()):
         shutil.rmtree(folder)
 
 
