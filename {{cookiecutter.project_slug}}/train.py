@@ -6,9 +6,10 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from {{cookiecutter.package_name}} import failures
-from {{cookiecutter.package_name}}.run_folder import new_folder
+from {{cookiecutter.package_name}}.run_folder import new_folder, run_name
 
 OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new run folder: configs/hydra/
+OmegaConf.register_new_resolver("run_name", run_name)  # its readable name: the overrides, shortened
 
 
 @hydra.main(config_path="configs", config_name="train", version_base="1.3")

@@ -48,6 +48,8 @@ def reproduce_config(cfg: DictConfig) -> DictConfig:
     for key in OWN_KEYS:
         OmegaConf.update(recorded, key, cfg.get(key), force_add=True, merge=False)
     OmegaConf.update(recorded, "resume", None, force_add=True)
+    # the new folder's config is what trains (eval.py, resume= and another reproduce= read it)
+    OmegaConf.save(recorded, Path(HydraConfig.get().runtime.output_dir) / ".hydra" / "config.yaml")
     print(f"reproducing {run_dir}" + (f" with {' '.join(changed)}" if changed else "") + " in a new run folder")
     for difference in differences(read_run_record(run_dir)):
         print(f"warning: {difference}", file=sys.stderr)
