@@ -123,7 +123,7 @@ def test_target_test_set_budget_final_and_diff(train, tmp_path):
 def test_a_bad_target_fails_before_training(train):
     process, run_dir = train("target={metric: test/acc, value: high}", expect_ok=False)
     assert process.returncode == 2 and "target.value='high' is not allowed" in process.stderr
-    assert not run_dir.exists()
+    assert not (run_dir / "run_record.json").exists() and not (run_dir / "metrics.json").exists()
 
 
 def test_run_folder_names_tell_runs_apart():
@@ -133,3 +133,57 @@ def test_run_folder_names_tell_runs_apart():
         == "_experiment=example,blocks=[1,1],~progress_bar"
     assert run_name("data.path=/data/set/x.csv") == "_path=-data-set-x.csv"
     assert len(run_name("a=" + "x" * 200)) == 61
+
+
+def test_ideas_rank_by_score_match_tried_runs_and_run_one(tmp_path):
+    quick = " ".join([*TINY, f"paths.log_dir={tmp_path}"])
+    (tmp_path / "ideas.yaml").write_text(yaml.safe_dump({
+        "cheap_sure": {"run": "optimizer.lr=0.01", "time": 1, "complexity": 1, "impact": 4, "likelihood": 2},  # 8
+        "costly": {"run": "model=large", "time": 5, "complexity": 2, "impact": 5, "likelihood": 2},  # 1
+        "quick": {"run": quick, "time": 2, "complexity": 1, "impact": 2, "likelihood": 2},  # 2
+    }))
+    log = tmp_path / "worklog.jsonl"
+    append_entry(log, {"date": "d", "run": "logs/runs/a", "status": "finished", "metrics": {"val/acc": 0.5},
+                       "optimized_metric": "val/acc", "command": "c", "overrides": ["optimizer.lr=0.01", "seed=4"]})
+    append_entry(log, {"date": "d", "run": "logs/runs/b", "status": "finished", "metrics": {"val/acc": 0.7},
+                       "optimized_metric": "val/acc", "command": "c", "overrides": ["optimizer.lr=0.001"]})
+    ranking = run_script("ideas.py", "--ideas", str(tmp_path / "ideas.yaml"), "--log", str(log))
+    assert ranking.returncode == 0, ranking.stderr
+    lines = [line.split() for line in ranking.stdout.splitlines()[1::2]]
+    assert [(line[0], line[1]) for line in lines] == [("8.00", "cheap_sure"), ("2.00", "quick"), ("1.00", "costly")]
+    assert "1x, last: finished, val/acc=0.5000 (logs/runs/a)" in ranking.stdout  # b had another lr
+    assert lines[1][-1] == "-" and lines[2][-1] == "-"
+
+    launched = run_script("ideas.py", "--ideas", str(tmp_path / "ideas.yaml"), "--log", str(log), "run", "quick")
+    assert launched.returncode == 0, launched.stdout[-2000:] + launched.stderr[-2000:]
+    assert read_entries(log)[-1]["note"] == "idea quick"
+    ranking = run_script("ideas.py", "--ideas", str(tmp_path / "ideas.yaml"), "--log", str(log))
+    assert re.search(r"quick .* 1x, last: finished, val/acc=", ranking.stdout)
+    unknown = run_script("ideas.py", "--ideas", str(tmp_path / "ideas.yaml"), "run", "nope")
+    assert unknown.returncode == 2 and "no idea 'nope'" in unknown.stderr
+
+
+def test_every_shipped_idea_points_at_an_existing_option():
+    from hydra import compose, initialize_config_dir
+
+    from {{cookiecutter.package_name}}.idea_backlog import overrides, read_ideas
+
+    ideas = read_ideas(ROOT / "ideas.yaml")
+    assert len(ideas) >= 12
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        for name, idea in ideas.items():
+            # a sweep's first value stands for all (a list value like [0.9,0.99] stays whole)
+            first = [re.sub(r"=([^\[,]+),.*", r"=\1", o) for o in overrides(idea)]
+            cfg = compose("train", overrides=first)
+            for override in first:
+                key, value = override.split("=", 1)
+                if "." in key:  # a value: it is set (a group choice is checked by compose itself)
+                    assert str(OmegaConf_select(cfg, key)).replace(" ", "") in (value, str(yaml.safe_load(value))
+                                                                                .replace(" ", "")), name
+
+
+def OmegaConf_select(cfg, key):
+    from omegaconf import OmegaConf
+
+    value = OmegaConf.select(cfg, key)
+    return OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
