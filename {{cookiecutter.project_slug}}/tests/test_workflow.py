@@ -179,3 +179,18 @@ def test_every_shipped_idea_points_at_an_existing_option():
             for override in first:
                 key = override.split("=", 1)[0]
                 assert "." not in key or OmegaConf.select(cfg, key) is not None, (name, key)  # a value is set
+
+
+def test_a_sweep_appends_one_line_with_its_best_job(tmp_path):
+    from omegaconf import OmegaConf
+
+    from {{cookiecutter.package_name}}.worklog import append_sweep_entry
+
+    config = OmegaConf.create({"note": "lr sweep", "paths": {"log_dir": str(tmp_path)}, "target": None,
+                               "hydra": {"overrides": {"task": ["optimizer.lr=1e-3,1e-2"]}}})
+    append_sweep_entry(tmp_path / "multiruns" / "s", {"val/acc": 0.9, "test/acc": 0.8, "fit/gap": 0.1}, failed=1,
+                       jobs=2, best_job="1", config=config)
+    [entry] = read_entries(tmp_path / "worklog.jsonl")
+    assert entry["kind"] == "sweep" and entry["status"] == "1 failed" and entry["note"] == "lr sweep"
+    assert entry["metrics"] == {"val/acc": 0.9, "test/acc": 0.8} and entry["overrides"] == ["optimizer.lr=1e-3,1e-2"]
+    assert "best job: 1" in (tmp_path / "worklog.md").read_text()
