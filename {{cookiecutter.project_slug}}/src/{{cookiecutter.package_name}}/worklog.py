@@ -78,7 +78,11 @@ def run_ended(metrics: dict | None = None, error: BaseException | None = None) -
         "final": bool(cfg.get("final")), "target": target, "target_result": reached,
     }
     path = Path(cfg.paths.log_dir) / "worklog.jsonl"
-    append_entry(path, entry)
+    try:
+        append_entry(path, entry)
+    except OSError as error:  # the run's own result stands; only its worklog line is missing
+        print(f"warning: could not append to {path}: {error}", file=sys.stderr)
+        return
     warn_about_test_set(path, cfg.get("test_set_budget"), entry)
     if entry["final"]:
         print("final=true: this run gives the reported number (marked `final` in the worklog)")
