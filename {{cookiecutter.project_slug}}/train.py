@@ -7,9 +7,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from {{cookiecutter.package_name}} import failures
 from {{cookiecutter.package_name}}.launcher_extras import missing_launcher_plugin
-from {{cookiecutter.package_name}}.run_folder import new_folder
+from {{cookiecutter.package_name}}.run_folder import new_folder, run_name
 
 OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new run folder: configs/hydra/
+OmegaConf.register_new_resolver("run_name", run_name)  # its readable name: the overrides, shortened
 
 
 @hydra.main(config_path="configs", config_name="train", version_base="1.3")
@@ -20,8 +21,10 @@ def main(cfg: DictConfig) -> float | None:
 def validate_and_train(cfg: DictConfig) -> float:
     from {{cookiecutter.package_name}}.ddp_in_sweeps import check_ddp_strategy
     from {{cookiecutter.package_name}}.threads_per_job import limit_threads_per_job
+    from {{cookiecutter.package_name}}.reproduce import reproduce_config
     from {{cookiecutter.package_name}}.validate import validate
 
+    cfg = reproduce_config(cfg)  # reproduce=<run dir>: that run's config, in a new folder (reproduce.py)
     validate(cfg)  # before torch and lightning load (seconds): bad values fail at once
     check_ddp_strategy(cfg)  # ddp_spawn would keep the callbacks' state in other processes
     limit_threads_per_job()  # jobs side by side (hydra/launcher=joblib, ...) share the cores

@@ -16,6 +16,7 @@ import torch
 import yaml
 
 from conftest import FAST, ROOT, read_metrics, run_script
+from {{cookiecutter.package_name}}.run_folder import run_name
 
 QUICK = ["data.fraction=0.3", "baselines=false", *FAST]  # a few seconds per epoch on 2 cores
 
@@ -56,11 +57,14 @@ def fingerprint(folder) -> dict:
 
 def test_two_runs_started_at_the_same_moment_get_two_folders(tmp_path):
     # Claim every name of the next minute first: both runs MUST step aside (…_1, …_2), whatever second they start in.
+    # Both get the same readable name (the model is left out of it), so the names collide too.
+    common = [f"paths.log_dir={tmp_path}", "trainer.max_epochs=1", "ensemble.k=0", *QUICK]
+    suffix = run_name(",".join(sorted(common)))  # what configs/hydra/default.yaml appends to <date>_<time>
+    common.append("hydra.job.config.override_dirname.exclude_keys=[model]")
     now = datetime.now()
-    blocked = {f"{now + timedelta(seconds=s):%Y-%m-%d_%H-%M-%S}" for s in range(-1, 90)}
+    blocked = {f"{now + timedelta(seconds=s):%Y-%m-%d_%H-%M-%S}{suffix}" for s in range(-1, 90)}
     for name in blocked:
         (tmp_path / "runs" / name).mkdir(parents=True)
-    common = [f"paths.log_dir={tmp_path}", "trainer.max_epochs=1", "ensemble.k=0", *QUICK]
     runs = {model: start(f"model={model}", *common, log=tmp_path / model) for model in ("tiny", "small")}
     for model, process in runs.items():
         assert process.wait(timeout=600) == 0, (tmp_path / model).read_text()[-3000:]

@@ -34,6 +34,7 @@ from hydra.types import RunMode
 
 from .run_folder import locked_run_folder, remove_if_unused
 from .run_status import write_status
+from .worklog import run_ended
 
 exit_code = 0  # set by report(); train.py and check.py exit with it once Hydra returns
 
@@ -72,6 +73,7 @@ def report(task, cfg):
     except Exception as error:
         if exit_code_for(error) is None:  # a bug: its traceback
             write_status(status_folder(cfg), "failed", overrides, error)
+            run_ended(error=error)  # the worklog line and the end of train.log (worklog.py)
             if not in_sweep:
                 raise  # Hydra prints the traceback
             traceback.print_exc()
@@ -81,6 +83,7 @@ def report(task, cfg):
     else:
         write_status(status_folder(cfg), "finished", overrides)
         return result
+    run_ended(error=failure)  # failed or interrupted: the worklog line and the end of train.log (worklog.py)
     code = exit_code_for(failure)
     sys.stdout.flush()  # the message comes last, also when both streams go to one file
     print(failure if isinstance(failure, Interrupted) else f"error: {failure}", file=sys.stderr, flush=True)

@@ -28,6 +28,7 @@ from .split_fingerprint import write_split_fingerprint
 from .stopping import why_training_stopped
 from .training import build_trainer, evaluate_best
 from .validate import ConfigError
+from .worklog import run_ended, start_run
 
 # Known, harmless warnings of this setup, silenced so that the real ones stand out.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # Lightning vs torch 2.13
@@ -46,6 +47,7 @@ def train(cfg: DictConfig) -> float:
     run_dir = Path(cfg.paths.run_dir)
     if cfg.resume and resume_from is None:  # that run had finished and the budget was not raised: nothing done
         return json.loads((run_dir / "metrics.json").read_text()).get(cfg.optimized_metric)
+    start_run(cfg, run_dir)  # run_record.json: command, git commit and patch, versions, machine (run_record.py)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, module = build_data_and_module(cfg)
     write_split_fingerprint(run_dir, data)  # split.json: eval.py combines runs only on the same test set
@@ -116,4 +118,5 @@ def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -
         print(f"{key:>24s}  {value:.4f}")
     if headline:
         print(headline)
+    run_ended(metrics)  # the target met or not, the line in logs/worklog.md, the end of train.log (worklog.py)
     print(f"run directory: {run_dir}")

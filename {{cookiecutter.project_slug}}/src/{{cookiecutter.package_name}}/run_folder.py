@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+AT_THE_START = (".hydra", ".lock", "status.json", "run_record.json", "code.patch")  # written before any training
 _claimed: dict[str, str] = {}  # parent folder -> the folder this process created in it
 _locks: dict[str, int] = {}  # run folder -> the open, locked .lock file of this process
 
@@ -46,6 +47,34 @@ def new_folder(path: str) -> str:
     return _claimed[parent]
 
 
+def run_name(override_dirname: str = "", limit: int = 60) -> str:
+    """`_<the overrides, shortened>` to follow the date and time in a run folder's name ("" without overrides).
+
+    `${run_name:${hydra.job.override_dirname}}` in configs/hydra/default.yaml: Hydra gives the
+    command line's overrides, sorted, as `key=value,key=value`; each key is cut to its last part
+    (`optimizer.lr=0.01` -> `lr=0.01`), notes and paths are left out, `/` becomes `-`, and the
+    whole is cut at `limit` characters: `2026-11-23_14-45-19_experiment=example,lr=0.01`.
+    """
+    parts = []
+    for item in (override_dirname or "").split(","):
+        key, equals, value = item.partition("=")
+        bare = key.lstrip("+~")
+        if not item or bare in ("note", "final", "target") or bare.startswith(("paths.", "hydra.", "target.")):
+            continue
+        if bare in ("reproduce", "resume"):
+            parts.append(bare)
+        elif not equals and not key.startswith("~"):  # the rest of a list value (`blocks=[1,1]`)
+            if parts:
+                parts[-1] += "," + item
+        else:
+            parts.append(key[: len(key) - len(bare)] + bare.rsplit(".", 1)[-1] + equals + value)
+    parts.sort(key=lambda part: not part.startswith("experiment="))  # the experiment first, the rest as sorted
+    name = ",".join(parts).replace("/", "-").replace(" ", "").replace("'", "").replace('"', "")
+    if len(name) > limit:
+        name = name[: limit - 3] + "..."
+    return "_" + name if name else ""
+
+
 def remove_if_unused(folder, only_if_claimed: bool = False) -> None:
     """Delete a folder holding only what is written at the start (`.hydra/`, the log, `.lock`, status.json).
 
@@ -56,7 +85,7 @@ def remove_if_unused(folder, only_if_claimed: bool = False) -> None:
     folder = Path(os.path.abspath(folder))
     if only_if_claimed and str(folder) not in {os.path.abspath(claimed) for claimed in _claimed.values()}:
         return
-    if folder.is_dir() and all(p.name in (".hydra", ".lock", "status.json") or p.suffix == ".log" for p in folder.iterdir()):
+    if folder.is_dir() and all(p.name in AT_THE_START or p.suffix == ".log" for p in folder.iterdir()):
         shutil.rmtree(folder)
 
 

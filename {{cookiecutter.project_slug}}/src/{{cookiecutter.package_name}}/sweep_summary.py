@@ -32,7 +32,7 @@ from hydra.types import RunMode
 from .run_status import read_metrics, read_status
 
 LOWER_IS_BETTER = ("loss", "rmse", "mae", "mse", "nll", "error")  # metric names ending so; others: higher
-NOT_SWEPT = ("paths.", "hydra.")  # overrides that say where, not what
+NOT_SWEPT = ("paths.", "hydra.", "optuna_trial", "note")  # overrides that say where or which trial, not what
 
 
 class SweepSummary(Callback):
@@ -52,6 +52,7 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config, **kwargs) -> None:
         from . import failures
+        from .worklog import append_sweep_entry
 
         sweep_dir = Path(config.hydra.sweep.dir)
         with locked(sweep_dir):
@@ -59,7 +60,11 @@ class SweepSummary(Callback):
         if self.plots:
             plot_swept_keys(sweep_dir, jobs, metric)
         print_best(sweep_dir, jobs, metric, lower, self.top)
-        if any(job["status"] not in ("finished", "pruned") for job in jobs):
+        failed = sum(job["status"] not in ("finished", "pruned") for job in jobs)
+        best = next((job for job in jobs if job["metrics"] and job["status"] in ("finished", "pruned")), None)
+        append_sweep_entry(sweep_dir, best["metrics"] if best else {}, failed, jobs=len(jobs),  # one worklog line
+                           best_job=best and best["job"], config=config)
+        if failed:
             failures.exit_code = failures.exit_code or 1  # train.py exits with it once Hydra returns
 
 

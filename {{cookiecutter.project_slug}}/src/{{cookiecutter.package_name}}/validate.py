@@ -15,6 +15,8 @@ from pathlib import Path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
+from .target import target_problems
+
 # The names models.py accepts. Repeated here because this file must not import torch;
 # tests/test_knobs.py checks that both lists agree.
 ACTIVATIONS = ("relu", "leaky_relu", "gelu")
@@ -95,6 +97,10 @@ def value_problems(cfg: DictConfig) -> list[str]:
     choice("model.init", INITS)
     flag("model.residual")
     flag("overfit")
+    flag("final")
+    number("test_set_budget", lambda v: v >= 0, "null (no warning) or a whole number of configurations >= 0",
+           whole=True)
+    problems += target_problems(cfg)  # target.py
     number("overfit_check.examples", lambda v: v > 0, "a whole number of training examples > 0", whole=True)
     number("overfit_check.max_steps", lambda v: v > 0, "a whole number of steps > 0", whole=True)
     number("overfit_check.loss_below", lambda v: v > 0, "a training loss > 0 (e.g. 0.01)")

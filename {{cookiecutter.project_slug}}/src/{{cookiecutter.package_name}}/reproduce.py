@@ -1,0 +1,73 @@
+"""`python train.py reproduce=<run dir>`: train a recorded run again, with its config, in a new folder.
+
+Replicate before you extend: a result that does not come back when re-run is not a result.
+The run's `.hydra/config.yaml` is read (untrusted: only allowlisted `_target_`s, allowlist.py),
+overrides given beside `reproduce=` are applied on top and listed (e.g. `trainer.deterministic=true`),
+and the differences between then and now that can change the numbers are printed: the git
+commit and uncommitted changes, and package versions (from the run's run_record.json).
+With `trainer.deterministic=true` (in the recorded run and here), on the same machine and
+CPU, the metrics come back equal.
+"""
+
+import sys
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from .run_record import code_state, package_versions, read_run_record
+
+OWN_KEYS = ("reproduce", "note", "final", "paths")  # of this command, not of the recorded run
+
+
+def reproduce_config(cfg: DictConfig) -> DictConfig:
+    """The recorded run's config (+ this command's overrides) when `reproduce=` is given, else `cfg`."""
+    if not cfg.get("reproduce"):
+        return cfg
+    from .validate import ConfigError
+
+    run_dir = Path(cfg.reproduce).resolve()
+    config_path = run_dir / ".hydra" / "config.yaml"
+    if not config_path.is_file():
+        raise ConfigError(
+            f"reproduce={cfg.reproduce}: {config_path} does not exist. Give the folder of a run started by train.py "
+            "(it holds .hydra/config.yaml), e.g. one listed by `python worklog.py`."
+        )
+    recorded = OmegaConf.load(config_path)
+    from .allowlist import check_targets
+
+    check_targets(recorded, config_path)  # everything in it gets built: only allowlisted targets
+    changed = [o for o in HydraConfig.get().overrides.task if o.split("=", 1)[0].lstrip("+~") not in OWN_KEYS
+               and not o.split("=", 1)[0].lstrip("+~").startswith("paths.")]
+    for override in changed:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if override.startswith("~"):
+            OmegaConf.update(recorded, key, None, force_add=True)
+        else:
+            OmegaConf.update(recorded, key, OmegaConf.select(cfg, key), force_add=True, merge=False)
+    for key in OWN_KEYS:
+        OmegaConf.update(recorded, key, cfg.get(key), force_add=True, merge=False)
+    OmegaConf.update(recorded, "resume", None, force_add=True)
+    # the new folder's config is what trains (eval.py, resume= and another reproduce= read it)
+    OmegaConf.save(recorded, Path(HydraConfig.get().runtime.output_dir) / ".hydra" / "config.yaml")
+    print(f"reproducing {run_dir}" + (f" with {' '.join(changed)}" if changed else "") + " in a new run folder")
+    for difference in differences(read_run_record(run_dir)):
+        print(f"warning: {difference}", file=sys.stderr)
+    return recorded
+
+
+def differences(record: dict) -> list[str]:
+    """What differs now from the recorded code and packages (sentences); [] when nothing or no record."""
+    if not record:
+        return ["the run has no run_record.json: its code and package versions are unknown"]
+    found = []
+    then, now = record.get("code", {}), code_state()
+    if then.get("git") != now.get("git"):
+        found.append(f"the code differs: the run was at commit {then.get('git')}, the project is at {now.get('git')}")
+    elif then.get("dirty") or now.get("dirty"):
+        found.append("the run or the project has uncommitted changes (the run's are in its code.patch)")
+    versions = package_versions()
+    for name, version in (record.get("packages") or {}).items():
+        if versions.get(name) != version:
+            found.append(f"{name} is {versions.get(name)} now, the run used {version}")
+    return found
