@@ -20,8 +20,8 @@ def main(cfg: DictConfig) -> float | None:
 
 def validate_and_train(cfg: DictConfig) -> float:
     from {{cookiecutter.package_name}}.ddp_in_sweeps import check_ddp_strategy
-    from {{cookiecutter.package_name}}.threads_per_job import limit_threads_per_job
     from {{cookiecutter.package_name}}.reproduce import reproduce_config
+    from {{cookiecutter.package_name}}.threads_per_job import limit_threads_per_job
     from {{cookiecutter.package_name}}.validate import validate
 
     cfg = reproduce_config(cfg)  # reproduce=<run dir>: that run's config, in a new folder (reproduce.py)
