@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from conftest import FAST, ROOT, read_metrics, run_script
 
@@ -24,8 +24,13 @@ def test_every_option_of_every_group_composes(group):
 
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         for option in options(group):
-            cfg = compose("train", overrides=[f"{group}={option}"], return_hydra_config=False)
-            assert group in cfg, (group, option)
+            cfg = compose("train", overrides=[f"{group}={option}"], return_hydra_config=group == "sweep")
+            if group == "sweep":  # `# @package _global_`: it sets Hydra's sweeper, there is no `sweep:` key
+                assert cfg.hydra.sweeper._target_.endswith("SearchSweeper"), (group, option)
+                with open_dict(cfg):
+                    del cfg["hydra"]
+            else:
+                assert group in cfg, (group, option)
             if (group, option) == ("trainer", "gpu") and not (CUDAAccelerator.is_available()
                                                               or MPSAccelerator.is_available()):
                 with pytest.raises(ConfigError, match="trainer.accelerator='gpu' is not available on this machine"):
