@@ -125,6 +125,15 @@ def test_optuna_tpe_runs_4_trials(tmp_path):
     study = optuna.load_study(study_name="sweep", storage=storage)
     assert len(study.trials) == 4 and study.direction == optuna.study.StudyDirection.MAXIMIZE
     assert len({trial.params["optimizer.lr"] for trial in study.trials}) == 4
+    best = next(line for line in process.stdout.splitlines() if line.startswith("reproduce the best:"))
+    assert "optuna_trial" not in best and "sweep=" not in best, best  # a single run, reporting to no study
+
+
+def test_a_sweep_of_overfit_checks_minimizes_the_train_loss_they_return(tmp_path):
+    """data=tiny (overfit=true): every job returns train/loss, so the study minimizes it, whatever optimized_metric."""
+    process, rows = sweep(tmp_path, "overfit", "sweep=random", "hydra.sweeper.n_trials=2", "data=tiny", *FAST)
+    assert [row["state"] for row in rows] == ["COMPLETE"] * 2, process.stdout[-3000:]
+    assert "sweep: minimize train/loss" in process.stdout and "COMPLETE: train/loss=" in process.stdout
 
 
 def test_a_pruned_trial_is_recorded_as_pruned_and_the_sweep_goes_on(tmp_path):

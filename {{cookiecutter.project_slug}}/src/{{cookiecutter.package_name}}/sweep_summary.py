@@ -239,7 +239,8 @@ def print_best(sweep_dir: Path, jobs: list[dict], metric: str, lower: bool, top:
     for job in failed:
         print(f"  {job['status'].upper()}  job {job['job']}: {setting(job)}: {job['error']}")
     if finished:
-        print("reproduce the best: python train.py " + " ".join(shlex.quote(o) for o in finished[0]["overrides"]))
+        alone = [o for o in finished[0]["overrides"] if not o.lstrip("+~").startswith(("optuna_trial", "sweep="))]
+        print("reproduce the best: python train.py " + " ".join(shlex.quote(o) for o in alone))  # as a single run
     print(f"summary: {sweep_dir / 'summary.md'} (and summary.csv)")
 
 

@@ -90,11 +90,12 @@ class SearchSweeper(Sweeper):
         with warnings.catch_warnings():  # Optuna marks QMCSampler experimental (since v3.0): only noise here
             warnings.filterwarnings("ignore", message="QMCSampler is experimental")
             sampler = instantiate(self.sampler_config) if self.sampler_config else None
-        self.maximize = maximize(self.direction, self.config.get("optimized_metric"))
+        self.objective = objective(self.config)
+        self.maximize = maximize(self.direction, self.objective)
         storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(self.journal)))
         study = optuna.create_study(study_name=self.study_name, storage=storage, sampler=sampler,
                                     direction="maximize" if self.maximize else "minimize")
-        print(f"sweep: {study.direction.name.lower()} {self.config.get('optimized_metric')}, study in {self.journal}")
+        print(f"sweep: {study.direction.name.lower()} {self.objective}, study in {self.journal}")
         if self.log_grid:
             self.run_log_grid(study, space, fixed)
         else:
@@ -147,7 +148,7 @@ class SearchSweeper(Sweeper):
         trial = study.get_trials(deepcopy=False)[number]
         params = " ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
                           for key, value in trial.params.items())
-        outcome = error or (f"{self.config.get('optimized_metric')}={trial.value:.4g}" if trial.value is not None else "")
+        outcome = error or (f"{self.objective}={trial.value:.4g}" if trial.value is not None else "")
         if trial.state.name == "PRUNED":
             outcome = f"pruned at epoch {trial.user_attrs['pruned_at_epoch']}"
         print(f"trial {number} {trial.state.name}: {outcome}  ({params})", flush=True)
@@ -201,6 +202,12 @@ def search_space(arguments: list[str]) -> tuple[dict, list[str]]:
         else:  # choice(a, b) or a,b
             space[key] = CategoricalDistribution(list(override.sweep_iterator(transformer=Transformer.encode)))
     return space, list(fixed.values())
+
+
+def objective(config) -> str:
+    """What every job returns (run.py): train/loss in the overfitting check (overfit=true, data=tiny),
+    else optimized_metric."""
+    return "train/loss" if config.get("overfit") else str(config.get("optimized_metric"))
 
 
 def maximize(direction: str | None, optimized_metric: str | None) -> bool:
