@@ -132,6 +132,8 @@ def test_run_folder_names_tell_runs_apart():
     assert run_name("experiment=example,model.blocks=[1,1],note=x,paths.log_dir=/a/b,~callbacks.progress_bar") \
         == "_experiment=example,blocks=[1,1],~progress_bar"
     assert run_name("data.path=/data/set/x.csv") == "_path=-data-set-x.csv"
+    assert run_name("+stages.ladder.3.enabled=false,+stages.ladder.4.enabled=false") \
+        == "_+3.enabled=false,+4.enabled=false"  # the same last part twice: one more part tells them apart
     assert len(run_name("a=" + "x" * 200)) == 61
 
 

@@ -62,14 +62,20 @@ def run_name(override_dirname: str = "", limit: int = 60) -> str:
         if not item or bare in ("note", "final", "target") or bare.startswith(("paths.", "hydra.", "target.")):
             continue
         if bare in ("reproduce", "resume"):
-            parts.append(bare)
+            parts.append(("", bare, ""))
         elif not equals and not key.startswith("~"):  # the rest of a list value (`blocks=[1,1]`)
             if parts:
-                parts[-1] += "," + item
+                parts[-1] = (*parts[-1][:2], parts[-1][2] + "," + item)
         else:
-            parts.append(key[: len(key) - len(bare)] + bare.rsplit(".", 1)[-1] + equals + value)
-    parts.sort(key=lambda part: not part.startswith("experiment="))  # the experiment first, the rest as sorted
-    name = ",".join(parts).replace("/", "-").replace(" ", "").replace("'", "").replace('"', "")
+            parts.append((key[: len(key) - len(bare)], bare, equals + value))
+    last = [bare.rsplit(".", 1)[-1] for _, bare, _ in parts]
+    named = []
+    for (prefix, bare, rest), short in zip(parts, last, strict=True):
+        if last.count(short) > 1:  # two keys end alike (`ladder.3.enabled`, `ladder.4.enabled`): one part more
+            short = ".".join(bare.split(".")[-2:])
+        named.append(prefix + short + rest)
+    named.sort(key=lambda part: not part.startswith("experiment="))  # the experiment first, the rest as sorted
+    name = ",".join(named).replace("/", "-").replace(" ", "").replace("'", "").replace('"', "")
     if len(name) > limit:
         name = name[: limit - 3] + "..."
     return "_" + name if name else ""
