@@ -43,7 +43,8 @@ def rows(parent):
 
 def test_a_ladder_writes_its_table_and_continuing_a_finished_one_trains_nothing(tmp_path, ladders):
     parent = tmp_path / "ladder"
-    process = run_script("train.py", "stages=three", f"hydra.run.dir={parent}", "data.subset=200", *ladders, *QUICK)
+    process = run_script("train.py", "stages=three", f"hydra.run.dir={parent}", "data.subset=200", *ladders, *QUICK,
+                         "target={metric: test/acc, value: 0.5, why: better than chance}")
     table = rows(parent)
     assert [row["name"] for row in table] == ["overfit", "full_data", "capacity"], process.stderr[-3000:]
     assert all(row["status"] in ("PASSED", "FAILED") for row in table), table
@@ -56,6 +57,9 @@ def test_a_ladder_writes_its_table_and_continuing_a_finished_one_trains_nothing(
     assert process.returncode == (1 if any_failed else 0), process.stderr[-3000:]
     markdown = (parent / "stages.md").read_text()
     assert sum(line.startswith("| ") for line in markdown.splitlines()) == 1 + 3  # the header and three stages
+    test_acc = json.loads((parent / "03_capacity" / "metrics.json").read_text())["test/acc"]
+    assert f"stage 3 capacity: target test/acc >= 0.5: {'MET' if test_acc >= 0.5 else 'NOT MET'} ({test_acc:.4f}" \
+        in markdown, markdown  # the target, read against the last stage trained
     assert list(parent.glob("events.out.tfevents.*")), "no TensorBoard text"
 
     written = {p: p.stat().st_mtime_ns for p in parent.rglob("*") if p.is_file() and p.parent.name != parent.name}

@@ -51,7 +51,8 @@ def test_the_four_job_sweep_runs_every_job_and_the_summary_marks_the_failed_one(
 def test_a_grid_of_four_writes_the_summary_sorted_with_plots_and_hparams(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    process, folder = sweep(tmp_path, "optimizer.lr=1e-4,1e-3,3e-3,3e-2", "trainer.max_epochs=1")
+    process, folder = sweep(tmp_path, "optimizer.lr=1e-4,1e-3,3e-3,3e-2", "trainer.max_epochs=1",
+                            "target={metric: val/acc, value: 2.0}")  # never met
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
     rows = summary_rows(folder)
     assert len(rows) == 4 and all(row["status"] == "finished" for row in rows)
@@ -67,6 +68,7 @@ def test_a_grid_of_four_writes_the_summary_sorted_with_plots_and_hparams(tmp_pat
     assert "final/val/acc" in hparams.Tags()["scalars"]
     assert hparams.Scalars("final/val/acc")[0].value == pytest.approx(values[0])
     assert f"{values[0]:.4f}  job {rows[0]['job']}: optimizer.lr=" in process.stdout
+    assert f"best job {rows[0]['job']}: target val/acc >= 2: NOT MET ({values[0]:.4f}" in process.stdout
 
 
 def test_a_job_failing_validation_is_failed_in_the_summary_and_the_jobs_after_it_complete(tmp_path):

@@ -24,6 +24,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from .failures import RunFailed
 from .run_folder import lock_run_folder, remove_if_unused
+from .target import target_line, target_result
 from .validate import ConfigError
 
 # The model ladders of configs/model/, smallest first: `model_size_up: true` takes the next one.
@@ -55,7 +56,7 @@ def run_ladder(cfg: DictConfig, parent: Path) -> float | None:
         raise ConfigError("Invalid ladder (stages): " + " ".join(problems) + " Nothing was trained.")
     lock_run_folder(parent)  # one process per ladder
     plan = plan_stages(settings, overrides, parent)  # every stage composed and checked before any training
-    table = LadderTable(parent, settings, overrides, plan, before)
+    table = LadderTable(parent, settings, overrides, plan, before, target=cfg.get("target"))
     table.write()
     previous, failed, result = None, [], None
     for stage in plan:
@@ -302,8 +303,9 @@ def failure_message(stage: dict, previous, advice: str, parent: Path) -> str:
 class LadderTable:
     """stages.json, stages.md and a TensorBoard text in the ladder's folder, rewritten after every stage."""
 
-    def __init__(self, parent: Path, settings, overrides: list[str], plan: list[dict], before: dict):
+    def __init__(self, parent: Path, settings, overrides: list[str], plan: list[dict], before: dict, target=None):
         self.parent, self.overrides, self.writer = parent, overrides, None
+        self.target = OmegaConf.to_container(target) if isinstance(target, DictConfig) else target  # target.py
         self.settings = OmegaConf.to_container(settings) if isinstance(settings, DictConfig) else settings
         self.rows = []
         for stage in plan:
@@ -317,7 +319,8 @@ class LadderTable:
     def record(self, row: dict, metrics: dict, previous, passed: bool, line: str) -> None:
         metric = row["metric"]
         test = "test/" + metric.split("/", 1)[-1]
-        row["metrics"] = {k: metrics[k] for k in ("train/loss", metric, test) if k in metrics}
+        wanted = ("train/loss", metric, test, (self.target or {}).get("metric"))
+        row["metrics"] = {k: metrics[k] for k in wanted if k in metrics}
         before = previous[1].get(metric) if previous else None
         row["delta"] = metrics[metric] - before if before is not None and metric in metrics else None
         row.update(status="PASSED" if passed else "FAILED", verdict=line)
@@ -341,6 +344,10 @@ class LadderTable:
             gate = f"{row['status']}: {row['verdict'].split(': ', 1)[-1]}" if row["verdict"] else row["status"]
             lines.append(f"| {row['stage']} | {row['name']} | {row['changed']} | {cell('train/loss')} | {val} | "
                          f"{delta} | {test_cell} | {gate} | {seconds} | {row['run_dir'] or '—'} |")
+        done = [row for row in self.rows if row["metrics"]]
+        result = target_result(self.target, done[-1]["metrics"]) if self.target and done else None
+        if result:  # the methodology's target (train.yaml `target`), read against the last stage trained
+            lines += ["", f"stage {done[-1]['stage']} {done[-1]['name']}: {target_line(result, self.target.get('why'))}"]
         return "\n".join(lines) + "\n"
 
     def write(self) -> None:

@@ -52,6 +52,7 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config, **kwargs) -> None:
         from . import failures
+        from .target import target_line, target_result
         from .worklog import append_sweep_entry
 
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -64,6 +65,10 @@ class SweepSummary(Callback):
         best = next((job for job in jobs if job["metrics"] and job["status"] in ("finished", "pruned")), None)
         append_sweep_entry(sweep_dir, best["metrics"] if best else {}, failed, jobs=len(jobs),  # one worklog line
                            best_job=best and best["job"], config=config)
+        target = config.get("target")
+        result = target_result(target, best["metrics"]) if target and best else None
+        if result:  # the methodology's target (train.yaml `target`), read against the best job
+            print(f"best job {best['job']}: {target_line(result, target.get('why'))}")
         if failed:
             failures.exit_code = failures.exit_code or 1  # train.py exits with it once Hydra returns
 
