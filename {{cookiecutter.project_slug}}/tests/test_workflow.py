@@ -183,7 +183,7 @@ def test_every_shipped_idea_points_at_an_existing_option():
                 assert "." not in key or OmegaConf.select(cfg, key) is not None, (name, key)  # a value is set
 
 
-def test_a_sweep_appends_one_line_with_its_best_job(tmp_path):
+def test_a_sweep_appends_one_line_with_its_best_job(tmp_path, capsys):
     from omegaconf import OmegaConf
 
     from {{cookiecutter.package_name}}.worklog import append_sweep_entry
@@ -196,3 +196,8 @@ def test_a_sweep_appends_one_line_with_its_best_job(tmp_path):
     assert entry["kind"] == "sweep" and entry["status"] == "1 failed" and entry["note"] == "lr sweep"
     assert entry["metrics"] == {"val/acc": 0.9, "test/acc": 0.8} and entry["overrides"] == ["optimizer.lr=1e-3,1e-2"]
     assert "best job: 1" in (tmp_path / "worklog.md").read_text()
+    # its jobs scored on the test set count for the test-set budget like single runs
+    budget = OmegaConf.merge(config, {"test_set_budget": 2})
+    append_sweep_entry(tmp_path / "multiruns" / "t", {"test/acc": 0.8}, failed=0, jobs=3, config=budget,
+                       tested_setups=["a", "b", "c"])
+    assert "the test set has now scored 3 distinct configurations (test_set_budget=2" in capsys.readouterr().err

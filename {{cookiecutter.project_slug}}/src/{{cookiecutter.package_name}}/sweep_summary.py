@@ -51,9 +51,11 @@ class SweepSummary(Callback):
             write_summary(job_dir.parent, config.get("optimized_metric", ""), self.direction)
 
     def on_multirun_end(self, config, **kwargs) -> None:
+        from omegaconf import OmegaConf
+
         from . import failures
         from .target import target_line, target_result
-        from .worklog import append_sweep_entry
+        from .worklog import append_sweep_entry, setup_hash
 
         sweep_dir = Path(config.hydra.sweep.dir)
         with locked(sweep_dir):
@@ -63,8 +65,10 @@ class SweepSummary(Callback):
         print_best(sweep_dir, jobs, metric, lower, self.top)
         failed = sum(job["status"] not in ("finished", "pruned") for job in jobs)
         best = next((job for job in jobs if job["metrics"] and job["status"] in ("finished", "pruned")), None)
+        tested = [setup_hash(OmegaConf.load(Path(job["run_dir"], ".hydra", "config.yaml"))) for job in jobs
+                  if any(key.startswith("test/") for key in job["metrics"])]  # for the test-set counter
         append_sweep_entry(sweep_dir, best["metrics"] if best else {}, failed, jobs=len(jobs),  # one worklog line
-                           best_job=best and best["job"], config=config)
+                           best_job=best and best["job"], config=config, tested_setups=tested)
         target = config.get("target")
         result = target_result(target, best["metrics"]) if target and best else None
         if result:  # the methodology's target (train.yaml `target`), read against the best job

@@ -109,10 +109,11 @@ def run_status(metrics: dict | None, error: BaseException | None) -> tuple[str, 
 
 
 def append_sweep_entry(multirun_dir, best: dict, failed: int, jobs: int | None = None, best_job: str | None = None,
-                       config=None) -> None:
+                       config=None, tested_setups: list[str] | None = None) -> None:
     """One worklog line for a whole sweep: its folder, its best job's metrics (`best`, the flat keys of that
     job's metrics.json), how many jobs failed. For the sweep's summary callback (on_multirun_end): `config`
-    is the sweep's config (note, target, log folder, the sweep's overrides)."""
+    is the sweep's config (note, target, log folder, the sweep's overrides); `tested_setups` the setup_hash
+    of each job scored on the test set (the test-set counter counts them like single runs)."""
     config = config if config is not None else OmegaConf.create({})
     target = OmegaConf.to_container(config.target, resolve=True) if config.get("target") else None
     shown = {k: v for k, v in best.items() if k in HEADLINE or (target and k == target["metric"])}
@@ -123,11 +124,12 @@ def append_sweep_entry(multirun_dir, best: dict, failed: int, jobs: int | None =
         "status": "finished" if not failed else f"{failed} failed", "detail": f"best job: {best_job}" if best_job else "",
         "metrics": shown, "jobs": jobs, "failed": failed, "overrides": overrides,
         "experiment": OmegaConf.select(config, "hydra.runtime.choices.experiment", default=None),
-        "tested": any(k.startswith("test/") for k in best), "setup": None, "final": bool(config.get("final")),
-        "target": target, "target_result": target_result(target, best),
+        "tested": bool(tested_setups), "setup": None, "setups": sorted(set(tested_setups or [])),
+        "final": bool(config.get("final")), "target": target, "target_result": target_result(target, best),
     }
     log_dir = OmegaConf.select(config, "paths.log_dir", default=None) or Path(multirun_dir).parent.parent
     append_entry(Path(log_dir) / "worklog.jsonl", entry)
+    warn_about_test_set(Path(log_dir) / "worklog.jsonl", config.get("test_set_budget"), entry)
 
 
 def append_entry(jsonl: Path, entry: dict) -> None:
@@ -191,7 +193,8 @@ def warn_about_test_set(jsonl: Path, budget, entry: dict) -> None:
 
 
 def tested_setups(entries: list[dict]) -> set[str]:
-    return {e["setup"] for e in entries if e.get("tested") and e.get("setup")}
+    """Distinct configurations scored on the test set: one per run, one per tested job of a sweep."""
+    return {setup for e in entries if e.get("tested") for setup in [e.get("setup"), *e.get("setups", [])] if setup}
 
 
 def setup_hash(cfg) -> str:
