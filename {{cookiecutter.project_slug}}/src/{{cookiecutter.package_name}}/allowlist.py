@@ -110,3 +110,20 @@ def allowed(target) -> bool:
         return False
     found = getattr(module, name, None)
     return getattr(found, "__module__", None) == module_name and getattr(found, "__qualname__", None) == name
+
+
+def recorded_config(run_dir, missing: str, error: type[Exception] = CheckpointError, key: str = ""):
+    """A run's own `.hydra/config.yaml` (or its node `key`), read as untrusted: every `_target_` in it
+    checked against the allowlist before the caller builds anything from it (resume=, reproduce=, eval.py).
+
+    `missing`: the message when the file does not exist; `{config}` in it is replaced by the file's path.
+    """
+    from omegaconf import OmegaConf
+
+    config_path = Path(run_dir) / ".hydra" / "config.yaml"
+    if not config_path.is_file():
+        raise error(missing.format(config=config_path))
+    config = OmegaConf.load(config_path)
+    config = OmegaConf.select(config, key) if key else config
+    check_targets(config, config_path, key)
+    return config

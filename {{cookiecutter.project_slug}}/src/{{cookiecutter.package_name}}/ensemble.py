@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .allowlist import check_targets
+from .allowlist import check_targets, recorded_config
 from .checkpoints import (
     CheckpointError,
     load_classifier,
@@ -183,16 +183,12 @@ def run_data(run_dir: Path, test_set: str | None = None):
     `test_set`: the test fingerprint the run recorded (split.json); the rebuilt data must match it.
     """
     from hydra.utils import instantiate
-    from omegaconf import OmegaConf
 
     config = Path(run_dir) / ".hydra" / "config.yaml"
-    if not config.is_file():
-        raise FileNotFoundError(
-            f"{config} does not exist: eval.py needs the run's config to rebuild its data. "
-            "Give a checkpoint inside a run folder made by train.py, a run folder, or a multirun folder."
-        )
-    data_config = OmegaConf.load(config).data
-    check_targets(data_config, config, "data")  # a crafted config builds nothing (allowlist.py)
+    data_config = recorded_config(run_dir, (  # a crafted config builds nothing (allowlist.py)
+        "{config} does not exist: eval.py needs the run's config to rebuild its data. "
+        "Give a checkpoint inside a run folder made by train.py, a run folder, or a multirun folder."),
+        FileNotFoundError, key="data")
     data = instantiate(data_config)
     if test_set is not None and data.fingerprint()["test"] != test_set:
         print(f"warning: the test set rebuilt from {config} differs from the one recorded in split.json when "

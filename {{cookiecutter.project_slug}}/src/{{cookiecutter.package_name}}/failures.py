@@ -33,7 +33,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 from .run_folder import locked_run_folder, remove_if_unused
-from .run_status import write_status
+from .run_status import classify, read_metrics, write_status
 from .worklog import run_ended
 
 exit_code = 0  # set by report(); train.py and check.py exit with it once Hydra returns
@@ -68,11 +68,11 @@ def report(task, cfg):
         failure = interrupted(stop)
     except Pruned as pruned:  # an expected end in a sweep: no error, no failure
         print(f"pruned: {pruned}", flush=True)
-        write_status(status_folder(cfg), "pruned", overrides, pruned)
+        write_status(status_folder(cfg), classify(None, pruned)[0], overrides, pruned)
         return math.nan if in_sweep else None
     except Exception as error:
         if exit_code_for(error) is None:  # a bug: its traceback
-            write_status(status_folder(cfg), "failed", overrides, error)
+            write_status(status_folder(cfg), classify(None, error)[0], overrides, error)
             run_ended(error=error)  # the worklog line and the end of train.log (worklog.py)
             if not in_sweep:
                 raise  # Hydra prints the traceback
@@ -81,13 +81,14 @@ def report(task, cfg):
             return math.nan  # the sweep goes on (see the top of this file)
         failure = error
     else:
-        write_status(status_folder(cfg), "finished", overrides)
+        folder = status_folder(cfg)
+        write_status(folder, classify(read_metrics(folder), None)[0], overrides)
         return result
     run_ended(error=failure)  # failed or interrupted: the worklog line and the end of train.log (worklog.py)
     code = exit_code_for(failure)
     sys.stdout.flush()  # the message comes last, also when both streams go to one file
     print(failure if isinstance(failure, Interrupted) else f"error: {failure}", file=sys.stderr, flush=True)
-    write_status(status_folder(cfg), "interrupted" if isinstance(failure, Interrupted) else "failed", overrides, failure)
+    write_status(status_folder(cfg), classify(None, failure)[0], overrides, failure)
     remove_if_unused(hydra.runtime.output_dir, only_if_claimed=True)  # e.g. a failed validation (single runs)
     if not in_sweep:
         exit_code = code

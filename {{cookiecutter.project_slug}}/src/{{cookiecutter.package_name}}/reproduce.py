@@ -27,16 +27,11 @@ def reproduce_config(cfg: DictConfig) -> DictConfig:
     from .validate import ConfigError
 
     run_dir = Path(cfg.reproduce).resolve()
-    config_path = run_dir / ".hydra" / "config.yaml"
-    if not config_path.is_file():
-        raise ConfigError(
-            f"reproduce={cfg.reproduce}: {config_path} does not exist. Give the folder of a run started by train.py "
-            "(it holds .hydra/config.yaml), e.g. one listed by `python worklog.py`."
-        )
-    recorded = OmegaConf.load(config_path)
-    from .allowlist import check_targets
+    from .allowlist import recorded_config
 
-    check_targets(recorded, config_path)  # everything in it gets built: only allowlisted targets
+    recorded = recorded_config(run_dir, (  # everything in it gets built: only allowlisted targets
+        f"reproduce={cfg.reproduce}: " "{config} does not exist. Give the folder of a run started by train.py "
+        "(it holds .hydra/config.yaml), e.g. one listed by `python worklog.py`."), ConfigError)
     changed = [o for o in HydraConfig.get().overrides.task if o.split("=", 1)[0].lstrip("+~") not in OWN_KEYS
                and not o.split("=", 1)[0].lstrip("+~").startswith("paths.")]
     for override in changed:

@@ -20,8 +20,8 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from .allowlist import check_targets
-from .checkpoints import CheckpointError, newest_checkpoint
+from .allowlist import recorded_config
+from .checkpoints import newest_checkpoint
 from .run_folder import lock_run_folder, remove_if_unused
 
 BUDGET = ("trainer.max_epochs", "trainer.max_steps")
@@ -33,15 +33,10 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
         lock_run_folder(cfg.paths.run_dir)  # one writer per run folder (a new folder, or hydra.run.dir=)
         return cfg, None
     run_dir = Path(cfg.resume).resolve()
-    config_path = run_dir / ".hydra" / "config.yaml"
-    if not config_path.is_file():
-        raise CheckpointError(
-            f"Cannot resume from resume={cfg.resume}: {config_path} does not exist. Give the folder of a run "
-            "started by train.py (it holds .hydra/config.yaml and checkpoints/ with last.ckpt, written at the end "
-            "of every epoch). Nothing was trained."
-        )
-    original = OmegaConf.load(config_path)
-    check_targets(original, config_path)  # everything in it gets built: only allowlisted targets
+    original = recorded_config(run_dir, (  # everything in it gets built: only allowlisted targets
+        f"Cannot resume from resume={cfg.resume}: " "{config} does not exist. Give the folder of a run "
+        "started by train.py (it holds .hydra/config.yaml and checkpoints/ with last.ckpt, written at the end "
+        "of every epoch). Nothing was trained."))
     OmegaConf.update(original, "resume", str(run_dir), force_add=True)
     # the run's folder, wherever it is now (moved, synced): not the folder Hydra made for this command
     OmegaConf.update(original, "paths.run_dir", str(run_dir), force_add=True)

@@ -25,6 +25,8 @@ def write_status(run_dir, status: str, overrides=(), error: BaseException | None
         return
     if any(os.environ.get(key, "0") != "0" for key in ("LOCAL_RANK", "RANK")):
         return  # DDP: the other processes of the run train in rank 0's folder; rank 0 reports
+    if status == "invalid":  # classify(): for status.json a bad config is a failed job (a sweep counts it)
+        status = "failed"
     previous = read_status(run_dir)
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     record = {
@@ -64,3 +66,25 @@ def first_line(error: BaseException | None) -> str | None:
         return None
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0]
+
+
+def classify(metrics: dict | None, error: BaseException | None) -> tuple[str, str]:
+    """(status, detail): the one function that names how a run ended, for its status.json
+    (failures.report) and its worklog line and train.log ending (worklog.run_ended)."""
+    if error is None:
+        if metrics and metrics.get("overfit/passed") == 0:
+            return "failed", "overfit check FAILED"
+        return "finished", ""
+    from .failures import Interrupted, Pruned
+    from .validate import ConfigError
+
+    text = str(error).strip()
+    if isinstance(error, ConfigError):  # nothing was trained, and the folder is removed: no worklog line
+        return "invalid", text.splitlines()[0][:300] if text else ""
+    if isinstance(error, Pruned):
+        return "pruned", text.splitlines()[0][:300] if text else ""
+    if isinstance(error, (Interrupted, KeyboardInterrupt, SystemExit)):
+        resume = next((line for line in text.splitlines() if "resume=" in line or "start it again" in line), "")
+        return "interrupted", resume
+    line = text.splitlines()[0] if text else type(error).__name__
+    return "failed", f"{type(error).__name__}: {line}"[:300]

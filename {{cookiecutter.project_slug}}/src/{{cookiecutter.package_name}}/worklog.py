@@ -25,6 +25,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from .run_record import command_line, finish_run_record, write_run_record
+from .run_status import classify
 from .target import target_line, target_result
 
 # Config keys that do not change what is trained: not part of a configuration's identity
@@ -55,7 +56,7 @@ def run_ended(metrics: dict | None = None, error: BaseException | None = None) -
         return
     cfg, run_dir, started = _run.pop("cfg"), _run.pop("run_dir"), _run.pop("started")
     _run.clear()
-    status, detail = run_status(metrics, error)
+    status, detail = classify(metrics, error)
     finish_run_record(run_dir, status, time.time() - started)
     metrics = metrics or {}
     target = OmegaConf.to_container(cfg.target, resolve=True) if cfg.get("target") else None
@@ -86,26 +87,6 @@ def run_ended(metrics: dict | None = None, error: BaseException | None = None) -
     warn_about_test_set(path, cfg.get("test_set_budget"), entry)
     if entry["final"]:
         print("final=true: this run gives the reported number (marked `final` in the worklog)")
-
-
-def run_status(metrics: dict | None, error: BaseException | None) -> tuple[str, str]:
-    """(status, detail): the one function that names a run's status. The summary helper's
-    `<run dir>/status.json` can replace it once merged."""
-    if error is None:
-        if metrics and metrics.get("overfit/passed") == 0:
-            return "failed", "overfit check FAILED"
-        return "finished", ""
-    from .failures import Interrupted
-    from .validate import ConfigError
-
-    text = str(error).strip()
-    if isinstance(error, ConfigError):  # nothing was trained, and the folder is removed: no worklog line
-        return "invalid", text.splitlines()[0][:300] if text else ""
-    if isinstance(error, (Interrupted, KeyboardInterrupt, SystemExit)):
-        resume = next((line for line in text.splitlines() if "resume=" in line or "start it again" in line), "")
-        return "interrupted", resume
-    first_line = text.splitlines()[0] if text else type(error).__name__
-    return "failed", f"{type(error).__name__}: {first_line}"[:300]
 
 
 def append_sweep_entry(multirun_dir, best: dict, failed: int, jobs: int | None = None, best_job: str | None = None,
