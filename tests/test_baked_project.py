@@ -7,8 +7,12 @@ from conftest import project_env
 
 
 def test_baked_project_test_suite_passes(default_project, capfd):
-    """Streams the inner suite's progress (one line per test) while it runs: it takes minutes."""
-    command = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--durations=10"]
+    """Streams the inner suite's progress (one line per test) while it runs: it takes minutes.
+
+    On every core (pytest-xdist): each test trains in subprocesses with one thread, so two cores
+    run two tests at once; `--dist loadfile` keeps a file's tests (and its shared fixtures) together."""
+    command = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--durations=10",
+               "-n", "auto", "--dist", "loadfile"]
     lines = []
     with capfd.disabled():
         print(f"\nrunning the baked project's suite in {default_project} ...", flush=True)
