@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from .run_record import labels_only
+
 AT_THE_START = (".hydra", ".lock", "status.json", "run_record.json", "code.patch")  # written before any training
 _claimed: dict[str, str] = {}  # parent folder -> the folder this process created in it
 _locks: dict[str, int] = {}  # run folder -> the open, locked .lock file of this process
@@ -59,7 +61,7 @@ def run_name(override_dirname: str = "", limit: int = 60) -> str:
     for item in (override_dirname or "").split(","):
         key, equals, value = item.partition("=")
         bare = key.lstrip("+~")
-        if not item or bare in ("note", "final", "target") or bare.startswith(("paths.", "hydra.", "target.")):
+        if not item or labels_only(bare):
             continue
         if bare in ("reproduce", "resume"):
             parts.append(("", bare, ""))

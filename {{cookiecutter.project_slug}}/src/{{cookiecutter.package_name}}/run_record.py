@@ -17,6 +17,18 @@ import sys
 import time
 from pathlib import Path
 
+# Keys that say where a run writes or how it is labelled, not what it trains: left out of run folder
+# names (run_folder.run_name), of a sweep summary's columns (sweep_summary) and of the setup that the
+# test-set counter counts (worklog.setup_hash). scale_up.py, a Hydra plugin that does not import the
+# project, keeps its own copy.
+NOT_WHAT_IS_TRAINED = ("paths", "hydra", "note", "final", "target", "optuna_trial")
+
+
+def labels_only(key: str) -> bool:
+    """Is this override's key (`+paths.log_dir`, `note`, `target.metric`) one of NOT_WHAT_IS_TRAINED?"""
+    return key.lstrip("+~").split("=", 1)[0].split(".", 1)[0] in NOT_WHAT_IS_TRAINED
+
+
 PACKAGES = ("torch", "lightning", "hydra-core", "omegaconf", "torchmetrics", "numpy", "scikit-learn", "kornia")
 
 

@@ -29,10 +29,10 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 
+from .run_record import labels_only
 from .run_status import read_metrics, read_status
 
 LOWER_IS_BETTER = ("loss", "rmse", "mae", "mse", "nll", "error")  # metric names ending so; others: higher
-NOT_SWEPT = ("paths.", "hydra.", "optuna_trial", "note")  # overrides that say where or which trial, not what
 
 
 class SweepSummary(Callback):
@@ -110,7 +110,7 @@ def settings_of(overrides: list[str]) -> dict:
     for override in overrides:
         key, _, value = override.partition("=")
         key = key.lstrip("+")
-        if key and not key.startswith("~") and not key.startswith(NOT_SWEPT):
+        if key and not key.startswith("~") and not labels_only(key):
             settings[key] = value
     return settings
 

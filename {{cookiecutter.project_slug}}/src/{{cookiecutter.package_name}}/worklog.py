@@ -24,14 +24,14 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from .run_record import command_line, finish_run_record, write_run_record
+from .run_record import NOT_WHAT_IS_TRAINED, command_line, finish_run_record, write_run_record
 from .run_status import classify
 from .target import target_line, target_result
 
 # Config keys that do not change what is trained: not part of a configuration's identity
 # (the test-set counter counts distinct configurations, seeds of one setup are one).
-NOT_THE_SETUP = ("paths", "note", "final", "reproduce", "resume", "seed", "target", "test_set_budget",
-                 "optimized_metric", "callbacks")
+NOT_THE_SETUP = NOT_WHAT_IS_TRAINED + ("reproduce", "resume", "seed", "test_set_budget", "optimized_metric",
+                                       "callbacks")
 HEADLINE = ("test/acc", "test/r2", "test/loss", "val/acc", "val/r2", "val/loss", "train/loss", "overfit/passed")
 
 _run: dict = {}  # the run this process records (start_run), until its line is written

@@ -35,7 +35,8 @@ class ScaleUpSweeperConf:
 
 ConfigStore.instance().store(group="hydra/sweeper", name="scale_up", node=ScaleUpSweeperConf, provider="search_sweeper")
 
-NOT_THE_CONFIGURATION = ("optuna_trial", "sweep", "hydra.", "paths.", "note", "experiment")
+NOT_THE_CONFIGURATION = (  # the project's run_record.NOT_WHAT_IS_TRAINED, and what scale_up replaces
+    "final", "target", "optuna_trial", "sweep", "hydra.", "paths.", "note", "experiment")
 
 
 class ScaleUpSweeper(Sweeper):
