@@ -1,6 +1,7 @@
 """train.py end to end: real training runs on the bundled digits, in subprocesses."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,8 @@ def test_overfit_check_passes_through_train_py(train):
     assert "overfit check: PASSED" in process.stdout, process.stdout[-2000:]
     assert read_metrics(run_dir)["train/loss"] < 0.01
     assert not (run_dir / "checkpoints").exists()  # the check keeps no checkpoints
+    # it trains for a step budget (max_epochs=-1): the bar names it, not "Epoch 24/-2" (Lightning's)
+    assert "/-2" not in process.stdout and re.search(r"Epoch \d+ · step \d+/300", process.stdout), process.stdout[-2000:]
 
 
 @pytest.mark.parametrize("model", ["tiny", "medium", "large"])
