@@ -32,14 +32,16 @@ def test_top_k_checkpoints_and_ensemble_rows_in_metrics_console_and_tensorboard(
     metrics = read_metrics(run_dir)
     for row in ROWS:
         assert 0.5 < metrics[f"ensemble/{row}/acc"] <= 1.0, (row, metrics)
-        assert 0.0 < metrics[f"ensemble/{row}/nll"] < math.log(10), (row, metrics)
+        if row != "hard":  # a vote has no probabilities: no NLL, "-" in the table
+            assert 0.0 < metrics[f"ensemble/{row}/nll"] < math.log(10), (row, metrics)
         assert f"{row:16s} {metrics[f'ensemble/{row}/acc']:8.4f}" in process.stdout
+    assert "ensemble/hard/nll" not in metrics and f"{'hard':16s} {metrics['ensemble/hard/acc']:8.4f}        -" in process.stdout
     # the "single" row is the best checkpoint, the same one trainer.test evaluated
     assert abs(metrics["ensemble/single/acc"] - metrics["test/acc"]) < 1e-6
     assert abs(metrics["ensemble/single/nll"] - metrics["test/loss"]) < 1e-4
     assert "training ran all 4 epochs" in process.stdout
     tags = set(EventAccumulator(str(run_dir)).Reload().Tags()["scalars"])
-    assert {f"ensemble/{row}/{m}" for row in ROWS for m in ("acc", "nll")} <= tags, tags
+    assert {f"ensemble/{row}/{m}" for row in ROWS for m in ("acc", "nll") if (row, m) != ("hard", "nll")} <= tags, tags
 
 
 def test_checkpoints_load_with_weights_only_and_hold_plain_hyperparameters(run):
@@ -55,7 +57,8 @@ def test_eval_on_a_run_folder_and_on_a_checkpoint_prints_the_same_table(run):
     process = run_script("eval.py", str(run_dir))
     assert process.returncode == 0, process.stderr[-3000:]
     for row in ROWS:
-        values = f"{metrics[f'ensemble/{row}/acc']:8.4f} {metrics[f'ensemble/{row}/nll']:8.4f}"
+        values = f"{metrics[f'ensemble/{row}/acc']:8.4f} {metrics.get(f'ensemble/{row}/nll', '-'):>8}"
+        values = values if row == "hard" else f"{metrics[f'ensemble/{row}/acc']:8.4f} {metrics[f'ensemble/{row}/nll']:8.4f}"
         assert f"{row:16s} {values}" in process.stdout, process.stdout
     best = min((run_dir / "checkpoints").glob("epoch*.ckpt"))  # val/loss falls every epoch here: any top-k one
     process = run_script("eval.py", str(best))

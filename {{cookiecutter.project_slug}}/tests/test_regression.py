@@ -87,6 +87,10 @@ def test_regression_reports_rmse_r2_baselines_ensembles_and_fit_diagnosis(regres
     verdict = "UNDERFITTING" if train_r2 < 0.9 else "OVERFITTING" if gap > 0.05 else "GOOD FIT"
     assert f"fit diagnosis: {verdict}: train r2 {train_r2:.4f}" in process.stdout, process.stdout[-3000:]
     assert metrics[f"fit/{'underfit' if verdict == 'UNDERFITTING' else 'overfit'}"] == (verdict != "GOOD FIT")
+    # the headline reads R2 too
+    assert f"test/r2 {metrics['test/r2']:.4f}  val/r2 {metrics['val/r2']:.4f}" in process.stdout
+    assert f"best baseline: ridge {metrics['baseline/ridge_r2']:.4f}" in process.stdout
+    assert f"fit diagnosis: {verdict} (gap train-val {gap:+.4f})" in process.stdout
     # what needs classes said so once, and skipped
     for notice in NOTICES:
         assert process.stdout.count(notice) == 1, (notice, process.stdout[-3000:])

@@ -4,7 +4,8 @@ Rows of the table (accuracy and NLL on the test set; NLL often shows an ensemble
 before accuracy does):
   single          the best checkpoint by the monitored metric (val/loss)
   soft            the top-k checkpoints, mean of their probabilities
-  hard            the top-k checkpoints, majority vote (NLL from vote counts, add-one smoothed)
+  hard            the top-k checkpoints, majority vote (accuracy only: 0/1 votes are not probabilities,
+                  an NLL of them would measure the smoothing, not the models)
   weight_average  one model whose weights are the mean of the top-k, batch-norm statistics
                   recomputed on the training data (torch.optim.swa_utils.update_bn)
 Across the runs of a sweep (eval.py on a multirun folder) the rows are the runs' best
@@ -74,10 +75,11 @@ def regression_score(predictions: torch.Tensor, y: torch.Tensor) -> dict:
     return {"rmse": float(mean_squared_error(predictions, y, squared=False)), "r2": float(r2_score(predictions, y))}
 
 
-def hard_vote(all_probs: list[torch.Tensor]) -> torch.Tensor:
+def hard_vote(all_probs: list[torch.Tensor], y: torch.Tensor) -> dict:
+    """Majority vote of the models' predicted classes: its accuracy (ties go to the lower class index)."""
     num_classes = all_probs[0].shape[1]
-    votes = sum(F.one_hot(p.argmax(1), num_classes).float() for p in all_probs)
-    return (votes + 1) / (len(all_probs) + num_classes)  # ties go to the lower class index
+    votes = sum(F.one_hot(p.argmax(1), num_classes) for p in all_probs)
+    return {"acc": float((votes.argmax(1) == y).float().mean())}
 
 
 def average_weights(paths: list[Path], train_x: torch.Tensor, hyper_parameters: dict | None = None):
@@ -108,7 +110,7 @@ def checkpoint_rows(paths: list[Path], x, y, train_x, methods=METHODS, hyper_par
     if "hard" in methods and regression:
         print("note: the hard vote needs classes: no `hard` row on a regression task.")
     elif "hard" in methods:
-        rows["hard"] = score(hard_vote(all_probs), y)
+        rows["hard"] = hard_vote(all_probs, y)
     if "weight_average" in methods:
         rows["weight_average"] = score(probabilities(average_weights(paths, train_x, hyper_parameters), x), y)
     return rows
@@ -130,7 +132,7 @@ def cross_run_rows(best_paths: list[Path], x, y) -> tuple[dict, int]:
         "single_mean": {m: sum(s[m] for s in singles) / len(singles) for m in ("acc", "nll")},
         "single_best_run": singles[best],
         "cross_run_soft": score(torch.stack(all_probs).mean(0), y),
-        "cross_run_hard": score(hard_vote(all_probs), y),
+        "cross_run_hard": hard_vote(all_probs, y),
     }, best
 
 
@@ -150,11 +152,11 @@ def which_weights(paths: list[Path]) -> str:
 
 
 def print_table(rows: dict, title: str) -> None:
-    columns = list(next(iter(rows.values()), {"acc": 0, "nll": 0}))  # acc, nll (regression: rmse, r2)
+    columns = list(max(rows.values(), key=len, default={"acc": 0, "nll": 0}))  # acc, nll (regression: rmse, r2)
     print(f"\n{title}")
     print(f"  {'':16s} " + " ".join(f"{column:>8s}" for column in columns))
-    for name, values in rows.items():
-        print(f"  {name:16s} " + " ".join(f"{values[column]:8.4f}" for column in columns))
+    for name, values in rows.items():  # a hard vote has no NLL: "-"
+        print(f"  {name:16s} " + " ".join(f"{values[c]:8.4f}" if c in values else f"{'-':>8s}" for c in columns))
 
 
 def ensemble_metrics(cfg, trainer, data, run_dir: Path) -> dict:
