@@ -12,6 +12,10 @@ Every `every_n_steps` optimizer steps, and never in between, this logs under `di
 Each quantity has a healthy range (`ranges`). The first time a value of a layer leaves its
 range, or is not finite, an alert is printed (once per layer and quantity) and logged as
 TensorBoard text under `diag/alerts`, at the step it happened, so you can find when it started.
+During the first `grace_steps` optimizer steps `first_steps_ranges` replace them where given:
+Adam's first updates are about lr per weight whatever the gradient, large next to freshly
+initialised weights (update/weight ratios up to ~0.6 at step 0 with the learning rate that
+`python check.py` suggests; ~10-30x more with a learning rate 45x too high).
 
 Cost tiers as in Cockpit: between logging steps this callback compares one counter and does
 nothing else. Forward hooks exist only from the start of a logging step's batch to its
@@ -45,12 +49,15 @@ DEFAULT_RANGES = {
 
 class Diagnostics(L.Callback):
     def __init__(self, every_n_steps: int = 100, histograms: bool = True, max_histogram_values: int = 2048,
-                 histogram_bins: int = 64, ranges: dict | None = None):
+                 histogram_bins: int = 64, ranges: dict | None = None, grace_steps: int = 50,
+                 first_steps_ranges: dict | None = None):
         self.every_n_steps = every_n_steps  # 0: off
         self.histograms = histograms
         self.max_histogram_values = max_histogram_values  # add_histogram costs ~87 ms per 1M values
         self.histogram_bins = histogram_bins
         self.ranges = DEFAULT_RANGES | dict(ranges or {})
+        self.grace_steps = grace_steps  # the expected transient of the first steps: first_steps_ranges
+        self.first_steps_ranges = {"update_ratio": [1e-7, 1.0]} if first_steps_ranges is None else dict(first_steps_ranges)
         self.alerted: set[str] = set()  # "<layer>/<quantity>" already reported (kept on resume)
         self._hooks = []  # only during a logging step
         self._step = {}   # numbers and subsamples of the current logging step, cleared at its end
@@ -158,13 +165,15 @@ class Diagnostics(L.Callback):
     def _check(self, key: str, value: float, step: int, writer):
         layer, _, quantity = key.rpartition("/")
         kind = next((q for q in self.ranges if quantity == q or quantity.endswith("_" + q)), None)
-        low, high = self.ranges[kind] if kind else (-math.inf, math.inf)
+        ranges = self.first_steps_ranges if step < self.grace_steps else {}
+        low, high = (ranges.get(kind) or self.ranges[kind]) if kind else (-math.inf, math.inf)
         if math.isfinite(value) and low <= value <= high:
             return
         if key in self.alerted:
             return
         self.alerted.add(key)
         problem = "non-finite" if not math.isfinite(value) else f"outside the healthy range [{low:g}, {high:g}]"
+        problem += f" of the first {self.grace_steps} steps" if kind in ranges and math.isfinite(value) else ""
         message = f"step {step}: {layer or 'model'} {quantity} = {value:.4g}, {problem}"
         print(f"diagnostics alert: {message}")
         if writer is not None:
