@@ -6,6 +6,7 @@ own code (a copy of the project with data.py edited), or in the config.
 """
 
 import json
+import math
 import os
 import shutil
 
@@ -119,6 +120,9 @@ def test_lr_range_test_writes_plot_tensorboard_image_and_the_override(clean):
     assert 1e-6 < suggested < 1.0
     assert f"optimizer.lr={suggested:.2g}" in process.stdout
     assert (run_dir / "lr_find.png").stat().st_size > 1000
+    # the plot's first point is the loss of the first batch before any update: what loss_at_init measures
+    first, at_init = verdicts["lr_range_test"]["numbers"]["first_loss"], verdicts["loss_at_init"]["numbers"]["loss"]
+    assert abs(first / at_init - 1) < 0.1, (first, at_init)
     events = EventAccumulator(str(run_dir), size_guidance={"images": 0}).Reload()
     assert "check/lr_find" in events.Tags()["images"]
     assert not list(run_dir.glob(".lr_find*.ckpt"))  # Lightning's temporary checkpoint is gone
@@ -139,7 +143,7 @@ BUGS = {
 def test_check_catches_a_planted_bug(tmp_path, bug):
     overrides, name, statuses, advice = BUGS[bug]
     (tmp_path / "buggy.py").write_text(BUGGY)
-    only = [name, "lr_range_test"] if bug == "lr_far_too_high" else [name]
+    only = [name, "input_signal", "lr_range_test"] if bug == "lr_far_too_high" else [name]
     process, verdicts, _ = check(tmp_path, *overrides, f"check.only=[{','.join(only)}]", pythonpath=[tmp_path])
     verdict = verdicts[name]
     assert verdict["status"] in statuses, verdict
@@ -147,7 +151,9 @@ def test_check_catches_a_planted_bug(tmp_path, bug):
     assert advice in process.stdout  # the advice is printed under the table row
     if "FAIL" in {v["status"] for v in verdicts.values()}:
         assert process.returncode == 1
-    if bug == "lr_far_too_high":
+    if bug == "lr_far_too_high":  # input_signal fails too, and blames the learning rate first, not the labels
+        signal = verdicts["input_signal"]["advice"]
+        assert verdicts["input_signal"]["status"] == "PASS" or signal.index("learning rate") < signal.index("Labels"), signal
         assert verdicts["lr_range_test"]["status"] == "WARN"
         assert verdicts["lr_range_test"]["numbers"]["suggested_lr"] < 1.0  # far lower than the 10 configured
 
@@ -166,9 +172,11 @@ def test_shuffled_labels_fail_input_signal_and_warn_in_train_py(tmp_path):
     assert planted != code
     data_py.write_text(planted)
 
-    process, verdicts, _ = check(tmp_path, "check.only=[input_signal,baselines]", project=project)
+    process, verdicts, _ = check(tmp_path, "check.only=[overfit_one_batch,input_signal,baselines]", project=project)
+    assert verdicts["overfit_one_batch"]["status"] == "PASS"  # one batch is memorized, whatever its labels
     assert verdicts["input_signal"]["status"] == "FAIL", verdicts["input_signal"]
-    assert "labels" in verdicts["input_signal"]["advice"]
+    assert "training works (overfit_one_batch passed" in verdicts["input_signal"]["advice"]
+    assert "Check that the labels belong to their inputs" in verdicts["input_signal"]["advice"]
     assert verdicts["baselines"]["status"] == "WARN", verdicts["baselines"]
     assert process.returncode == 1
 
@@ -179,6 +187,17 @@ def test_shuffled_labels_fail_input_signal_and_warn_in_train_py(tmp_path):
     assert "warning: test/acc" in process.stdout and "most frequent class" in process.stdout, process.stdout[-2000:]
     metrics = read_metrics(run_dir)
     assert metrics["test/acc"] < metrics["baseline/majority_acc"] + 0.05
+
+
+@pytest.mark.parametrize("train_score, train_loss, first_words", [
+    (0.11, 5.0, "Its training loss (5) is above that of a constant guess"),   # unstable: the learning rate first
+    (0.98, 0.05, "Yet it fits its training data"),                             # fits, does not carry over: labels
+    (0.12, 2.29, "It learned little even on its training data"),              # nothing learned: either, check.py
+])
+def test_a_network_at_chance_names_the_most_likely_cause_first(train_score, train_loss, first_words):
+    from {{cookiecutter.package_name}}.baselines import likely_cause
+
+    assert likely_cause(train_score, train_loss, math.log(10), 0.10, "acc").startswith(first_words)
 
 
 def test_train_py_reports_baselines_in_metrics_and_tensorboard(train):

@@ -13,6 +13,8 @@ examples (an SVC costs O(n^2) in them), and say so once: "baselines used N of M 
 `test/r2`); `python check.py` reports them as a check.
 """
 
+import math
+
 import torch
 
 
@@ -120,12 +122,35 @@ def report_baselines(trainer, data, metrics: dict) -> dict:
          if key.endswith(f"_{score}") and key != f"baseline/{trivial}_{score}"), key=lambda kv: kv[1]
     )
     if network < floor + 0.05:
-        print(
-            f"warning: test/{score} {network:.4f} is no better than {ignoring} "
-            f"({floor:.4f}): the network learned nothing from its inputs. Do the {'labels' if score == 'acc' else 'targets'} "
-            "belong to their inputs? `python check.py` runs the sanity checks."
-        )
+        print(f"warning: test/{score} {network:.4f} is no better than {ignoring} ({floor:.4f}). "
+              + likely_cause(metrics.get(f"fit/train_{score}"), metrics.get("fit/train_loss"),
+                             math.log(data.num_classes) if score == "acc" else 1.0, floor, score))
     elif network < best:
         name = best_name.removeprefix("baseline/").removesuffix(f"_{score}")
         print(f"note: the classic model {name} ({best:.4f}) beats the network (test/{score} {network:.4f}).")
     return baselines
+
+
+def likely_cause(train: float | None, train_loss: float | None, trivial_loss: float, floor: float, score: str) -> str:
+    """Why a network scores no better than the trivial baseline, the most likely cause first.
+
+    The training numbers tell the causes apart: a training loss above that of a constant guess
+    (`trivial_loss`: log(classes), or 1 for standardized regression targets) means unstable
+    training (learning rate); a network that fits its training data but not the test set learned
+    something that does not carry over (labels that do not belong to their inputs); a network that
+    learned nothing at all is either (`python check.py`'s overfit_one_batch tells them apart).
+    """
+    labels = "labels" if score == "acc" else "targets"
+    check = "`python check.py` tells them apart: overfit_one_batch passes with shuffled labels, fails with a bad learning rate."
+    if train is None or train_loss is None:
+        return f"Check the training (learning rate, length) and that the {labels} belong to their inputs: {check}"
+    if not math.isfinite(train_loss) or train_loss > 1.1 * trivial_loss:
+        return (f"Its training loss ({train_loss:.3g}) is above that of a constant guess ({trivial_loss:.3g}): training "
+                "is unstable, most likely a learning rate far too high (`python check.py` runs the LR range test); "
+                f"the {labels} come second.")
+    if train > floor + 0.5 * (1 - floor):
+        return (f"Yet it fits its training data (train {score} {train:.4f}): what it learned does not carry over. "
+                f"Do the {labels} belong to their inputs (shuffled one without the other)? Are train and test alike? "
+                "`python check.py` runs the sanity checks.")
+    return (f"It learned little even on its training data (train {score} {train:.4f}, loss {train_loss:.3g}): "
+            f"a learning rate too low or too few steps, or {labels} that do not belong to their inputs. {check}")

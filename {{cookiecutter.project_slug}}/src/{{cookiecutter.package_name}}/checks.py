@@ -338,29 +338,56 @@ def zero_gradient_fraction(module, batch) -> float:
     return sum(p.grad is None or not bool(p.grad.any()) for p in weights) / max(1, len(weights))
 
 
-def input_signal(module, train_loader, val, make_trainer, steps: int) -> Verdict:
+def input_signal(module, train_loader, val, make_trainer, steps: int, trains: bool | None = None) -> Verdict:
     """The same model trained briefly on real inputs must beat one trained on zeroed inputs.
 
     With zeroed inputs a model can only learn the class frequencies. If the real inputs do
     no better, the data carries no signal the model finds: labels shuffled relative to
     their inputs, inputs lost in the pipeline, or a model that ignores its input. Judged on
     the validation loss, which moves long before the accuracy does in a brief training.
+    The advice names the most likely cause first: a training that did not work (the training loss
+    went up or did not fall; `trains`=False: overfit_one_batch failed) points at the optimization,
+    a training that worked points at the data.
     """
     val_x, val_y = val
-    results = {}
+    results, history = {}, LossHistory()
     for name, loader, inputs in [("real", train_loader, val_x), ("zeroed", ZeroedInputs(train_loader), torch.zeros_like(val_x))]:
         L.seed_everything(0, verbose=False)
         model = copy.deepcopy(module)
-        make_trainer(max_steps=steps).fit(model, train_dataloaders=loader)
+        make_trainer(max_steps=steps, callbacks=[history] if name == "real" else []).fit(model, train_dataloaders=loader)
         results[f"{name}_loss"], results[f"{name}_acc"] = evaluate(model, inputs, val_y)
     gain = results["zeroed_loss"] - results["real_loss"]  # nats of the labels (regression: variance) explained
     status = PASS if gain >= 0.1 else WARN if gain >= 0.03 else FAIL
-    advice = "" if status == PASS else (
-        f"After {steps} steps real inputs give a val loss of {results['real_loss']:.3f}, zeroed inputs "
-        f"{results['zeroed_loss']:.3f}: the model barely uses its inputs. Check that the labels belong to their "
-        "inputs (no shuffling of one without the other) and that the inputs reach the model "
-        "(or, if it is just slow, raise check.signal_steps)."
-    )
+    losses = history.losses or [math.nan]
+    first, last = sum(losses[:5]) / len(losses[:5]), sum(losses[-5:]) / len(losses[-5:])
+    results["train_loss_first"], results["train_loss_last"] = first, last
+    numbers = (f"After {steps} steps real inputs give a val loss of {results['real_loss']:.3f}, zeroed inputs "
+               f"{results['zeroed_loss']:.3f}")
+    diverged = not math.isfinite(max(losses)) or max(losses) > 2 * losses[0]
+    if status == PASS:
+        advice = ""
+    elif diverged or trains is False:
+        went = f"went up to {max(losses):.3g} (from {losses[0]:.3g})" if diverged else f"went {first:.3g} -> {last:.3g}"
+        advice = (
+            f"{numbers}, but the training loss itself {went}"
+            + (" and overfit_one_batch failed" if trains is False else "")
+            + ": training does not work, so this check cannot judge the data yet. Most likely the learning rate "
+            "(the LR range test's suggestion below); once training works, run the checks again. Labels that do "
+            "not belong to their inputs come second."
+        )
+    elif trains is None and not last < 0.9 * first:
+        advice = (
+            f"{numbers}, and the training loss did not fall ({first:.3g} -> {last:.3g}): either the labels do not "
+            "belong to their inputs or training does not work (learning rate); overfit_one_batch tells them apart "
+            "(it passes with shuffled labels): run it too."
+        )
+    else:
+        advice = (
+            f"{numbers}: training works ({'overfit_one_batch passed; ' if trains else ''}the loss went "
+            f"{first:.3g} -> {last:.3g}) yet the "
+            "model barely uses its inputs. Check that the labels belong to their inputs (no shuffling of one without "
+            "the other) and that the inputs reach the model (or, if it is just slow, raise check.signal_steps)."
+        )
     return Verdict(
         status,
         f"val loss real {results['real_loss']:.3f} vs zeroed {results['zeroed_loss']:.3f} "
@@ -424,31 +451,44 @@ def lr_range_test(module, train_loader, make_trainer, lr: float, run_dir: Path, 
                   num_training: int) -> Verdict:
     """Lightning's LR finder: the loss while the LR grows exponentially, one step per LR.
 
-    Lightning runs the sweep and draws the plot (lr_find.png and the TensorBoard image
-    `check/lr_find`). The suggestion is ours: the LR at the lowest loss divided by 10 (the
-    "minimum" rule of fastai). Lightning's own `suggestion()` takes the steepest slope against
-    the LR itself rather than its logarithm, which on an exponential sweep favours the
-    smallest LRs (here 2e-5 to 3e-4 whatever the model); it stays in checks.json for reference.
-    The first 10 points are skipped: Lightning's smoothing under-reports the first losses.
+    Lightning runs the sweep. The curve is ours: every step's raw loss (recorded by the module) and their
+    running average (beta 0.98) with the right bias correction. Lightning's own curve divides the
+    first average by 1 - 0.98^2 instead of 1 - 0.98 (it reads global_step after the step), so its
+    first point is half the real loss (1.17 against 2.34 at init on the digits); ours starts at the
+    loss of the first batch before any update, the number `loss_at_init` measures.
+    The suggestion is ours too: the LR at the lowest averaged loss divided by 10 (the "minimum"
+    rule of fastai). Lightning's `suggestion()` takes the steepest slope against the LR itself
+    rather than its logarithm, which on an exponential sweep favours the smallest LRs (here 2e-5
+    to 3e-4 whatever the model); it stays in checks.json for reference. The first 10 points are
+    left out of the minimum: a running average of so few steps is noisy.
     The module's `configure_optimizers` reads `self.lr`, the attribute the finder would set
     (Lightning issue 16787), so the suggestion is used with `optimizer.lr=<value>`.
     """
     from lightning.pytorch.tuner import Tuner
 
+    probe, raw_losses = copy.deepcopy(module), []
+    training_step = probe.training_step
+
+    def recorded_training_step(*args, **kwargs):  # lr_find runs its own callback only: record here
+        output = training_step(*args, **kwargs)
+        raw_losses.append(float(output["loss"] if isinstance(output, dict) else output))
+        return output
+
+    probe.training_step = recorded_training_step
     finder = Tuner(make_trainer()).lr_find(
-        copy.deepcopy(module), train_dataloaders=train_loader, min_lr=min_lr, max_lr=max_lr,
-        num_training=num_training, update_attr=False,
+        probe, train_dataloaders=train_loader, min_lr=min_lr, max_lr=max_lr, num_training=num_training,
+        update_attr=False,
     )
-    lrs, losses = torch.tensor(finder.results["lr"][10:]), torch.tensor(finder.results["loss"][10:])
+    steps = min(len(finder.results["lr"]), len(raw_losses))
+    all_lrs, raw = torch.tensor(finder.results["lr"][:steps]), torch.tensor(raw_losses[:steps])
+    averaged = running_average(raw)
+    lrs, losses = all_lrs[10:], averaged[10:]
     finite = torch.isfinite(losses)
     if int(finite.sum()) < 2:
         return Verdict(WARN, "no suggestion", "a suggestion", "Too few finite losses: lower check.lr_find.max_lr.")
     lowest = int(torch.where(finite, losses, torch.inf).argmin())
     at_minimum, suggested = float(lrs[lowest]), float(lrs[lowest]) / 10
-    figure = finder.plot(suggest=False)
-    figure.axes[0].plot([suggested], [float(losses[(lrs - suggested).abs().argmin()])], "ro", label="suggested")
-    figure.axes[0].legend()
-    save_figure(figure, run_dir, "lr_find")
+    plot_lr_range(all_lrs, raw, averaged, suggested, float(losses[(lrs - suggested).abs().argmin()]), run_dir)
     status = PASS if suggested / 100 <= lr <= at_minimum else WARN
     advice = "" if status == PASS else (
         f"The configured lr is {lr / suggested:.3g}x the suggestion ({'past the lowest loss' if lr > at_minimum else 'far below it'}): "
@@ -456,9 +496,36 @@ def lr_range_test(module, train_loader, make_trainer, lr: float, run_dir: Path, 
     )
     return Verdict(
         status, f"suggested {suggested:.2g} (configured {lr:g})", f"{suggested / 100:.2g} .. {at_minimum:.2g} (lowest loss)",
-        advice, {"suggested_lr": suggested, "lr_at_lowest_loss": at_minimum, "lr": lr,
+        advice, {"suggested_lr": suggested, "lr_at_lowest_loss": at_minimum, "lr": lr, "first_loss": float(raw[0]),
                  "lightning_suggestion": finder.suggestion()},
     )
+
+
+def running_average(losses: torch.Tensor, beta: float = 0.98) -> torch.Tensor:
+    """Exponential moving average with bias correction: step k (from 0) divides by 1 - beta^(k+1)."""
+    average, out = 0.0, []
+    for k, loss in enumerate(losses.tolist()):
+        average = beta * average + (1 - beta) * loss
+        out.append(average / (1 - beta ** (k + 1)))
+    return torch.tensor(out)
+
+
+def plot_lr_range(lrs, raw, averaged, suggested: float, loss_at_suggested: float, run_dir: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots()
+    ax.plot(lrs, raw, color="0.75", linewidth=0.8, label="loss of each step")
+    ax.plot(lrs, averaged, label="running average (beta 0.98)")
+    ax.plot([float(lrs[0])], [float(raw[0])], "k.", label=f"first step: {float(raw[0]):.3g} (the loss at init)")
+    ax.plot([suggested], [loss_at_suggested], "ro", label=f"suggested lr {suggested:.2g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (one step each)")
+    ax.set_ylabel("training loss")
+    finite = raw[torch.isfinite(raw)]
+    if finite.numel():  # a diverging end would squash the curve: show up to 1.5x the loss at init
+        ax.set_ylim(top=max(1.5 * float(raw[0]), float(averaged[torch.isfinite(averaged)].min()) * 1.1))
+    ax.legend()
+    save_figure(figure, run_dir, "lr_find")
 
 
 def save_figure(figure, run_dir: Path, name: str) -> None:
@@ -556,7 +623,8 @@ def run_checks(cfg) -> list[Verdict]:
         "overfit_one_batch": lambda: overfit_one_batch(
             bare, batch, make_trainer, settings.overfit_steps, settings.overfit_loss_below),
         "input_signal": lambda: input_signal(
-            module, data.train_dataloader(), splits["val"], make_trainer, settings.signal_steps),
+            module, data.train_dataloader(), splits["val"], make_trainer, settings.signal_steps,
+            trains=next((v.status != FAIL for v in verdicts if v.check == "overfit_one_batch"), None)),
         "baselines": lambda: classic_baselines(splits),
         "lr_range_test": lambda: lr_range_test(
             module, data.train_dataloader(), make_trainer, float(cfg.optimizer.lr), run_dir, **settings.lr_find),
