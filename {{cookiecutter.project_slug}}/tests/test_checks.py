@@ -211,6 +211,24 @@ def test_train_py_reports_baselines_in_metrics_and_tensorboard(train):
     assert {"baseline/majority_acc", "baseline/logreg_acc", "baseline/svc_acc", "test/acc"} <= tags, tags
 
 
+def test_baselines_are_fitted_once_per_split_and_cached(train, tmp_path):
+    """Only the first run on a split pays for the scikit-learn fits; another split, or a damaged file, refits."""
+    short = ("trainer.max_epochs=1", "trainer.limit_train_batches=2", "ensemble.k=0", *FAST)
+    first, run_0 = train(*short)
+    assert "baselines: cached" not in first.stdout
+    cached = list((tmp_path / "cache" / "baselines").glob("*.json"))
+    assert len(cached) == 1
+    again, run_1 = train(*short, "seed=1")  # another seed, the same split: the cache
+    assert f"baselines: cached by an earlier run on the same split ({cached[0]}" in again.stdout, again.stdout[-2000:]
+    baselines = {k: v for k, v in read_metrics(run_0).items() if k.startswith("baseline/")}
+    assert baselines and {k: v for k, v in read_metrics(run_1).items() if k.startswith("baseline/")} == baselines
+    other, _ = train(*short, "data.split_seed=1")  # other examples in train and test: fitted, a second file
+    assert "baselines: cached" not in other.stdout and len(list(cached[0].parent.glob("*.json"))) == 2
+    cached[0].write_text('{"baseline/svc_acc": "import os"}')  # not what train.py writes: fitted again
+    damaged, run_3 = train(*short)
+    assert "baselines: cached" not in damaged.stdout and read_metrics(run_3)["baseline/svc_acc"] == baselines["baseline/svc_acc"]
+
+
 def test_batch_size_finder_reports_the_largest_batch(tmp_path):
     process, verdicts, _ = check(tmp_path, "check.only=[batch_size]", "check.batch_size=true",
                                  "check.batch_size_max_trials=3")

@@ -14,6 +14,7 @@ examples (an SVC costs O(n^2) in them), and say so once: "baselines used N of M 
 """
 
 import math
+from pathlib import Path
 
 import torch
 
@@ -86,28 +87,81 @@ def baseline_regression_scores(train_x, train_y, test_x, test_y, max_train: int 
     return scores
 
 
-def baseline_metrics(data, max_examples: int = 20000, notice: bool = True) -> dict:
+def baseline_metrics(data, max_examples: int = 20000, notice: bool = True, cache_dir: Path | None = None) -> dict:
     """The baselines on the datamodule's train and test splits (what `python train.py` reports).
 
     Data not in memory is read only up to its first `max_examples` per split; the fits then
-    subsample the training examples (see `training_subset`).
+    subsample the training examples (see `training_subset`). With `cache_dir`, the scores are
+    kept in `<cache_dir>/baselines/<key>.json`, the key a sha256 of the train and test examples,
+    the task, this file and scikit-learn's version: only the first run on a split pays for the fits.
     """
     in_memory = data.splits is not None  # then the whole training split costs nothing: subsample all of it
     train_x, train_y = data.split_tensors("train", None if in_memory else max_examples)
     test_x, test_y = data.split_tensors("test", max_examples)
+    path = cached_path(cache_dir, data.task, train_x, train_y, test_x, test_y) if cache_dir else None
+    cached = read_cached(path) if path else None
+    if cached is not None:
+        if notice:
+            print(f"baselines: cached by an earlier run on the same split ({path}; delete it to fit them again)")
+        return cached
     total = len(data.indices["train"])
     if data.task == "regression":
-        return baseline_regression_scores(train_x, train_y, test_x, test_y, of=total, notice=notice)
-    return baseline_accuracies(train_x, train_y, test_x, test_y, of=total, notice=notice)
+        scores = baseline_regression_scores(train_x, train_y, test_x, test_y, of=total, notice=notice)
+    else:
+        scores = baseline_accuracies(train_x, train_y, test_x, test_y, of=total, notice=notice)
+    if path:
+        write_cached(path, scores)
+    return scores
 
 
-def report_baselines(trainer, data, metrics: dict) -> dict:
+def cached_path(cache_dir: Path, task: str, train_x, train_y, test_x, test_y) -> Path:
+    """Where the baselines of exactly these examples are kept (a change of data, split, code or version: a new file)."""
+    import hashlib
+    import importlib.metadata
+
+    from .data import examples_fingerprint
+
+    key = hashlib.sha256("\n".join([
+        task, examples_fingerprint(train_x, train_y), examples_fingerprint(test_x, test_y),
+        hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), importlib.metadata.version("scikit-learn"),
+    ]).encode()).hexdigest()
+    return Path(cache_dir) / "baselines" / f"{key[:32]}.json"
+
+
+def read_cached(path: Path) -> dict | None:
+    """The cached scores, or None if absent or not what this file writes (read from disk: only names and numbers)."""
+    import json
+
+    try:
+        scores = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    valid = isinstance(scores, dict) and scores and all(
+        isinstance(k, str) and k.startswith("baseline/") and isinstance(v, (int, float)) for k, v in scores.items())
+    return {k: float(v) for k, v in scores.items()} if valid else None
+
+
+def write_cached(path: Path, scores: dict) -> None:
+    import json
+    import os
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")  # + rename: a parallel run reads all or nothing
+        temporary.write_text(json.dumps(scores, indent=2) + "\n")
+        os.replace(temporary, path)
+    except OSError as error:  # the run's own results stand; only the cache is missing
+        print(f"note: could not cache the baselines in {path}: {error}")
+
+
+def report_baselines(trainer, data, metrics: dict, cache_dir: Path | None = None) -> dict:
     """`python train.py`'s baselines: computed, logged beside the network's curves, compared with test/acc
     (regression: test/r2; higher is better for both).
 
-    Adds about a second to a run on the digits (scikit-learn import and three small fits).
+    Adds about a second to a run on the digits (scikit-learn import and three small fits), the first
+    time only with `cache_dir` (train.py: `<paths.log_dir>/cache`).
     """
-    baselines = baseline_metrics(data, notice=trainer.is_global_zero)  # one notice, not one per DDP process
+    baselines = baseline_metrics(data, notice=trainer.is_global_zero, cache_dir=cache_dir)  # one notice, not one per DDP process
     for logger in trainer.loggers:  # TensorBoard scalars baseline/..., next to test/acc
         logger.log_metrics(baselines, step=trainer.global_step)
     score, trivial, ignoring = ("acc", "majority", "always answering the most frequent class")

@@ -69,7 +69,7 @@ def train(cfg: DictConfig) -> float:
 
     metrics = evaluate_best(cfg, trainer, module, data, run_dir)  # test/, val/, ensembles of the best weights
     if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
-        metrics |= report_baselines(trainer, data, metrics)
+        metrics |= report_baselines(trainer, data, metrics, cache_dir=Path(cfg.paths.log_dir) / "cache")
     metrics = pseudo_label_rounds(cfg, data, module, run_dir, metrics)  # pseudo_label.rounds > 0: train again, round_<r>/
     finish(trainer, run_dir, metrics)
     pruning = next((c for c in trainer.callbacks if isinstance(c, OptunaPruning)), None)
