@@ -8,7 +8,8 @@ when it has them (`preprocessing["feature_names"]`, e.g. a CSV's columns). Label
 ambiguous examples and systematic confusions show up here first. `val/random_predictions`:
 `k` random validation examples with the same titles (wrong ones in red), a quick visual check.
 Made at the final validation of the best checkpoint (run.py), and every `every_n_epochs`
-epochs during training if you ask (each grid costs about 0.3 s). Only the `k` candidates
+epochs during training if you ask (each grid costs ~10 ms: drawn with Pillow; a matplotlib
+figure of 16 subplots took ~0.4 s). Only the `k` candidates
 of each grid are kept while the validation set streams by. The grids are titled by class: on
 a regression task this callback says so once and does nothing.
 """
@@ -19,7 +20,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from .writer import pyplot, tensorboard_writer
+from .writer import tensorboard_writer
 
 
 class WorstMistakes(L.Callback):
@@ -75,11 +76,13 @@ class WorstMistakes(L.Callback):
 
 
 def add(writer, tag: str, shown, step: int) -> None:
-    """A matplotlib figure as an image, a markdown table as text."""
+    """A Pillow image as an image, a markdown table as text."""
     if isinstance(shown, str):
         writer.add_text(tag, shown, step)
     else:
-        writer.add_figure(tag, shown, step)
+        import numpy as np
+
+        writer.add_image(tag, np.asarray(shown), step, dataformats="HWC")
 
 
 def feature_names(pl_module) -> list | None:
@@ -95,27 +98,31 @@ def keep_top(store: dict | None, key: torch.Tensor, examples: dict, k: int) -> d
     return {name: value[order] for name, value in batch.items()}
 
 
-def grid(examples: dict, title: str, names: list, _features=None):
-    """A matplotlib figure: each image titled 'true / pred (confidence)', wrong ones in red."""
-    plt = pyplot()
+def grid(examples: dict, title: str, names: list, _features=None, cell: int = 112, caption: int = 28):
+    """An image: each example enlarged to `cell` pixels under its caption 'true / pred (confidence)',
+    wrong ones in red. Grayscale images are stretched to their own min..max, colour ones clipped to 0..1."""
+    from PIL import Image, ImageDraw
+
     count = len(examples["y"])
     columns = math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(1.7 * columns, 1.9 * rows + 0.4), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, image, label, probs in zip(axes.flat, examples["x"], examples["y"], examples["probs"], strict=False):
+    canvas = Image.new("RGB", (4 + columns * (cell + 4), 24 + rows * (cell + caption + 4)), "white")
+    draw = ImageDraw.Draw(canvas)
+    draw.text((4, 6), title, fill="black")
+    for i, (image, label, probs) in enumerate(zip(examples["x"], examples["y"], examples["probs"], strict=True)):
         confidence, prediction = probs.max(0)
         if image.shape[0] == 3:
-            ax.imshow(image.permute(1, 2, 0).clamp(0, 1).numpy())
+            pixels = image.permute(1, 2, 0).clamp(0, 1)
         else:
-            ax.imshow(image[0].numpy(), cmap="gray")
+            pixels = image[0] - image[0].min()
+            pixels = pixels / pixels.max() if pixels.max() > 0 else pixels
+        tile = Image.fromarray((pixels * 255).round().byte().numpy()).convert("RGB").resize((cell, cell), Image.NEAREST)
+        left, top = 4 + (i % columns) * (cell + 4), 24 + (i // columns) * (cell + caption + 4)
         color = "black" if int(prediction) == int(label) else "red"
-        caption = f"true {names[int(label)]} / pred {names[int(prediction)]}\n({float(confidence):.2f})"
-        ax.set_title(caption, fontsize=8, color=color)
-    figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+        draw.text((left, top), f"true {names[int(label)]} / pred {names[int(prediction)]}", fill=color)
+        draw.text((left, top + 13), f"({float(confidence):.2f})", fill=color)
+        canvas.paste(tile, (left, top + caption))
+    return canvas
 
 
 def table(examples: dict, title: str, names: list, features: list | None, max_values: int = 12) -> str:
