@@ -229,6 +229,32 @@ def test_baselines_are_fitted_once_per_split_and_cached(train, tmp_path):
     assert "baselines: cached" not in damaged.stdout and read_metrics(run_3)["baseline/svc_acc"] == baselines["baseline/svc_acc"]
 
 
+def test_in_a_terminal_a_spinner_names_the_running_check(tmp_path):
+    """A check that trains can take minutes on a busy machine: it is never silent in a terminal."""
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1", TERM="xterm", COLUMNS="160")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "check.py"), "check.only=[overfit_one_batch]", f"hydra.run.dir={tmp_path}"],
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=600) == 0, output[-3000:]
+    text = output.decode(errors="replace")
+    assert "running overfit_one_batch (1/1): training on one batch until its loss is ~0" in text, text[-3000:]
+
+
 def test_batch_size_finder_reports_the_largest_batch(tmp_path):
     process, verdicts, _ = check(tmp_path, "check.only=[batch_size]", "check.batch_size=true",
                                  "check.batch_size_max_trials=3")

@@ -28,6 +28,7 @@ from pathlib import Path
 import lightning as L
 import torch
 import torch.nn.functional as F
+from rich.console import Console
 from torch import nn
 from torch.autograd.gradcheck import GradcheckError
 
@@ -564,6 +565,15 @@ CHECKS = (
 )
 
 
+WHAT_IT_DOES = {  # the spinner's words for the checks that train (seconds to minutes on a busy machine)
+    "overfit_one_batch": "training on one batch until its loss is ~0",
+    "input_signal": "training briefly on real, then on zeroed inputs",
+    "baselines": "fitting scikit-learn models",
+    "lr_range_test": "one step per learning rate, growing exponentially",
+    "batch_size": "doubling the batch until it does not fit",
+}
+
+
 def run_checks(cfg) -> list[Verdict]:
     """Build what `python train.py <same overrides>` would train, run the battery, report."""
     from hydra.core.hydra_config import HydraConfig
@@ -633,10 +643,13 @@ def run_checks(cfg) -> list[Verdict]:
     verdicts = []
     print(f"{'check':<20s} {'verdict':<7s} {'measured':<52s} expected")
     selected = only or [name for name in CHECKS if name != "batch_size" or settings.batch_size]
-    for name in [name for name in CHECKS if name in selected]:
+    console = Console()  # a spinner naming the running check, in a terminal only (logs get the rows)
+    to_run = [name for name in CHECKS if name in selected]
+    for index, name in enumerate(to_run, 1):
         start = time.perf_counter()
         L.seed_everything(cfg.seed, verbose=False)  # each check sees the same randomness, whatever ran before
-        verdict = battery[name]()
+        with console.status(f"running {name} ({index}/{len(to_run)}): {WHAT_IT_DOES.get(name, '')}"):
+            verdict = battery[name]()
         verdict.check, verdict.seconds = name, time.perf_counter() - start
         verdicts.append(verdict)
         print_row(verdict)
