@@ -7,7 +7,10 @@ bar off). Both run in one process, alternating, three times each; the best run o
 side is kept (timings on a shared machine are noisy). Steps/s are given by wall time and
 by the process's CPU time (less sensitive to other load on the machine).
 
-    OMP_NUM_THREADS=1 python benchmarks/overhead.py [--epochs 30] [--repeats 3]
+    OMP_NUM_THREADS=1 python benchmarks/overhead.py [--epochs 30] [--repeats 3] [train.py overrides ...]
+
+Overrides apply to both sides (e.g. `model=medium`); those of callbacks only matter to ours
+(e.g. `callbacks.last_checkpoint.every_n_epochs=5`).
 """
 
 import argparse
@@ -31,11 +34,14 @@ from {{cookiecutter.package_name}}.data import SlicedBatches  # noqa: E402
 from {{cookiecutter.package_name}}.run import build_data_and_module  # noqa: E402
 
 
+OVERRIDES: list[str] = []  # from the command line: both sides
+
+
 def config(run_dir: str, epochs: int):
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         return compose("train", overrides=[
             f"paths.run_dir={run_dir}", f"trainer.max_epochs={epochs}",
-            "~callbacks.progress_bar", "~callbacks.model_summary", "+trainer.enable_progress_bar=false",
+            "~callbacks.progress_bar", "~callbacks.model_summary", "+trainer.enable_progress_bar=false", *OVERRIDES,
         ])
 
 
@@ -84,8 +90,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30, help="30 is the default config's max_epochs")
     parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    print(f"torch threads: {torch.get_num_threads()}, epochs: {args.epochs}, batch size 64, default model")
+    args, overrides = parser.parse_known_args()
+    OVERRIDES.extend(overrides)
+    print(f"torch threads: {torch.get_num_threads()}, epochs: {args.epochs}, overrides: {' '.join(overrides) or 'none'}")
     ours(1), plain_loop(1)  # warm up both (thread pools, first-call costs)
     runs = {"plain loop": [], "ours": []}
     for _ in range(args.repeats):
