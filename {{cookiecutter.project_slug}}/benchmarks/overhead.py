@@ -33,7 +33,6 @@ from hydra.utils import instantiate  # noqa: E402
 from {{cookiecutter.package_name}}.data import SlicedBatches  # noqa: E402
 from {{cookiecutter.package_name}}.run import build_data_and_module  # noqa: E402
 
-
 OVERRIDES: list[str] = []  # from the command line: both sides
 
 

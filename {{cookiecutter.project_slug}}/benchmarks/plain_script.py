@@ -38,6 +38,17 @@ def batches(x, y, shuffle: bool):
         yield x[order[i : i + BATCH]], y[order[i : i + BATCH]]
 
 
+def train_epoch(model, batches, optimizer, scheduler) -> None:
+    """One pass over the training batches, the scheduler stepped every batch (benchmarks/scaling.py uses it too)."""
+    model.train()
+    for xb, yb in batches:
+        loss = F.cross_entropy(model(xb), yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+
+
 def evaluate(model, x, y) -> tuple[float, float]:
     model.eval()
     with torch.no_grad():
@@ -59,13 +70,7 @@ def main():
     scheduler = warmup_cosine(optimizer, total_steps=EPOCHS * math.ceil(len(train_y) / BATCH))
     best_loss, best_state = math.inf, None
     for epoch in range(EPOCHS):
-        model.train()
-        for xb, yb in batches(train_x, train_y, shuffle=True):
-            loss = F.cross_entropy(model(xb), yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+        train_epoch(model, batches(train_x, train_y, shuffle=True), optimizer, scheduler)
         val_loss, val_acc = evaluate(model, val_x, val_y)
         print(f"epoch {epoch}: val loss {val_loss:.4f}, val acc {val_acc:.4f}", flush=True)
         if val_loss < best_loss:

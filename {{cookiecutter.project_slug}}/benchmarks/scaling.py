@@ -84,6 +84,7 @@ def plain_loop(cfg, data, module, epochs: int, loader: bool, starts: list) -> No
     import torch
     import torch.nn.functional as F
     from hydra.utils import instantiate
+    from plain_script import train_epoch  # the plain script's loop (this folder is on sys.path)
     from torch.utils.data import DataLoader, TensorDataset
 
     model, batch = module.model, cfg.data.batch_size
@@ -99,13 +100,7 @@ def plain_loop(cfg, data, module, epochs: int, loader: bool, starts: list) -> No
     scheduler = instantiate(cfg.scheduler, optimizer, total_steps=epochs * -(-len(train_y) // batch))
     for _ in range(epochs):
         starts.append(time.perf_counter())
-        model.train()
-        for x, y in batches(train_x, train_y, shuffle=True):
-            loss = F.cross_entropy(model(x), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+        train_epoch(model, batches(train_x, train_y, shuffle=True), optimizer, scheduler)
         model.eval()
         with torch.no_grad():
             for x, y in batches(val_x, val_y, shuffle=False):
