@@ -90,7 +90,7 @@ def test_regression_reports_rmse_r2_baselines_ensembles_and_fit_diagnosis(regres
     # the headline reads R2 too
     assert f"test/r2 {metrics['test/r2']:.4f}  val/r2 {metrics['val/r2']:.4f}" in process.stdout
     assert f"best baseline: ridge {metrics['baseline/ridge_r2']:.4f}" in process.stdout
-    assert f"fit diagnosis: {verdict} (gap train-val {gap:+.4f})" in process.stdout
+    assert f"fit: {verdict} (gap train-val {gap:+.4f})" in process.stdout
     # what needs classes said so once, and skipped
     for notice in NOTICES:
         assert process.stdout.count(notice) == 1, (notice, process.stdout[-3000:])

@@ -81,7 +81,7 @@ def test_short_training_writes_metrics_checkpoints_and_tensorboard(train):
     best = max((k for k in metrics if k.startswith("baseline/")), key=metrics.get)
     assert f"best baseline: {best.removeprefix('baseline/').removesuffix('_acc')} {metrics[best]:.4f}" in process.stdout
     verdict = "UNDERFITTING" if metrics["fit/underfit"] else "OVERFITTING" if metrics["fit/overfit"] else "GOOD FIT"
-    assert f"fit diagnosis: {verdict} (gap train-val {metrics['fit/gap']:+.4f})" in process.stdout
+    assert f"fit: {verdict} (gap train-val {metrics['fit/gap']:+.4f})" in process.stdout
     rows = {k.split("/")[1]: v for k, v in metrics.items() if k.startswith("ensemble/") and k.endswith("/acc")}
     assert f"best ensemble row: {max(rows, key=rows.get)} {max(rows.values()):.4f}" in process.stdout
     assert f"all {len(metrics)} numbers: {run_dir / 'metrics.json'}" in process.stdout

@@ -35,5 +35,5 @@ def headline_lines(metrics: dict) -> list[str]:
     if "fit/gap" in metrics:
         verdict = ("UNDERFITTING" if metrics.get("fit/underfit") else "OVERFITTING" if metrics.get("fit/overfit")
                    else "GOOD FIT")
-        lines.append(f"fit diagnosis: {verdict} (gap train-val {metrics['fit/gap']:+.4f})")
+        lines.append(f"fit: {verdict} (gap train-val {metrics['fit/gap']:+.4f})")  # the full line: above
     return lines

@@ -285,7 +285,8 @@ def known_metrics(cfg: DictConfig) -> dict[str, list[str]]:
         result.append("pseudo/")
     ensemble = cfg.get("ensemble") or {}
     if ensemble.get("k") and configured("ModelCheckpoint"):
-        result += [f"ensemble/{method}/{m}" for method in ensemble.get("methods") or [] for m in ("acc", "nll")]
+        result += [f"ensemble/{method}/{m}" for method in ensemble.get("methods") or [] for m in ("acc", "nll")
+                   if (method, m) != ("hard", "nll")]  # a vote has no probabilities: accuracy only
     return {"monitor": monitor, "result": result}
 
 
