@@ -31,14 +31,24 @@ def run_script(script: str, *overrides: str, cwd: Path = ROOT, timeout: int = 60
 def train(tmp_path):
     """train(*overrides) -> (process, run_dir): one run of train.py into a fresh folder."""
 
-    def run(*overrides: str, expect_ok: bool = True):
+    def run(*overrides: str, expect_ok: bool = True, env: dict | None = None):
         run_dir = tmp_path / f"run{len(list(tmp_path.glob('run*')))}"
-        process = run_script("train.py", f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}", *overrides)
+        process = run_script("train.py", f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}", *overrides, env=env)
         if expect_ok:
             assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
         return process, run_dir
 
     return run
+
+
+def imported_packages(process) -> set[str]:
+    """The top-level packages a run imported, read from its stderr when it ran with
+    env={"PYTHONPROFILEIMPORTTIME": "1"} (what `python -X importtime` prints)."""
+    lines = [line.split("|")[-1].strip() for line in process.stderr.splitlines() if line.startswith("import time:")]
+    return {name.split(".")[0] for name in lines[1:]}  # the first line is the header
+
+
+IMPORT_TIMES = {"PYTHONPROFILEIMPORTTIME": "1"}
 
 
 def read_metrics(run_dir: Path) -> dict:

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from conftest import FAST, ROOT, read_metrics, run_script
+from conftest import FAST, IMPORT_TIMES, ROOT, imported_packages, read_metrics, run_script
 
 BUGGY = '''
 import torch
@@ -218,8 +218,9 @@ def test_baselines_are_fitted_once_per_split_and_cached(train, tmp_path):
     assert "baselines: cached" not in first.stdout
     cached = list((tmp_path / "cache" / "baselines").glob("*.json"))
     assert len(cached) == 1
-    again, run_1 = train(*short, "seed=1")  # another seed, the same split: the cache
+    again, run_1 = train(*short, "seed=1", env=IMPORT_TIMES)  # another seed, the same split: the cache
     assert f"baselines: cached by an earlier run on the same split ({cached[0]}" in again.stdout, again.stdout[-2000:]
+    assert "sklearn" not in imported_packages(again)  # scikit-learn's import (~0.3 s) is paid by the first run only
     baselines = {k: v for k, v in read_metrics(run_0).items() if k.startswith("baseline/")}
     assert baselines and {k: v for k, v in read_metrics(run_1).items() if k.startswith("baseline/")} == baselines
     other, _ = train(*short, "data.split_seed=1")  # other examples in train and test: fitted, a second file

@@ -94,16 +94,17 @@ def check_finite(checkpoint: dict, path) -> None:
         )
 
 
-def load_classifier(path, hyper_parameters: dict | None = None):
+def load_classifier(path, hyper_parameters: dict | None = None, checkpoint: dict | None = None):
     """Checkpoint -> the Classifier in eval mode, with its weights.
 
     Built from `hyper_parameters` when given (the config of the run being trained: yours),
     else from those the checkpoint holds, after checking their targets (allowlist.py).
+    `checkpoint`: the file's contents when the caller has already read it (read_checkpoint).
     """
     from .allowlist import check_targets
     from .module import Classifier
 
-    checkpoint = read_checkpoint(path)
+    checkpoint = checkpoint if checkpoint is not None else read_checkpoint(path)
     if hyper_parameters is None:
         check_targets(checkpoint["hyper_parameters"], path)  # before anything is built
         hyper_parameters = checkpoint["hyper_parameters"]

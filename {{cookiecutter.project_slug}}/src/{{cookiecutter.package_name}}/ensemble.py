@@ -82,10 +82,13 @@ def hard_vote(all_probs: list[torch.Tensor], y: torch.Tensor) -> dict:
     return {"acc": float((votes.argmax(1) == y).float().mean())}
 
 
-def average_weights(paths: list[Path], train_x: torch.Tensor, hyper_parameters: dict | None = None):
-    """One model with the mean weights of the checkpoints; batch-norm statistics recomputed."""
-    module = load_classifier(paths[0], hyper_parameters)
-    states = [read_checkpoint(p)["state_dict"] for p in paths]
+def average_weights(paths: list[Path], train_x: torch.Tensor, hyper_parameters: dict | None = None,
+                    checkpoints: list[dict] | None = None):
+    """One model with the mean weights of the checkpoints; batch-norm statistics recomputed.
+    `checkpoints`: the files' contents when the caller has already read them."""
+    checkpoints = checkpoints or [read_checkpoint(p) for p in paths]
+    module = load_classifier(paths[0], hyper_parameters, checkpoint=checkpoints[0])
+    states = [checkpoint["state_dict"] for checkpoint in checkpoints]
     mean = {k: torch.stack([s[k].float() for s in states]).mean(0) if v.is_floating_point() else v
             for k, v in states[0].items()}
     module.load_state_dict(mean)
@@ -100,7 +103,9 @@ def checkpoint_rows(paths: list[Path], x, y, train_x, methods=METHODS, hyper_par
 
     `hyper_parameters`: the config of the run being trained (trusted); else each checkpoint's own.
     """
-    all_probs = [probabilities(load_classifier(p, hyper_parameters), x) for p in paths]
+    checkpoints = [read_checkpoint(p) for p in paths]  # each file read once (weight_average needs them again)
+    all_probs = [probabilities(load_classifier(p, hyper_parameters, checkpoint=c), x)
+                 for p, c in zip(paths, checkpoints, strict=True)]
     regression = y.is_floating_point()
     rows = {}
     if "single" in methods:
@@ -112,7 +117,7 @@ def checkpoint_rows(paths: list[Path], x, y, train_x, methods=METHODS, hyper_par
     elif "hard" in methods:
         rows["hard"] = hard_vote(all_probs, y)
     if "weight_average" in methods:
-        rows["weight_average"] = score(probabilities(average_weights(paths, train_x, hyper_parameters), x), y)
+        rows["weight_average"] = score(probabilities(average_weights(paths, train_x, hyper_parameters, checkpoints), x), y)
     return rows
 
 
