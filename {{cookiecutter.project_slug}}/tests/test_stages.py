@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from conftest import FAST, ROOT, run_script
+from {{cookiecutter.package_name}}.ensemble import ranked_checkpoints
 
 # tiny settings: stages are full runs
 QUICK = [*FAST, "model=tiny", "optimizer.lr=0.01", "trainer.max_epochs=2", "ensemble.k=0",
@@ -24,6 +25,24 @@ ladder:
   - {name: capacity, overrides: [], model_size_up: true, gate: {tolerance: 0.05}}
 """
 
+# stage 1 trains at the command's learning rate; stage 2 keeps the shapes and barely moves
+# (lr 1e-9), so its weights are stage 1's best only if it was warm-started; stage 3 is bigger
+WARM = """
+warm_start: true
+continue_on_fail: false
+ladder:
+  - {name: first, overrides: [], only_this_stage: true, gate: {}}
+  - {name: same_shapes, overrides: [optimizer.lr=1e-9], gate: {}}
+  - {name: bigger, overrides: [], model_size_up: true, gate: {}}
+"""
+# val/acc cannot exceed 1.5: the gate fails at every validation
+HOPELESS = """
+warm_start: false
+continue_on_fail: false
+ladder:
+  - {name: full_data, overrides: [], gate: {floor: 1.5, stop_when_missed: 2}}
+"""
+
 
 @pytest.fixture
 def ladders(tmp_path):
@@ -34,6 +53,8 @@ def ladders(tmp_path):
     (tmp_path / "configs" / "stages" / "three_stop.yaml").write_text(stopping)
     one = "warm_start: false\ncontinue_on_fail: false\nladder:\n  - {name: overfit, overrides: [overfit=true], gate: {train_loss_below: 9.0}}\n"
     (tmp_path / "configs" / "stages" / "one.yaml").write_text(one)
+    (tmp_path / "configs" / "stages" / "warm.yaml").write_text(WARM)
+    (tmp_path / "configs" / "stages" / "hopeless.yaml").write_text(HOPELESS)
     return [f"hydra.searchpath=[file://{tmp_path / 'configs'}]"]
 
 
@@ -117,3 +138,61 @@ def test_a_sweep_of_ladders_gives_one_ladder_folder_per_job(tmp_path, ladders):
         table = rows(sweep / job)
         assert [row["status"] for row in table] == ["PASSED"], table
         assert (sweep / job / "01_overfit" / "metrics.json").is_file()
+
+
+def test_warm_start_loads_the_previous_stage_best_weights_and_names_the_layers_it_could_not(tmp_path, ladders):
+    parent = tmp_path / "ladder"
+    process = run_script("train.py", "stages=warm", f"hydra.run.dir={parent}", "data.subset=200", *ladders, *QUICK)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
+    lines = [line for line in process.stdout.splitlines() if line.startswith("warm start from ")]
+    assert len(lines) == 2, process.stdout[-3000:]  # stages 2 and 3; stage 1 has nothing to start from
+    first_best = ranked_checkpoints(parent / "01_first", 1)[0]
+    assert lines[0].startswith(f"warm start from {first_best}: ")
+    loaded, total = lines[0].split(": ")[1].split(" tensors")[0].split(" of ")
+    assert loaded == total and "not loaded" not in lines[0], lines[0]  # same shapes: everything
+    assert "not loaded (other shape or new): " in lines[1], lines[1]  # tiny -> small
+
+    def weights(run_dir):
+        state = torch.load(ranked_checkpoints(run_dir, 1)[0], weights_only=False)["state_dict"]
+        return {name: tensor for name, tensor in state.items() if "running_" not in name and "num_batches" not in name}
+
+    first, second = weights(parent / "01_first"), weights(parent / "02_same_shapes")
+    assert first.keys() == second.keys()
+    for name in first:  # from scratch, stage 2 would hold a fresh initialization instead
+        assert torch.allclose(first[name], second[name], atol=1e-5), name
+
+
+def test_a_gate_missed_with_no_new_best_ends_its_stage_early(tmp_path, ladders):
+    parent = tmp_path / "ladder"
+    process = run_script("train.py", "stages=hopeless", f"hydra.run.dir={parent}", "data.subset=200", *ladders,
+                         *QUICK, "trainer.max_epochs=20", "optimizer.lr=1e-9",  # val/acc stays where it starts
+                         "callbacks.model_checkpoint.monitor=val/acc", "callbacks.model_checkpoint.mode=max")
+    assert process.returncode == 1, process.stdout[-2000:] + process.stderr[-3000:]
+    assert "gate missed at epoch 2: val/acc" in process.stdout, process.stdout[-3000:]
+    assert "no new best checkpoint in 2 validations: stage ended" in process.stdout
+    last = torch.load(parent / "01_full_data" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["epoch"] == 2  # of 20
+    assert [row["status"] for row in rows(parent)] == ["FAILED"]
+    assert "FAILED its gate" in process.stderr.strip().splitlines()[-1]
+
+
+BAD_LADDER_VALUES = [
+    ("stages.warm_start=maybe", "stages.warm_start='maybe' is not allowed: use true or false"),
+    ("stages.ladder.0.gate=5", "stages.ladder.0.gate=5 is not allowed: a mapping of conditions"),
+    ("+stages.ladder.0.gate.patience=3", "unknown keys ['gate.patience']"),
+    ("stages.ladder.2.gate.tolerance=-1", "stages.ladder.2.gate.tolerance=-1 is not allowed: a number >= 0"),
+    ("+stages.ladder.1.gate.stop_when_met=yes", "stages.ladder.1.gate.stop_when_met='yes' is not allowed: true or false"),
+    ("+stages.ladder.1.gate.stop_when_missed=0", "stop_when_missed=0 is not allowed: null (do not end the stage early)"),
+    ("+stages.ladder.1.gate.stop_when_missed=2.5", "stop_when_missed=2.5 is not allowed"),
+]
+
+
+@pytest.mark.parametrize("override, says", BAD_LADDER_VALUES, ids=[b[0] for b in BAD_LADDER_VALUES])
+def test_a_bad_ladder_value_fails_before_any_stage_trains(tmp_path, override, says):
+    parent = tmp_path / "ladder"
+    process = run_script("train.py", "stages=ladder", override, f"hydra.run.dir={parent}", *FAST)
+    assert process.returncode == 2, process.stderr[-3000:]
+    error = process.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: Invalid ladder (stages): ") and says in error and "Nothing was trained" in error, error
+    assert "Traceback" not in process.stderr
+    assert not (parent / "stages.json").exists() and not list(parent.glob("0*"))

@@ -32,6 +32,7 @@ LATE_BAD_VALUES = [
     ("trainer.devices=0", "trainer.devices=0", "a whole number of processes >= 1"),
     ("trainer.accelerator=quantum", "trainer.accelerator='quantum'", "auto, cpu, gpu, cuda, mps, tpu"),
     ("callbacks.model_checkpoint.save_top_k=-2", "callbacks.model_checkpoint.save_top_k=-2", ">= -1"),
+    ("callbacks.last_checkpoint.every_n_epochs=0", "callbacks.last_checkpoint.every_n_epochs=0", "epochs >= 1"),
     ("augmentation=light augmentation.rotation.degrees=abc", "augmentation.rotation.degrees='abc'",
      "a number (or a list of numbers)"),
     ("augmentation=heavy augmentation.shift.translate=[a,0.1]", "augmentation.shift.translate=['a', 0.1]",
@@ -127,6 +128,7 @@ GOOD_VALUES = [
     "callbacks.model_checkpoint.monitor=val/f1 callbacks.model_checkpoint.mode=max",
     "callbacks.model_checkpoint.monitor=null ~callbacks.early_stopping", "regularization.l1=1e-4 "
     "callbacks.model_checkpoint.monitor=train/l1_penalty", "callbacks.model_checkpoint.save_top_k=-1",
+    "callbacks.last_checkpoint.every_n_epochs=5",
     "augmentation=light augmentation.rotation.degrees=[-5,5]", "augmentation=heavy augmentation.shear=null",
     "+logger.tensorboard.flush_secs=5", "+trainer.num_sanity_val_steps=0",
 ]

@@ -30,7 +30,7 @@ from .validate import ConfigError
 # The model ladders of configs/model/, smallest first: `model_size_up: true` takes the next one.
 SIZES = (["tiny", "small", "medium", "large"], ["mlp_tiny", "mlp_small", "mlp_medium", "mlp_large"])
 STAGE_KEYS = ("name", "overrides", "gate", "only_this_stage", "model_size_up", "enabled")
-GATE_KEYS = ("train_loss_below", "floor", "tolerance", "metric", "stop_when_met")
+GATE_KEYS = ("train_loss_below", "floor", "tolerance", "metric", "stop_when_met", "stop_when_missed")
 
 
 def ladder_folder(cfg: DictConfig) -> Path | None:
@@ -131,6 +131,10 @@ def ladder_problems(settings) -> list[str]:
             continue
         unknown = [key for key in stage if key not in STAGE_KEYS]
         gate = stage.get("gate") or {}
+        if not isinstance(gate, (dict, DictConfig)):
+            problems.append(f"{where}.gate={gate!r} is not allowed: a mapping of conditions such as "
+                            "{floor: baseline, tolerance: 0.01} ({} or null: no conditions).")
+            gate = {}
         unknown += [f"gate.{key}" for key in gate if key not in GATE_KEYS]
         if unknown:
             problems.append(f"{where} has unknown keys {unknown}: a stage takes {', '.join(STAGE_KEYS)}; "
@@ -148,6 +152,12 @@ def ladder_problems(settings) -> list[str]:
             value = gate.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
                 problems.append(f"{where}.gate.{key}={value!r} is not allowed: a number >= 0.")
+        if not isinstance(gate.get("stop_when_met", False), bool):
+            problems.append(f"{where}.gate.stop_when_met={gate.get('stop_when_met')!r} is not allowed: true or false.")
+        missed = gate.get("stop_when_missed")
+        if missed is not None and (isinstance(missed, bool) or not isinstance(missed, int) or missed < 1):
+            problems.append(f"{where}.gate.stop_when_missed={missed!r} is not allowed: null (do not end the stage early) or "
+                            "a whole number of validations >= 1.")
         floor = gate.get("floor")
         if floor is not None and floor != "baseline" and (isinstance(floor, bool) or not isinstance(floor, (int, float))):
             problems.append(f"{where}.gate.floor={floor!r} is not allowed: baseline or a number.")
@@ -175,7 +185,7 @@ def plan_stages(settings, overrides: list[str], parent: Path) -> list[dict]:
     for n, stage in enumerate(settings.ladder, 1):
         own = list(stage.get("overrides") or [])
         item = {"n": n, "name": stage.name, "folder": f"{n:02d}_{stage.name}", "skip": None, "cfg": None,
-                "gate": OmegaConf.to_container(stage.get("gate") or {}), "metric": None}
+                "gate": OmegaConf.to_container(stage.get("gate") or OmegaConf.create()), "metric": None}
         plan.append(item)
         if not stage.get("enabled", True):
             item.update(skip="disabled: enabled=false", changed=" ".join(own))
@@ -230,7 +240,7 @@ def train_stage(stage: dict, run_dir: Path, previous, settings, row: dict, table
         cfg.callbacks.stage_gate = {
             "_target_": f"{__package__}.callbacks.stage_gate.StageGate", "gate": gate, "metric": stage["metric"],
             "floor": floor_of(gate, stage["metric"], {}, previous), "previous": previous[1].get(stage["metric"]) if previous else None,
-            "stop_when_met": bool(gate.get("stop_when_met", False))}
+            "stop_when_met": bool(gate.get("stop_when_met", False)), "stop_when_missed": gate.get("stop_when_missed")}
         if settings.warm_start and previous is not None:
             cfg.callbacks.warm_start = {"_target_": f"{__package__}.callbacks.warm_start.WarmStart",
                                         "run_dir": str(run_dir.parent / previous[0]["folder"])}

@@ -6,9 +6,15 @@ A gate is a few conditions on the stage's results, all of which must hold:
                     best classic baseline's score: baselines.py)
   tolerance         the val metric is at most this much below the previous stage's
 The verdict is computed from the stage's metrics.json (`verdict`, used by stages.py). While
-the stage trains, the callback can end it as soon as the gate is certainly met
-(`stop_when_met`): the conditions hold now and this epoch becomes the best checkpoint, whose
-weights give the final numbers. Our own code: no library has gates.
+the stage trains, the callback can end it early:
+  stop_when_met     as soon as the gate is certainly met: the conditions hold now and this
+                    epoch becomes the best checkpoint, whose weights give the final numbers;
+  stop_when_missed  N: once the gate has failed at N validations in a row none of which gave a
+                    new best checkpoint. The final numbers come from the best checkpoint, so
+                    the gate could then only be met by a new best later: the judgment call of
+                    early stopping, made only while the gate fails (a non-finite loss already
+                    ends any run: stop_on_non_finite_loss.py).
+Our own code: no library has gates.
 """
 
 import lightning as L
@@ -67,23 +73,32 @@ def fmt(value) -> str:
 
 
 class StageGate(L.Callback):
-    """Ends the stage once its gate is certainly met (stop_when_met); the verdict itself is `verdict`."""
+    """Ends the stage once its gate is met (stop_when_met) or missed (stop_when_missed); the verdict is `verdict`."""
 
     def __init__(self, gate: dict, metric: str = "val/acc", floor: float | None = None,
-                 previous: float | None = None, stop_when_met: bool = False):
+                 previous: float | None = None, stop_when_met: bool = False, stop_when_missed: int | None = None):
         self.gate, self.metric, self.floor, self.previous = dict(gate), metric, floor, previous
-        self.stop_when_met = stop_when_met
+        self.stop_when_met, self.stop_when_missed = stop_when_met, stop_when_missed
         self.met_at_epoch = None
+        self.missed_for = 0  # validations in a row with the gate failing and no new best checkpoint
 
     def on_validation_end(self, trainer, pl_module):
-        if trainer.sanity_checking or not self.stop_when_met:
+        if trainer.sanity_checking or not (self.stop_when_met or self.stop_when_missed):
             return
         now = {key: float(value) for key, value in trainer.callback_metrics.items() if value.numel() == 1}
         results = checks(self.gate, now, self.metric, self.floor, self.previous)
-        if results and all(passed for _, passed, _ in results) and self.becomes_best(trainer, now):
+        becomes_best = self.becomes_best(trainer, now)
+        said = "; ".join(text for _, _, text in results)
+        if self.stop_when_met and results and all(passed for _, passed, _ in results) and becomes_best:
             self.met_at_epoch = trainer.current_epoch
             trainer.should_stop = True
-            print(f"gate met at epoch {trainer.current_epoch}: {'; '.join(t for _, _, t in results)}; stage ended")
+            print(f"gate met at epoch {trainer.current_epoch}: {said}; stage ended")
+        failing = any(passed is False for _, passed, _ in results)
+        self.missed_for = self.missed_for + 1 if failing and not becomes_best else 0
+        if self.stop_when_missed and self.missed_for >= self.stop_when_missed:
+            trainer.should_stop = True
+            print(f"gate missed at epoch {trainer.current_epoch}: {said}; no new best checkpoint in "
+                  f"{self.missed_for} validations: stage ended")
 
     @staticmethod
     def becomes_best(trainer, now: dict) -> bool:
@@ -97,7 +112,8 @@ class StageGate(L.Callback):
         return current < float(best) if checkpoint.mode == "min" else current > float(best)
 
     def state_dict(self):
-        return {"met_at_epoch": self.met_at_epoch}
+        return {"met_at_epoch": self.met_at_epoch, "missed_for": self.missed_for}
 
     def load_state_dict(self, state_dict):
         self.met_at_epoch = state_dict.get("met_at_epoch")
+        self.missed_for = state_dict.get("missed_for", 0)
