@@ -32,6 +32,7 @@ from hydra.utils import instantiate  # noqa: E402
 
 from {{cookiecutter.package_name}}.data import SlicedBatches  # noqa: E402
 from {{cookiecutter.package_name}}.run import build_data_and_module  # noqa: E402
+from {{cookiecutter.package_name}}.training import build_trainer  # noqa: E402
 
 OVERRIDES: list[str] = []  # from the command line: both sides
 
@@ -49,9 +50,7 @@ def ours(epochs: int) -> tuple[int, float]:
         cfg = config(run_dir, epochs)
         L.seed_everything(cfg.seed, verbose=False)
         data, module = build_data_and_module(cfg)
-        callbacks = [instantiate(c) for c in cfg.callbacks.values()]
-        loggers = [instantiate(c) for c in cfg.logger.values()]
-        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, default_root_dir=run_dir)
+        trainer = build_trainer(cfg, Path(run_dir))  # the run's own Trainer: callbacks, loggers, atomic checkpoints
         start, cpu = time.perf_counter(), time.process_time()
         trainer.fit(module, datamodule=data)
         return trainer.global_step, time.perf_counter() - start, time.process_time() - cpu

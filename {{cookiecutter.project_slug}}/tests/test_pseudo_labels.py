@@ -107,6 +107,18 @@ def test_threshold_zero_adds_every_unlabelled_example_on_other_data_paths(train,
     assert metrics["test/acc"] == round_1["test/acc"]
 
 
+def test_a_curriculum_in_every_round_scores_the_labelled_and_the_pseudo_labelled_examples(train):
+    _, run_dir = train("data.unlabeled_fraction=0.5", "pseudo_label.rounds=1", "pseudo_label.threshold=0",
+                       "curriculum=easy_to_hard", *QUICK)
+    metrics, round_1 = read_metrics(run_dir), read_metrics(run_dir / "round_1")
+    added = metrics["pseudo/round_1/added"]
+    assert added == metrics["pseudo/unlabeled"] > 0
+    scores = {name: torch.load(folder / "curriculum_scores.pt", weights_only=False)["difficulty"]
+              for name, folder in (("round_0", run_dir), ("round_1", run_dir / "round_1"))}
+    assert len(scores["round_1"]) == round_1["fit/train_examples"] == len(scores["round_0"]) + added
+    assert len(scores["round_0"]) == len(DigitsData(unlabeled_fraction=0.5).indices["train"])  # the labelled only
+
+
 BAD = [
     ("data.unlabeled_fraction=1", "data.unlabeled_fraction=1", "0 <= unlabeled_fraction < 1"),
     ("data.unlabeled_fraction=-0.2", "data.unlabeled_fraction=-0.2", "0 <= unlabeled_fraction < 1"),
