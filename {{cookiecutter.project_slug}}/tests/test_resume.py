@@ -57,6 +57,25 @@ def test_a_killed_run_resumed_ends_exactly_like_the_run_left_alone(tmp_path):
         assert steps(killed, tag) == steps(alone, tag), tag
 
 
+def test_with_last_ckpt_every_3_epochs_a_killed_run_resumes_exactly_from_the_newest_checkpoint(tmp_path):
+    """callbacks.last_checkpoint.every_n_epochs=3 (README: fewer writes): killed before the first last.ckpt,
+    the run resumes from its newest top-k checkpoint and still ends like the run left alone."""
+    sparse = [*SETUP, "callbacks.last_checkpoint.every_n_epochs=3"]
+    alone, killed = tmp_path / "alone", tmp_path / "killed"
+    process = run_script("train.py", f"hydra.run.dir={alone}", *sparse)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert stop_after_first_epoch(start(killed, *sparse), killed, signal.SIGKILL) == -signal.SIGKILL
+    on_disk = sorted(path.name for path in (killed / "checkpoints").glob("*.ckpt"))
+    assert "last.ckpt" not in on_disk, f"killed too late to test anything: {on_disk}"
+    process = run_script("train.py", f"resume={killed}", f"hydra.run.dir={tmp_path / 'resume'}", *FAST)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert f"resuming {killed}" in process.stdout
+    expected, resumed = read_metrics(alone), read_metrics(killed)
+    assert expected.keys() == resumed.keys()
+    for key in expected:
+        assert abs(expected[key] - resumed[key]) <= 1e-6, (key, expected[key], resumed[key])
+
+
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_and_sigterm_keep_last_ckpt_fail_and_say_how_to_resume(tmp_path, sig, code):
     # SIGTERM is what a scheduler, a preemption or `timeout` sends: Lightning alone would exit 0 there
