@@ -33,6 +33,8 @@ LATE_BAD_VALUES = [
     ("trainer.accelerator=quantum", "trainer.accelerator='quantum'", "auto, cpu, gpu, cuda, mps, tpu"),
     ("callbacks.model_checkpoint.save_top_k=-2", "callbacks.model_checkpoint.save_top_k=-2", ">= -1"),
     ("callbacks.last_checkpoint.every_n_epochs=0", "callbacks.last_checkpoint.every_n_epochs=0", "epochs >= 1"),
+    ("experiment=snapshot_ensemble callbacks.snapshots.every_n_epochs=0", "callbacks.snapshots.every_n_epochs=0",
+     "epochs >= 1"),
     ("augmentation=light augmentation.rotation.degrees=abc", "augmentation.rotation.degrees='abc'",
      "a number (or a list of numbers)"),
     ("augmentation=heavy augmentation.shift.translate=[a,0.1]", "augmentation.shift.translate=['a', 0.1]",

@@ -215,7 +215,7 @@ def value_problems(cfg: DictConfig) -> list[str]:
             choice(f"{key}.mode", ("min", "max"))
         number(f"{key}.save_top_k", lambda v: v >= -1, "a whole number >= -1 (-1: keep all, 0: none)", whole=True)
         number(f"{key}.patience", lambda v: v >= 0, "a whole number of validations >= 0", whole=True)
-        if name in ("model_checkpoint", "last_checkpoint"):  # 0 would save nothing: no best weights, no resume
+        if str(callback.get("_target_", "")).endswith(".ModelCheckpoint"):  # 0 saves nothing: no weights, no resume
             number(f"{key}.every_n_epochs", lambda v: v >= 1, "a whole number of epochs >= 1", whole=True)
         else:
             number(f"{key}.every_n_epochs", lambda v: v >= 0, "a whole number of epochs >= 0 (0: only at the end)",

@@ -4,9 +4,10 @@
 is filled in from the data. Each is logged as `val/<name>` and `test/<name>` (a metric
 with one value per class, like `average: none`, as `<stage>/<name>/<class>`). The confusion
 matrix goes to TensorBoard images at test, at the final validation of the best checkpoint,
-and every `images_every_n_epochs` epochs if you ask. It is drawn with Pillow (~10 ms);
-torchmetrics' own matplotlib plot took ~0.2 s per image plus ~0.5 s to import matplotlib. Both need classes: on a regression task this callback says so once and
-does nothing (the module logs val/rmse, val/r2, test/rmse, test/r2).
+and every `images_every_n_epochs` epochs if you ask. It is drawn with Pillow (~10 ms;
+torchmetrics' own matplotlib plot took ~0.2 s per image). Both need classes: on a regression
+task this callback says so once and does nothing (the module logs val/rmse, val/r2, test/rmse,
+test/r2).
 """
 
 import lightning as L
