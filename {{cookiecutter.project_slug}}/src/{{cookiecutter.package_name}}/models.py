@@ -2,7 +2,9 @@
 
 `ResNet` (model=tiny, small, medium, large) is a residual CNN for images (C, H, W): a size
 is a width and a number of residual blocks per stage; each stage after the first halves
-the resolution and doubles the width. `MLP` (model=mlp_tiny, mlp_small, mlp_medium,
+the resolution and doubles the width. The sizes were designed on 8x8 digits; on larger images
+the stem first halves the resolution (strided convolutions) until it is at most `stem_to`
+pixels per side, so the same size ends on a feature map of a few pixels at 8, 32 or 224 px. `MLP` (model=mlp_tiny, mlp_small, mlp_medium,
 mlp_large) is a residual fully connected network for vectors and tables; it flattens any
 input shape. Both take the same knobs (norm, activation, residual, dropout, init). The skip
 connections keep the deep sizes trainable; `residual=False` removes them (to see why they matter).
@@ -74,6 +76,7 @@ class ResNet(nn.Module):
         residual: bool = True,
         dropout: float = 0.0,
         init: str = "default",
+        stem_to: int = 8,
     ):
         super().__init__()
         channels = in_shape[0]
@@ -81,6 +84,7 @@ class ResNet(nn.Module):
             nn.Conv2d(channels, width, 3, 1, 1, bias=norm == "none"),
             make_norm(norm, width),
             ACTIVATIONS[activation](),
+            *downsampling(min(in_shape[1:]), stem_to, width, norm, activation),
         )
         stages, in_width = [], width
         for stage, count in enumerate(blocks):
@@ -97,6 +101,20 @@ class ResNet(nn.Module):
 
     def forward(self, x):
         return self.head(self.dropout(self.pool(self.blocks(self.stem(x)))))
+
+
+def downsampling(pixels: int, stem_to: int, width: int, norm: str, activation: str) -> list[nn.Module]:
+    """Stride-2 conv-norm-act layers that halve `pixels` until it is at most `stem_to` (none on 8x8 digits).
+
+    Why in the stem: the stages then run at the resolution the size ladder was designed for, so a
+    64 px image costs about what a digit costs (the convolutions at full resolution dominate the
+    time otherwise) and global pooling sees a few pixels, not a 32x32 map of local features.
+    """
+    layers = []
+    while pixels > stem_to:
+        layers += [nn.Conv2d(width, width, 3, 2, 1, bias=norm == "none"), make_norm(norm, width), ACTIVATIONS[activation]()]
+        pixels = (pixels + 1) // 2
+    return layers
 
 
 class DenseBlock(nn.Module):

@@ -30,7 +30,7 @@ def overfit_check_config(cfg: DictConfig) -> DictConfig:
         check.trainer.log_every_n_steps = min(check.trainer.log_every_n_steps, 10)
         check.baselines, check.ensemble.k = False, 0
         verdict = {"_target_": f"{__package__}.callbacks.overfit_verdict.OverfitVerdict",
-                   "loss_below": settings.loss_below}
+                   "loss_below": settings.get("loss_below"), "loss_fraction": settings.get("loss_fraction", 0.01)}
         progress_bar = (cfg.callbacks or {}).get("progress_bar")
         check.callbacks = {"overfit_verdict": verdict} | ({"progress_bar": progress_bar} if progress_bar else {})
     return check

@@ -88,6 +88,7 @@ def value_problems(cfg: DictConfig) -> list[str]:
     need(cfg_value(cfg, "model.dropout") is None, "model.dropout",
          "dropout is set in the regularization group: use regularization.dropout=<p>")
     number("model.width", lambda v: v > 0, "a whole number > 0", whole=True)
+    number("model.stem_to", lambda v: v > 0, "a whole number of pixels > 0 (e.g. 8)", whole=True)
     blocks = cfg_value(cfg, "model.blocks")
     need(blocks is None or (isinstance(blocks, (list, tuple, ListConfig)) and len(blocks) > 0
                             and all(is_whole(b) and b > 0 for b in blocks)),
@@ -104,6 +105,7 @@ def value_problems(cfg: DictConfig) -> list[str]:
     number("overfit_check.examples", lambda v: v > 0, "a whole number of training examples > 0", whole=True)
     number("overfit_check.max_steps", lambda v: v > 0, "a whole number of steps > 0", whole=True)
     number("overfit_check.loss_below", lambda v: v > 0, "a training loss > 0 (e.g. 0.01)")
+    number("overfit_check.loss_fraction", lambda v: 0 < v < 1, "a fraction of the loss at init, > 0 and < 1 (e.g. 0.01)")
 
     # seeds and data
     number("seed", lambda v: 0 <= v < 2**32, "a whole number in [0, 2**32 - 1] (it seeds every random generator)",

@@ -1,6 +1,7 @@
 """The gate of a ladder stage (stages.py): does learning still work after this un-simplification?
 
-A gate is a few conditions on the stage's results, all of which must hold:
+A gate is a few conditions on the stage's results, all of which must hold (a stage that is the
+overfitting check, overfit=true, must also pass the check: overfit/passed in its metrics):
   train_loss_below  the final train/loss is below this
   floor             the val metric is above this number (stages.py turns `baseline` into the
                     best classic baseline's score: baselines.py)
@@ -20,10 +21,11 @@ Our own code: no library has gates.
 import lightning as L
 
 # what to try, by the condition that failed (the same advice style as the overfit verdict)
+CANNOT_FIT = ("the model cannot fit the training examples here. Check the learning rate (python check.py runs the "
+              "LR range test), the loss input (logits, not probabilities), the labels, and dead units (diag/ in TensorBoard)")
 ADVICE = {
-    "train_loss_below": "the model cannot fit the training examples here. Check the learning rate "
-                        "(python check.py runs the LR range test), the loss input (logits, not probabilities), "
-                        "the labels, and dead units (diag/ in TensorBoard)",
+    "overfit_check": CANNOT_FIT + "; the stage's train.log has the check's own verdict line",
+    "train_loss_below": CANNOT_FIT,
     "floor": "the network learns less from the inputs than a classic model. Train longer (trainer.max_epochs), "
              "tune the learning rate (python check.py), try a bigger model; or the classic model is enough",
     "tolerance": "this change made the validation score worse. Try a milder version of it (less dropout or weight "
@@ -35,6 +37,9 @@ ADVICE = {
 def checks(gate: dict, metrics: dict, metric: str, floor: float | None, previous: float | None) -> list:
     """[(condition, passed: bool | None, text)] for the gate's conditions; None: cannot be checked here."""
     results = []
+    if "overfit/passed" in metrics:  # a stage that is the overfitting check: its own verdict is a condition
+        passed = metrics["overfit/passed"] == 1
+        results.append(("overfit_check", passed, f"overfit check {'PASSED' if passed else 'FAILED'}"))
     if gate.get("train_loss_below") is not None:
         limit, loss = gate["train_loss_below"], metrics.get("train/loss")
         passed = None if loss is None else loss < limit
