@@ -38,7 +38,7 @@ def test_the_four_job_sweep_runs_every_job_and_the_summary_marks_the_failed_one(
     assert rows[-1]["job"] == "0"  # failures last
     # the overfitting check optimizes the train loss: lower first
     losses = [float(row["train/loss"]) for row in rows[:3]]
-    assert losses == sorted(losses) and all(loss < 0.01 for loss in losses)
+    assert losses == sorted(losses) and all(loss < 0.01 * 2.6 for loss in losses)  # 1% of the loss at init
     assert json.loads((folder / "0" / "status.json").read_text())["status"] == "failed"
     markdown = (folder / "summary.md").read_text()
     assert "| 0 | failed: overfit check: FAILED" in markdown and "4 jobs, 3 finished" in markdown
