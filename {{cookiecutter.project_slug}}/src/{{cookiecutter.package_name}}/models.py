@@ -4,9 +4,9 @@
 is a width and a number of residual blocks per stage; each stage after the first halves
 the resolution and doubles the width. The sizes were designed on 8x8 digits; on larger images
 the stem first halves the resolution (strided convolutions) until it is at most `stem_to`
-pixels per side, so the same size ends on a feature map of a few pixels at 8, 32 or 224 px. `MLP` (model=mlp_tiny, mlp_small, mlp_medium,
-mlp_large) is a residual fully connected network for vectors and tables; it flattens any
-input shape. Both take the same knobs (norm, activation, residual, dropout, init). The skip
+pixels per side, so the same size ends on a feature map of a few pixels at 8, 32 or 224 px.
+`MLP` (model=mlp_tiny, mlp_small, mlp_medium, mlp_large) is a residual fully connected
+network for vectors and tables; it flattens any input shape. Both take the same knobs (norm, activation, residual, dropout, init). The skip
 connections keep the deep sizes trainable; `residual=False` removes them (to see why they matter).
 """
 
@@ -76,7 +76,7 @@ class ResNet(nn.Module):
         residual: bool = True,
         dropout: float = 0.0,
         init: str = "default",
-        stem_to: int = 8,
+        stem_to: int | None = None,  # configs/model/ set 8; None (runs recorded before it existed): no downsampling
     ):
         super().__init__()
         channels = in_shape[0]
@@ -106,12 +106,15 @@ class ResNet(nn.Module):
 def downsampling(pixels: int, stem_to: int, width: int, norm: str, activation: str) -> list[nn.Module]:
     """Stride-2 conv-norm-act layers that halve `pixels` until it is at most `stem_to` (none on 8x8 digits).
 
+    `stem_to=None` adds none: the CNN as it was before this existed, so the recorded config of an
+    older run (which has no `stem_to`) rebuilds the shapes of its checkpoints.
+
     Why in the stem: the stages then run at the resolution the size ladder was designed for, so a
     64 px image costs about what a digit costs (the convolutions at full resolution dominate the
     time otherwise) and global pooling sees a few pixels, not a 32x32 map of local features.
     """
     layers = []
-    while pixels > stem_to:
+    while stem_to is not None and pixels > stem_to:
         layers += [nn.Conv2d(width, width, 3, 2, 1, bias=norm == "none"), make_norm(norm, width), ACTIVATIONS[activation]()]
         pixels = (pixels + 1) // 2
     return layers
