@@ -1,6 +1,6 @@
 """Does the default CNN fit the input size? Digits upscaled to 16, 32 and 64 px, before and after.
 
-    OMP_NUM_THREADS=1 python benchmarks/image_sizes.py [--sizes 16 32 64] [--seed 0] [train.py overrides ...]
+    OMP_NUM_THREADS=1 python benchmarks/image_sizes.py [--sizes 16 32 64] [--sides before after] [--seed 0] [train.py overrides ...]
 
 The 1797 digits (8x8) are written once as PNG files into class folders; `python train.py
 data=image_folder data.size=S` (the default run: model=small, 30 epochs, test, baselines) then
@@ -64,6 +64,7 @@ def run(size: int, stem_to: int, seed: int, folder: Path, out: Path, extra: list
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--sides", nargs="+", choices=["before", "after"], default=["before", "after"])
     parser.add_argument("--seed", type=int, default=0)
     args, extra = parser.parse_known_args()
     print("reproduce: OMP_NUM_THREADS=1 python benchmarks/image_sizes.py " + " ".join(sys.argv[1:]))
@@ -73,6 +74,8 @@ def main():
         write_digit_folder(folder)
         for size in args.sizes:
             for side, stem_to in [(f"before (model.stem_to={size})", size), ("after (default)", 8)]:
+                if side.split()[0] not in args.sides:
+                    continue
                 metrics, seconds, cpu = run(size, stem_to, args.seed, folder, Path(tmp) / "logs", extra)
                 print(f"{size:>5d} {side:<26s} {metrics['test/acc']:>8.4f} {seconds:>7.1f} {cpu:>7.1f} "
                       f"{metrics.get('baseline/svc_acc', float('nan')):>7.4f}", flush=True)

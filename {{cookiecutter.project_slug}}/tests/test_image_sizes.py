@@ -80,5 +80,5 @@ def test_the_default_cnn_ends_on_a_few_pixels_at_any_input_size(pixels):
 def test_on_8x8_digits_the_cnn_is_unchanged():
     """No stem downsampling at 8 px: the same layers and weights shapes as before (old checkpoints load)."""
     model = built_model("small", 8, channels=1)
-    assert len(model.stem) == 3 and pooled_feature_map(model, 8, channels=1) == (4, 4)
+    assert len(model.stem) == 3 and model.stem[0].stride == (1, 1) and pooled_feature_map(model, 8, channels=1) == (4, 4)
     assert sum(p.numel() for p in model.parameters()) == 19706  # model=small on digits, as before the stem learned to downsample

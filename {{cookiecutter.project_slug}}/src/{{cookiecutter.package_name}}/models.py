@@ -79,13 +79,12 @@ class ResNet(nn.Module):
         stem_to: int | None = None,  # configs/model/ set 8; None (runs recorded before it existed): no downsampling
     ):
         super().__init__()
-        channels = in_shape[0]
-        self.stem = nn.Sequential(
-            nn.Conv2d(channels, width, 3, 1, 1, bias=norm == "none"),
-            make_norm(norm, width),
-            ACTIVATIONS[activation](),
-            *downsampling(min(in_shape[1:]), stem_to, width, norm, activation),
-        )
+        strided, stem, in_width = halvings(min(in_shape[1:]), stem_to), [], in_shape[0]
+        for _ in range(max(strided, 1)):  # conv-norm-act, stride 2 as many times as the image needs halving
+            stem += [nn.Conv2d(in_width, width, 3, 2 if strided else 1, 1, bias=norm == "none"),
+                     make_norm(norm, width), ACTIVATIONS[activation]()]
+            in_width = width
+        self.stem = nn.Sequential(*stem)
         stages, in_width = [], width
         for stage, count in enumerate(blocks):
             out_width = width * 2**stage
@@ -103,21 +102,19 @@ class ResNet(nn.Module):
         return self.head(self.dropout(self.pool(self.blocks(self.stem(x)))))
 
 
-def downsampling(pixels: int, stem_to: int, width: int, norm: str, activation: str) -> list[nn.Module]:
-    """Stride-2 conv-norm-act layers that halve `pixels` until it is at most `stem_to` (none on 8x8 digits).
-
-    `stem_to=None` adds none: the CNN as it was before this existed, so the recorded config of an
-    older run (which has no `stem_to`) rebuilds the shapes of its checkpoints.
+def halvings(pixels: int, stem_to: int | None) -> int:
+    """How many stride-2 layers bring `pixels` to at most `stem_to` (0 on 8x8 digits).
 
     Why in the stem: the stages then run at the resolution the size ladder was designed for, so a
-    64 px image costs about what a digit costs (the convolutions at full resolution dominate the
-    time otherwise) and global pooling sees a few pixels, not a 32x32 map of local features.
+    64 px image costs a few times what a digit costs, not ~15x (the layers at full resolution
+    dominate the time: the first convolution is therefore strided too), and global pooling sees a
+    few pixels, not a 32x32 map of local features. `stem_to=None`: none, the CNN as it was before
+    this existed, so the recorded config of an older run (it has no `stem_to`) rebuilds its shapes.
     """
-    layers = []
+    count = 0
     while stem_to is not None and pixels > stem_to:
-        layers += [nn.Conv2d(width, width, 3, 2, 1, bias=norm == "none"), make_norm(norm, width), ACTIVATIONS[activation]()]
-        pixels = (pixels + 1) // 2
-    return layers
+        pixels, count = (pixels + 1) // 2, count + 1
+    return count
 
 
 class DenseBlock(nn.Module):
