@@ -76,8 +76,10 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
 def budget_overrides(cfg: DictConfig) -> dict:
     """{key: value} of the budget keys given on the command line; the other overrides are listed as ignored."""
     given = {o.split("=", 1)[0].lstrip("+~"): o for o in HydraConfig.get().overrides.task}
+    own = Path(cfg.resume, ".hydra", "overrides.yaml")  # the run's own (a sweep's job finished: the same)
+    own = set(OmegaConf.load(own)) if own.is_file() else set()
     ignored = [o for key, o in given.items()  # stages.*: read by the ladder that resumes this stage (stages.py)
-               if key not in (*BUDGET, "resume") and not key.startswith("stages.")]
+               if key not in (*BUDGET, "resume") and not key.startswith("stages.") and o not in own]
     if ignored:
         print(
             f"note: ignored overrides: {' '.join(ignored)}. A resumed run keeps its own config: changing it "

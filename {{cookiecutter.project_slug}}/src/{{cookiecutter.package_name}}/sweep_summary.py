@@ -45,7 +45,7 @@ class SweepSummary(Callback):
         if config.hydra.mode != RunMode.MULTIRUN:
             return
         job_dir = Path(config.hydra.runtime.output_dir)
-        if self.tensorboard:
+        if self.tensorboard and not (job_dir / "hparams").is_dir():  # a finished job kept when a sweep is finished
             write_hparams(job_dir, job_dir / "hparams")
         with locked(job_dir.parent):  # jobs ending together write one after the other
             write_summary(job_dir.parent, config.get("optimized_metric", ""), self.direction)
