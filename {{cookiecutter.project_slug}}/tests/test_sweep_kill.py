@@ -22,8 +22,8 @@ from conftest import FAST, ROOT, run_script
 pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")]
 
-# each job trains for 20 s (Lightning's Timer, kept in the checkpoints), however fast the machine
-JOB = ["trainer.max_epochs=100000", "+trainer.max_time=00:00:00:20", "~callbacks.early_stopping", "baselines=false",
+# each job trains for 10 s (Lightning's Timer, kept in the checkpoints), however fast the machine
+JOB = ["trainer.max_epochs=100000", "+trainer.max_time=00:00:00:10", "~callbacks.early_stopping", "baselines=false",
        "ensemble.k=0", "model=tiny", "data.subset=100", "~callbacks.diagnostics", *FAST]
 
 
@@ -114,12 +114,12 @@ def test_a_killed_sweep_leaves_nothing_running_and_its_command_finishes_it(tmp_p
 def test_another_command_given_a_sweeps_folder_is_refused_with_the_command_that_finishes_it(tmp_path):
     folder = tmp_path / "sweep"
     quick = ["trainer.max_epochs=1", "baselines=false", "ensemble.k=0", "model=tiny", "data.subset=100", *FAST]
-    first = run_script("train.py", "-m", "seed=0,1", f"hydra.sweep.dir={folder}", f"paths.log_dir={tmp_path}", *quick)
+    first = run_script("train.py", "-m", "seed=0", f"hydra.sweep.dir={folder}", f"paths.log_dir={tmp_path}", *quick)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     before = sorted(p.name for p in folder.rglob("*"))
-    other = run_script("train.py", "-m", "seed=0,1,2", f"hydra.sweep.dir={folder}", f"paths.log_dir={tmp_path}", *quick)
+    other = run_script("train.py", "-m", "seed=0,1", f"hydra.sweep.dir={folder}", f"paths.log_dir={tmp_path}", *quick)
     assert other.returncode == 2
     message = other.stderr.strip()
-    assert "holds a sweep of other overrides" in message and "seed=0,1,2" in message, message
-    assert f"python train.py -m seed=0,1 paths.log_dir={tmp_path}" in message and "Traceback" not in message
+    assert "holds a sweep of other overrides" in message and "seed=0,1" in message, message
+    assert f"python train.py -m seed=0 paths.log_dir={tmp_path}" in message and "Traceback" not in message
     assert sorted(p.name for p in folder.rglob("*")) == before  # nothing ran, nothing written
