@@ -225,6 +225,28 @@ def examples_fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
     return hashlib.sha256(f"{x.dtype} {y.dtype} {x.shape[1]}".encode() + b"".join(rows)).hexdigest()
 
 
+NORMALIZATIONS = ("none", "global", "per_channel")
+
+
+def normalization_statistics(x: torch.Tensor, mode: str) -> dict:
+    """Mean and std of (training) inputs: one of each (`global`) or one per channel, axis 1 (`per_channel`:
+    image channels, or the features of vectors). A constant channel keeps std 1: centred, not blown up."""
+    values = x.double().reshape(1, -1) if mode == "global" else x.double().transpose(0, 1).reshape(x.shape[1], -1)
+    std = values.std(dim=1)
+    std = torch.where(std > 1e-8, std, torch.ones_like(std))
+    return {"mode": mode, "mean": values.mean(dim=1).tolist(), "std": std.tolist()}
+
+
+def normalized(x: torch.Tensor, stats: dict | None) -> torch.Tensor:
+    """`x` standardized with recorded statistics (training, and predict.py on new inputs); None: unchanged."""
+    if not stats:
+        return x
+    shape = (1, -1) + (1,) * (x.ndim - 2)  # broadcast along axis 1
+    mean = torch.tensor(stats["mean"], dtype=x.dtype).reshape(shape)
+    std = torch.tensor(stats["std"], dtype=x.dtype).reshape(shape)
+    return (x - mean) / std
+
+
 class SplitData(L.LightningDataModule):
     """The data contract (see the module docstring), implemented once for every dataset.
 
@@ -249,8 +271,14 @@ class SplitData(L.LightningDataModule):
         in_memory: bool = True,
         task: str | None = None,
         unlabeled_fraction: float = 0.0,
+        normalize: str = "none",
     ):
         super().__init__()
+        if normalize not in NORMALIZATIONS:
+            raise ConfigError(f"data.normalize={normalize!r} is not allowed: use one of {', '.join(NORMALIZATIONS)} "
+                              "(inputs standardized with the training split's mean and std, over all values or per "
+                              "channel).")
+        self.normalization = normalize  # read by the default normalize() hook below
         self.batch_size, self.num_workers, self.in_memory = batch_size, num_workers, in_memory
         self.train_pool = None  # the curriculum's hook: training positions to draw from (None: all)
         # known to load() too: a loader whose data brings only part of a split (say train/ and
@@ -311,9 +339,17 @@ class SplitData(L.LightningDataModule):
         `train` holds the training split's positions in load()'s order. Called once the split is
         known and before `fraction`/`subset`, so validation and test inputs stay the same across
         learning-curve points. Returns (x, plain values added to `preprocessing` for predict.py).
-        The default changes nothing; data_csv.py standardizes and imputes here.
+        The default applies `data.normalize` (none | global | per_channel) to inputs held in memory;
+        data_csv.py standardizes and imputes its columns here instead.
         """
-        return x, {}
+        if self.normalization == "none":
+            return x, {}
+        if not isinstance(x, torch.Tensor):
+            print(f"data.normalize={self.normalization} applies to inputs held in memory (in_memory=true); "
+                  "skipped for this Dataset")
+            return x, {}
+        stats = normalization_statistics(x[train], self.normalization)
+        return normalized(x, stats), {"normalization": stats}
 
     # --- what every datamodule gets for free -----------------------------------------------------
 

@@ -37,6 +37,9 @@ class CsvData(SplitData):
             raise ConfigError(f"data.missing={missing!r} is not allowed: use one of {', '.join(MISSING_CHOICES)}.")
         self.path, self.target, self.missing, self.delimiter = Path(path), target, missing, delimiter
         self.drop_columns = list(drop_columns or [])
+        if split_settings.get("normalize", "none") != "none":
+            print(f"data.normalize={split_settings['normalize']} does not apply to a table: its numeric columns are "
+                  "always standardized with the training rows' statistics (ignored)")
         super().__init__(**split_settings)
 
     def load(self) -> Examples:
