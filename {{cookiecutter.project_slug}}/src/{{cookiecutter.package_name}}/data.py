@@ -272,6 +272,7 @@ class SplitData(L.LightningDataModule):
         task: str | None = None,
         unlabeled_fraction: float = 0.0,
         normalize: str = "none",
+        unlabeled_path: str | None = None,
     ):
         super().__init__()
         if normalize not in NORMALIZATIONS:
@@ -328,6 +329,8 @@ class SplitData(L.LightningDataModule):
             self.datasets = {name: LabelledSubset(x, index, labels[name]) for name, index in indices.items()}
             self.in_shape = tuple(torch.as_tensor(x[0]).shape)
         self.indices = indices  # which loaded examples are in which split (positions in load()'s order)
+        if unlabeled_path:  # pseudo-labels from a pool of inputs without labels: the split "unlabeled"
+            self.add_unlabeled_pool(Path(unlabeled_path), count=len(y))
 
     def load(self) -> Examples:
         """Every example (and optionally the data's own split and class names). Subclasses implement this."""
@@ -405,6 +408,26 @@ class SplitData(L.LightningDataModule):
                 "never shown a class cannot pseudo-label it. Use a smaller unlabeled_fraction (or more data)."
             )
         return train[labelled], train[hidden]
+
+    def add_unlabeled_pool(self, path: Path, count: int) -> None:
+        """`data.unlabeled_path`: the file's inputs, read with this data's preprocessing (as predict.py reads new
+        inputs), become the split "unlabeled"; their labels are unknown (-1), their positions follow load()'s."""
+        if self.task != "classification" or self.splits is None:
+            raise DataError(f"data.unlabeled_path={path} needs classification with inputs in memory (data.task="
+                            f"{self.task}, data.in_memory={self.in_memory}): pseudo-labels are predicted classes.")
+        pool = normalized(self.read_unlabeled(path), self.preprocessing.get("normalization"))
+        if tuple(pool.shape[1:]) != self.in_shape:
+            raise DataError(f"data.unlabeled_path={path}: inputs of shape {tuple(pool.shape[1:])}, but the training "
+                            f"inputs are {self.in_shape}.")
+        self.splits["unlabeled"] = pool, torch.full((len(pool),), -1, dtype=torch.long)
+        self.indices["unlabeled"] = torch.arange(count, count + len(pool))
+        print(f"data: {len(pool)} unlabelled examples from {path} (pseudo-labels)")
+
+    def read_unlabeled(self, path: Path) -> torch.Tensor:
+        """Inputs of a file or folder without labels, in this data's format (data_npz.py, data_csv.py,
+        data_images.py implement it with their predict.py readers). A datamodule of your own may too."""
+        raise DataError(f"data.unlabeled_path: {type(self).__name__} does not read a pool of unlabelled inputs "
+                        "(it has no read_unlabeled()); hide labels instead with data.unlabeled_fraction=0.9.")
 
     def check_finite(self) -> None:
         """Non-finite inputs or targets anywhere fail now, naming the split and the first example."""
@@ -509,3 +532,17 @@ class DigitsData(SplitData):
     def load(self) -> Examples:
         x, y = load_digits_tensors()
         return Examples(x, y, preprocessing={"input_scale": 1 / 16})
+
+    def read_unlabeled(self, path: Path) -> torch.Tensor:
+        """An .npz whose array `x` holds raw 0..16 digits, (N, 64) or (N, 1, 8, 8)."""
+        from .data_npz import inputs, read_npz
+
+        arrays = read_npz(path)
+        if "x" not in arrays:
+            raise DataError(f"{path} has no array 'x' (its arrays: {', '.join(arrays)}): unlabelled digits are raw "
+                            "0..16 pixels, shaped (N, 64) or (N, 1, 8, 8).")
+        x = inputs(arrays["x"], path, "x", 1 / 16)
+        if x[0].numel() != 64:
+            raise DataError(f"{path}, array 'x': inputs of shape {tuple(arrays['x'].shape)}; unlabelled digits are "
+                            "raw 0..16 pixels, shaped (N, 64) or (N, 1, 8, 8).")
+        return x.reshape(-1, 1, 8, 8)

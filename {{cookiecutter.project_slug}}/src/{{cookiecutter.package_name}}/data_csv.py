@@ -77,6 +77,10 @@ class CsvData(SplitData):
                          "feature_names": [f for c in columns for f in feature_names(c)]}
         return Examples(x, y, class_names=class_names, preprocessing=preprocessing)
 
+    def read_unlabeled(self, path) -> torch.Tensor:
+        """data.unlabeled_path: a table without the target column, encoded as predict.py encodes new rows."""
+        return read_new_csv(path, self.preprocessing)[1]
+
     def rows_to_keep(self, table: dict, features: list, lines: list) -> list:
         """Rows without a target always go (when `missing` allows); missing features per `missing`."""
         no_target = [is_missing(v) for v in table[self.target]]

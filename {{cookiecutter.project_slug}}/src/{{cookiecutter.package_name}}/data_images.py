@@ -70,6 +70,10 @@ class ImageFolderData(SplitData):
         preprocessing = {"kind": "image_folder", "size": list(self.size), "mode": self.mode, "input_scale": SCALE}
         return Examples(x, y, split=split, class_names=class_names, preprocessing=preprocessing)
 
+    def read_unlabeled(self, path) -> torch.Tensor:
+        """data.unlabeled_path: a folder of images without class folders (or one image), as predict.py reads them."""
+        return read_new_images(path, self.preprocessing)[1]
+
     def cached_images(self, files: list) -> tuple[torch.Tensor, torch.Tensor]:
         """(the readable images as uint8 (N, C, H, W), which files were readable), from the cache if it fits."""
         settings = short_hash(repr((self.size, self.mode, self.on_bad_image)), 8)
