@@ -93,11 +93,15 @@ def test_a_killed_sweep_leaves_nothing_running_and_its_command_finishes_it(tmp_p
     for job in stopped:  # each running job stopped as a single run stops on SIGTERM, and said how to continue it
         assert f"continue it with: python train.py resume={folder / job}" in said, said[-3000:]
         assert '"status": "interrupted"' in (folder / job / "status.json").read_text()
+    environment = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
+    summary = subprocess.run([sys.executable, "-m", "{{cookiecutter.package_name}}.sweep_summary", str(folder)],
+                             cwd=ROOT, env=environment, capture_output=True, text=True)  # README: the summary by hand
+    assert summary.returncode == 0, summary.stderr[-3000:]
+    assert f"This finishes it: `{finish}`" in summary.stdout and finish in (folder / "summary.md").read_text()
     finished = {job: (folder / job / "metrics.json").stat().st_mtime_ns for job in "0123"
                 if (folder / job / "metrics.json").exists()}
     events = {job: sorted(p.name for p in (folder / job).glob("events.out.tfevents.*")) for job in finished}
 
-    environment = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
     again = subprocess.run(["bash", "-c", finish], cwd=ROOT, env=environment, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     for job in stopped:

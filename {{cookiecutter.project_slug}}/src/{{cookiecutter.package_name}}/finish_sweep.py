@@ -52,6 +52,25 @@ def finish_command(overrides: DictConfig, folder) -> str:
     return " ".join(shlex.quote(str(word)) for word in words)
 
 
+def finish_line(folder: Path) -> str:
+    """For the summary of a grid sweep with jobs not finished: the command that finishes it."""
+    recorded = recorded_sweep(folder)
+    if recorded is None or OmegaConf.select(recorded, "hydra.sweeper._target_") != BASIC_SWEEPER:
+        return ""
+    command = finish_command(recorded.hydra.overrides, folder)
+    return f"\nStopped or killed before every job finished? This finishes it: `{command}`\n"
+
+
+def recorded_sweep(folder) -> DictConfig | None:
+    """The multirun.yaml of the sweep in `folder`, read as data (nothing in it is built), or None."""
+    path = Path(folder) / "multirun.yaml"
+    try:
+        recorded = OmegaConf.load(path) if path.is_file() else None
+    except Exception:  # damaged (cut short, not YAML): as if there were none; Hydra writes it again
+        return None
+    return recorded if isinstance(recorded, DictConfig) else None
+
+
 def sweep_to_finish_problem(arguments: list[str]) -> str | None:
     """For `-m ... hydra.sweep.dir=<folder of an earlier sweep>`: why this command cannot finish it, else None."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -64,9 +83,9 @@ def sweep_to_finish_problem(arguments: list[str]) -> str | None:
     except HydraException:
         return None
     folder = next((o.value() for o in given if o.key_or_group == "hydra.sweep.dir"), None)
-    if not isinstance(folder, str) or not (Path(folder) / "multirun.yaml").is_file():
+    recorded = recorded_sweep(folder) if isinstance(folder, str) else None
+    if recorded is None:
         return None  # a new sweep
-    recorded = OmegaConf.load(Path(folder) / "multirun.yaml")  # read as data: nothing in it is built
     sweeper = OmegaConf.select(recorded, "hydra.sweeper._target_")
     task = [o.input_line for o in given if not o.is_hydra_override()]
     if sweeper == BASIC_SWEEPER and task == list(OmegaConf.select(recorded, "hydra.overrides.task") or []):
@@ -78,4 +97,5 @@ def sweep_to_finish_problem(arguments: list[str]) -> str | None:
     return (f"error: hydra.sweep.dir={folder} holds a sweep of other overrides: it ran "
             f"`{' '.join(OmegaConf.select(recorded, 'hydra.overrides.task'))}`, this command gives "
             f"`{' '.join(task)}`. Its jobs are numbered by its own command line, so only that one finishes it: "
-            f"{finish_command(recorded.hydra.overrides, folder)}\n(or leave out hydra.sweep.dir= to start a new sweep). Nothing was run.")
+            f"{finish_command(recorded.hydra.overrides, folder)}\n(or leave out hydra.sweep.dir= to start a new "
+            "sweep). Nothing was run.")
