@@ -38,13 +38,22 @@ class StopJobsWithTheSweep(Callback):
         if config.hydra.sweeper.get("_target_") == BASIC_SWEEPER:
             command = finish_command(config.hydra.overrides, config.hydra.sweep.dir)
             print(f"stopped or killed? finish this sweep with: {command}", flush=True)
-        if "hydra_joblib_launcher" not in str(config.hydra.launcher.get("_target_", "")):
+        if not in_worker_processes(config.hydra.launcher):
             return  # the jobs run in this process (Lightning handles the signals) or elsewhere (SLURM, Ray)
         with read_write(config.hydra.launcher), open_dict(config.hydra.launcher):  # the sweeper builds the launcher next
             config.hydra.launcher.initializer = {"_target_": f"{__name__}.stop_with_parent",
                                                  "_partial_": True, "parent": os.getpid()}
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, functools.partial(end_sweep, command=command))
+
+
+def in_worker_processes(launcher) -> bool:
+    """Does joblib run the jobs in worker processes? (n_jobs=1, or -1 on one core: in this one)"""
+    if "hydra_joblib_launcher" not in str(launcher.get("_target_", "")):
+        return False
+    from joblib import effective_n_jobs
+
+    return effective_n_jobs(int(launcher.get("n_jobs") or 1)) > 1
 
 
 def end_sweep(signum: int, frame, command: str | None) -> None:
