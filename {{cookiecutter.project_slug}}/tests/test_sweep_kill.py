@@ -115,6 +115,28 @@ def test_a_killed_sweep_leaves_nothing_running_and_its_command_finishes_it(tmp_p
         assert sorted(p.name for p in (folder / job).glob("events.out.tfevents.*")) == events[job], job
 
 
+def test_a_sweep_run_one_job_after_another_stopped_by_sigterm_is_finished_by_its_command(tmp_path):
+    """Without a launcher the jobs train in the sweep's own process: Lightning stops the running one."""
+    folder = tmp_path / "sweep"
+    command = ["-m", "seed=0,1", f"paths.log_dir={tmp_path}", f"hydra.sweep.dir={folder}", *JOB]
+    environment = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
+    log = tmp_path / "sweep.log"
+    process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *command], cwd=ROOT, env=environment,
+                               stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    while not (folder / "0" / "checkpoints" / "last.ckpt").exists():
+        assert process.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=120) == 143, log.read_text()[-3000:]
+    assert not (folder / "1").exists()  # the sweep stopped: the next job never started
+    again = run_script("train.py", *command)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert f"resuming {folder / '0'} from epoch" in again.stdout
+    with open(folder / "summary.csv") as file:
+        assert sorted((row["job"], row["status"]) for row in csv.DictReader(file)) == [("0", "finished"),
+                                                                                      ("1", "finished")]
+
+
 def test_another_command_given_a_sweeps_folder_is_refused_with_the_command_that_finishes_it(tmp_path):
     folder = tmp_path / "sweep"
     quick = ["trainer.max_epochs=1", "baselines=false", "ensemble.k=0", "model=tiny", "data.subset=100", *FAST]
