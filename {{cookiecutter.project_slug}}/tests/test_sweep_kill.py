@@ -48,11 +48,13 @@ def stat_state(proc: Path) -> str:
     return (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]  # Z: a zombie has ended
 
 
-def kill_while_two_jobs_train(tmp_path: Path, sig: int, marker: str) -> tuple[subprocess.Popen, Path, list[str]]:
+def kill_while_two_jobs_train(tmp_path: Path, sig: int, marker: str, group: bool) -> tuple[subprocess.Popen, Path, list]:
+    """Start the sweep, send `sig` to its main process (group: to all its processes, as Ctrl-C in a terminal)."""
     log = tmp_path / "sweep.log"
     environment = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"), SWEEP_TEST_MARKER=marker)
     process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *sweep_command(tmp_path)], cwd=ROOT,
-                               env=environment, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+                               env=environment, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                               start_new_session=True)  # its own process group, as a command typed in a terminal
     folder = tmp_path / "sweep"
     try:
         while len(jobs := training(folder)) < 2:  # two jobs side by side, each after its first epoch
@@ -61,7 +63,10 @@ def kill_while_two_jobs_train(tmp_path: Path, sig: int, marker: str) -> tuple[su
     except BaseException:
         process.kill()  # its workers follow it (sweep_workers.py)
         raise
-    process.send_signal(sig)
+    if group:
+        os.killpg(process.pid, sig)
+    else:
+        process.send_signal(sig)
     process.wait(timeout=60)
     return process, log, jobs
 
@@ -72,10 +77,11 @@ def training(folder: Path) -> list[str]:
             and not (job / "metrics.json").exists()]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
-def test_a_killed_sweep_leaves_nothing_running_and_its_command_finishes_it(tmp_path, sig):
+@pytest.mark.parametrize("sig, group", [(signal.SIGKILL, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
+                         ids=["kill-9", "sigterm", "ctrl-c"])
+def test_a_killed_sweep_leaves_nothing_running_and_its_command_finishes_it(tmp_path, sig, group):
     marker = uuid.uuid4().hex
-    process, log, running = kill_while_two_jobs_train(tmp_path, sig, marker)
+    process, log, running = kill_while_two_jobs_train(tmp_path, sig, marker, group)
     assert process.returncode == -sig
     deadline = time.monotonic() + 15
     while processes_with(marker) and time.monotonic() < deadline:
@@ -88,9 +94,9 @@ def test_a_killed_sweep_leaves_nothing_running_and_its_command_finishes_it(tmp_p
     folder = tmp_path / "sweep"
     stopped = [job for job in running if not (folder / job / "metrics.json").exists()]
     assert stopped, f"{running} both finished before the kill: nothing to test"
-    if sig == signal.SIGTERM:
-        assert f"finish the sweep with: {finish}" in said
-    for job in stopped:  # each running job stopped as a single run stops on SIGTERM, and said how to continue it
+    if sig != signal.SIGKILL:
+        assert f"stopped by {sig.name}: the running jobs stop and keep their last.ckpt; finish the sweep with: {finish}" in said
+    for job in stopped:  # each running job stopped as a single run stops, and said how to continue it
         assert f"continue it with: python train.py resume={folder / job}" in said, said[-3000:]
         assert '"status": "interrupted"' in (folder / job / "status.json").read_text()
     environment = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
