@@ -178,14 +178,16 @@ def report_baselines(trainer, data, metrics: dict, cache_dir: Path | None = None
     if network < floor + 0.05:
         print(f"warning: test/{score} {network:.4f} is no better than {ignoring} ({floor:.4f}). "
               + likely_cause(metrics.get(f"fit/train_{score}"), metrics.get("fit/train_loss"),
-                             math.log(data.num_classes) if score == "acc" else 1.0, floor, score))
+                             math.log(data.num_classes) if score == "acc" else 1.0, floor, score,
+                             fits=None if "fit/underfit" not in metrics else not metrics["fit/underfit"]))
     elif network < best:
         name = best_name.removeprefix("baseline/").removesuffix(f"_{score}")
         print(f"note: the classic model {name} ({best:.4f}) beats the network (test/{score} {network:.4f}).")
     return baselines
 
 
-def likely_cause(train: float | None, train_loss: float | None, trivial_loss: float, floor: float, score: str) -> str:
+def likely_cause(train: float | None, train_loss: float | None, trivial_loss: float, floor: float, score: str,
+                 fits: bool | None = None) -> str:
     """Why a network scores no better than the trivial baseline, the most likely cause first.
 
     The training numbers tell the causes apart: a training loss above that of a constant guess
@@ -193,6 +195,9 @@ def likely_cause(train: float | None, train_loss: float | None, trivial_loss: fl
     training (learning rate); a network that fits its training data but not the test set learned
     something that does not carry over (labels that do not belong to their inputs); a network that
     learned nothing at all is either (`python check.py`'s overfit_one_batch tells them apart).
+    Whether it fits its training data is the fit diagnosis's verdict (`fits`: not fit/underfit) when
+    there is one, so the two never disagree; else half-way from the trivial score (0 for R2 on the
+    training data, whatever the test floor) to a perfect 1.
     """
     labels = "labels" if score == "acc" else "targets"
     check = "`python check.py` tells them apart: overfit_one_batch passes with shuffled labels, fails with a bad learning rate."
@@ -202,7 +207,10 @@ def likely_cause(train: float | None, train_loss: float | None, trivial_loss: fl
         return (f"Its training loss ({train_loss:.3g}) is above that of a constant guess ({trivial_loss:.3g}): training "
                 "is unstable, most likely a learning rate far too high (`python check.py` runs the LR range test); "
                 f"the {labels} come second.")
-    if train > floor + 0.5 * (1 - floor):
+    if fits is None:
+        floor = max(floor, 0.0) if score == "r2" else floor  # the mean's R2 on its own training data is 0
+        fits = train > floor + 0.5 * (1 - floor)
+    if fits:
         return (f"Yet it fits its training data (train {score} {train:.4f}): what it learned does not carry over. "
                 f"Do the {labels} belong to their inputs (shuffled one without the other)? Are train and test alike? "
                 "`python check.py` runs the sanity checks.")

@@ -21,6 +21,7 @@ from .data import SplitData
 from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
 from .failures import Pruned, RunFailed
 from .headline import headline_lines
+from .logged_metrics import task_metric, written_metric
 from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
 from .pseudo_labels import pseudo_label_rounds
@@ -47,7 +48,8 @@ def train(cfg: DictConfig) -> float:
         cfg = overfit_check_config(cfg)
     run_dir = Path(cfg.paths.run_dir)
     if cfg.resume and resume_from is None:  # that run had finished and the budget was not raised: nothing done
-        return json.loads((run_dir / "metrics.json").read_text()).get(cfg.optimized_metric)
+        written = json.loads((run_dir / "metrics.json").read_text())
+        return written.get(written_metric(cfg.optimized_metric, written))  # on regression: val/acc means val/r2
     start_run(cfg, run_dir)  # run_record.json: command, git commit and patch, versions, machine (run_record.py)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, module = build_data_and_module(cfg)
@@ -79,11 +81,9 @@ def train(cfg: DictConfig) -> float:
 
 
 def optimized_metric(cfg: DictConfig, data: SplitData) -> str:
-    """The key a sweep optimizes: `optimized_metric`, except that on regression the default
-    val/acc (which does not exist there) means val/r2, which is also higher-is-better."""
-    if data.task == "regression" and cfg.optimized_metric == "val/acc":
-        return "val/r2"
-    return cfg.optimized_metric
+    """The key a sweep optimizes: `optimized_metric`, as this data's task means it (logged_metrics.task_metric:
+    on regression the default val/acc means val/r2)."""
+    return task_metric(cfg.optimized_metric, data.task)
 
 
 def build_data_and_module(cfg: DictConfig) -> tuple[SplitData, Classifier]:

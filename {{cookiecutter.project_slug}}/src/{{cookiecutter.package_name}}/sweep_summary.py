@@ -29,10 +29,9 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 
+from .logged_metrics import lower_is_better, written_metric
 from .run_record import labels_only
 from .run_status import read_metrics, read_status
-
-LOWER_IS_BETTER = ("loss", "rmse", "mae", "mse", "nll", "error")  # metric names ending so; others: higher
 
 
 class SweepSummary(Callback):
@@ -120,11 +119,11 @@ def optimized(jobs: list[dict], metric: str, direction: str = "auto") -> tuple[s
     instead (regression: val/r2 for the default val/acc; the overfitting check: train/loss)."""
     finished = [job["metrics"] for job in jobs if job["metrics"]]
     if not any(metric in m for m in finished):
-        if metric == "val/acc" and any("val/r2" in m for m in finished):
-            metric = "val/r2"
+        if any(written_metric(metric, m) != metric for m in finished):
+            metric = next(written_metric(metric, m) for m in finished if written_metric(metric, m) != metric)
         elif any("overfit/passed" in m for m in finished):
             metric = "train/loss"
-    lower = metric.split("/")[-1].endswith(LOWER_IS_BETTER) if direction == "auto" else direction == "minimize"
+    lower = lower_is_better(metric) if direction == "auto" else direction == "minimize"
     return metric, lower
 
 

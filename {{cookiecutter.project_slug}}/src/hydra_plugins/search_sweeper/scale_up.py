@@ -19,6 +19,8 @@ from hydra.errors import HydraException
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
+from {{cookiecutter.package_name}}.logged_metrics import written_metric
+
 from .search_sweeper import job_result, maximize, objective
 
 
@@ -74,8 +76,7 @@ class ScaleUpSweeper(Sweeper):
         if not rows:
             raise HydraException(f"{summary} lists no finished job: nothing to scale up.")
         metric = objective(self.config)
-        if metric == "val/acc" and "val/acc" not in rows[0]:
-            metric = "val/r2"  # regression: what run.py returns for the default optimized_metric
+        metric = written_metric(metric, rows[0])  # regression: val/r2 for the default val/acc (what run.py returns)
         if metric not in rows[0]:
             raise HydraException(f"{summary} has no column {metric} (optimized_metric): nothing to rank by.")
         jobs = []
