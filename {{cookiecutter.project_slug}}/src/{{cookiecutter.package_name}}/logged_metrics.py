@@ -89,13 +89,13 @@ def config_task(cfg) -> str | None:
     return "classification" if str(data.get("_target_", "")).startswith(__package__ + ".") else None
 
 
-def declared_by(callback) -> tuple:
+def declared_by(callback, own: bool = True) -> tuple:
     """What a configured callback declares it logs: ours from CALLBACK_LOGS (no import), Lightning's nothing
-    of interest, a user's own from its class's `logs` attribute (importing that class)."""
+    of interest, a user's own (`own`) from its class's `logs` attribute (importing that class)."""
     target = str(callback.get("_target_", ""))
     if target.startswith(__package__ + "."):
         return CALLBACK_LOGS.get(target.rsplit(".", 1)[-1], ())
-    if not target or target.startswith(("lightning.", "pytorch_lightning.")):
+    if not own or not target or target.startswith(("lightning.", "pytorch_lightning.")):
         return ()
     from hydra.utils import get_class
 
@@ -105,13 +105,14 @@ def declared_by(callback) -> tuple:
         return ()
 
 
-def known_metrics(cfg) -> dict[str, list[str]]:
+def known_metrics(cfg, own: bool = True) -> dict[str, list[str]]:
     """The names of the metrics a run with this config produces, by when they exist, from what logs them.
 
     "monitor": logged while training, what early stopping and checkpoints can watch;
     "result": the keys of metrics.json, one of which `optimized_metric` returns to sweepers.
     A name ending in "/" stands for every name below it (per class, per slice). A feature that logs a
     metric declares it (CALLBACK_LOGS, a callback's `logs`, the functions above), never here.
+    `own=False`: without the metrics of a user's own callbacks.
     """
     callbacks = [c for c in (cfg.get("callbacks") or {}).values() if hasattr(c, "get")]
 
@@ -129,7 +130,7 @@ def known_metrics(cfg) -> dict[str, list[str]]:
         monitor += logs["monitor"]
         result += logs["result"]
         for callback in callbacks:
-            names = expand(declared_by(callback), task)
+            names = expand(declared_by(callback, own), task)
             monitor += [name for name in names if name.startswith(("train/", "val/"))]
             result += [name for name in names if validates or not name.startswith(("val/", "fit/"))]
         if task == "classification":  # the evaluation_metrics callback's metrics, e.g. f1 (per class: f1/<class>)
@@ -159,6 +160,7 @@ def metric_problems(cfg) -> list[str]:
     """Every metric the config names (a monitor and its mode, optimized_metric, the target) is one this run
     logs, watched in the right direction: one sentence per problem, as validate.py reports them."""
     known, problems = known_metrics(cfg), []
+    ours = known_metrics(cfg, own=False)["monitor"]  # a user's own metric: its direction is the user's `mode`
     overfit_check = "overfit/passed" in known["result"]  # it returns its train/loss whatever this says (run.py)
     for name, callback in (cfg.get("callbacks") or {}).items() if not overfit_check else []:
         watched = callback.get("monitor") if hasattr(callback, "get") else None
@@ -167,7 +169,8 @@ def metric_problems(cfg) -> list[str]:
         if not is_under(watched, known["monitor"]):
             problems.append(f"callbacks.{name}.monitor={watched!r} is not allowed: a metric logged while training: "
                             f"{names(known['monitor'])}.")
-        elif callback.get("mode") in ("min", "max") and callback.get("mode") != mode(watched):
+        elif (is_under(watched, ours) and callback.get("mode") in ("min", "max") and callback.get("mode") != mode(watched)
+              and not all(OmegaConf.is_interpolation(callback, key) for key in ("monitor", "mode"))):  # follows another
             problems.append(f"callbacks.{name}.mode={callback.get('mode')!r} watches {watched} the wrong way: "
                             f"{watched} is better {'lower' if lower_is_better(watched) else 'higher'}, so use "
                             f"callbacks.{name}.mode={mode(watched)}.")
