@@ -55,9 +55,10 @@ def expand(names, task: str) -> list[str]:
             for metric in (TASK_METRICS[task] if "*" in name else ("",))]
 
 
-def module_logs(task: str, l1: bool, validates: bool) -> dict[str, list[str]]:
-    """What the module logs: {"monitor": logged while training, "result": written to metrics.json}."""
-    metrics = ["loss", *TASK_METRICS[task]]
+def module_logs(task: str, l1: bool, validates: bool, beside=()) -> dict[str, list[str]]:
+    """What the module logs: {"monitor": logged while training, "result": written to metrics.json}; `beside`:
+    what the evaluation_metrics callback logs next to it under val/ and test/ (e.g. f1)."""
+    metrics = ["loss", *TASK_METRICS[task], *beside]
     train = ["train/loss", *(["train/acc"] if task == "classification" else []), *(["train/l1_penalty"] if l1 else [])]
     splits = ("val", "test") if validates else ("test",)  # val/ stays monitorable without validation (strict: false)
     return {"monitor": train + [f"val/{m}" for m in metrics], "result": ["train/loss"] + [f"{s}/{m}" for s in splits
@@ -126,19 +127,16 @@ def known_metrics(cfg, own: bool = True) -> dict[str, list[str]]:
     rounds, ensemble = OmegaConf.select(cfg, "pseudo_label.rounds"), cfg.get("ensemble") or {}
     monitor, result = [], []
     for task in [config_task(cfg)] if config_task(cfg) else list(TASK_METRICS):
-        logs = module_logs(task, isinstance(l1, (int, float)) and l1 > 0, validates)
+        evaluation = [f"{name}{end}" for c in configured("EvaluationMetrics") for name in (c.get("metrics") or {})
+                      for end in ("", "/")] if task == "classification" else []  # e.g. f1 (per class: f1/<class>)
+        logs = module_logs(task, isinstance(l1, (int, float)) and l1 > 0, validates, evaluation)
         monitor += logs["monitor"]
         result += logs["result"]
         for callback in callbacks:
             names = expand(declared_by(callback, own), task)
             monitor += [name for name in names if name.startswith(("train/", "val/"))]
             result += [name for name in names if validates or not name.startswith(("val/", "fit/"))]
-        if task == "classification":  # the evaluation_metrics callback's metrics, e.g. f1 (per class: f1/<class>)
-            evaluation = [f"{name}{end}" for c in configured("EvaluationMetrics") for name in (c.get("metrics") or {})
-                          for end in ("", "/")]
-            monitor += [f"val/{name}" for name in evaluation]
-            result += [f"{split}/{name}" for split in (("val", "test") if validates else ("test",)) for name in evaluation]
-            result += ["pseudo/"] if isinstance(rounds, int) and rounds > 0 else []
+        result += ["pseudo/"] if task == "classification" and isinstance(rounds, int) and rounds > 0 else []
         result += baseline_logs(task) if cfg.get("baselines", True) else []
         if ensemble.get("k") and configured("ModelCheckpoint"):
             result += ensemble_logs(task, ensemble.get("methods") or [])
