@@ -10,6 +10,7 @@ from pathlib import Path
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from .allowlist import warn_unlisted_targets
@@ -26,7 +27,7 @@ from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
 from .pseudo_labels import pseudo_label_rounds
 from .resume import resume_run
-from .split_fingerprint import write_split_fingerprint
+from .split_fingerprint import small_split_note, write_split_fingerprint
 from .stopping import why_training_stopped
 from .training import build_trainer, evaluate_best
 from .validate import ConfigError
@@ -54,6 +55,8 @@ def train(cfg: DictConfig) -> float:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, module = build_data_and_module(cfg)
     write_split_fingerprint(run_dir, data)  # split.json: eval.py combines runs only on the same test set
+    if (note := small_split_note(data)) and not cfg.get("overfit") and not cfg.resume and rank_zero_only.rank == 0:
+        print(note)  # fewer than ~30 validation or test examples: once, at the start
     trainer = build_trainer(cfg, run_dir)  # callbacks, loggers, atomic checkpoint writes (training.py)
 
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)

@@ -54,7 +54,7 @@ class SweepSummary(Callback):
 
         from . import failures
         from .target import target_line, target_result
-        from .worklog import append_sweep_entry, setup_hash
+        from .worklog import append_sweep_entry, setup_hash, tested_as
 
         sweep_dir = Path(config.hydra.sweep.dir)
         with locked(sweep_dir):
@@ -64,8 +64,8 @@ class SweepSummary(Callback):
         print_best(sweep_dir, jobs, metric, lower, self.top)
         failed = sum(job["status"] not in ("finished", "pruned") for job in jobs)
         best = next((job for job in jobs if job["metrics"] and job["status"] in ("finished", "pruned")), None)
-        tested = [setup_hash(OmegaConf.load(Path(job["run_dir"], ".hydra", "config.yaml"))) for job in jobs
-                  if any(key.startswith("test/") for key in job["metrics"])]  # for the test-set counter
+        tested = [tested_as(job["run_dir"], setup_hash(OmegaConf.load(Path(job["run_dir"], ".hydra", "config.yaml"))))
+                  for job in jobs if any(key.startswith("test/") for key in job["metrics"])]  # the test-set counter
         append_sweep_entry(sweep_dir, best["metrics"] if best else {}, failed, jobs=len(jobs),  # one worklog line
                            best_job=best and best["job"], config=config, tested_setups=tested)
         target = config.get("target")
