@@ -6,7 +6,8 @@ classic model for small data), scored by accuracy. Regression: the mean of the t
 targets (`mean`, what ignoring the input gets: R2 about 0) and ridge regression on
 standardized inputs (`ridge`, a linear model, its penalty chosen by cross-validation),
 scored by RMSE and R2. All are fitted on the flattened training inputs and scored on the
-test inputs. scikit-learn does the work; this file only feeds it the datamodule's tensors.
+test inputs (and, in a run, on the validation inputs too: `baseline/val/...`, what the stage
+ladder's `floor: baseline` compares the network's val metric with). scikit-learn does the work; this file only feeds it the datamodule's tensors.
 On large data they are fitted on a seeded random subset of at most `max_train` training
 examples (an SVC costs O(n^2) in them), and say so once: "baselines used N of M ...".
 `python train.py` reports them as `baseline/...` beside the network's `test/acc` (or
@@ -33,7 +34,7 @@ def training_subset(train_x, train_y, max_train: int, seed: int = 0, of: int | N
 
 
 def baseline_accuracies(train_x, train_y, test_x, test_y, max_train: int = 5000, seed: int = 0,
-                        of: int | None = None, notice: bool = True) -> dict:
+                        of: int | None = None, notice: bool = True, val: tuple | None = None) -> dict:
     """Test accuracy of three scikit-learn classifiers -> {"baseline/<name>_acc": float}.
 
     The SVC uses gamma="scale" (1 / (features x input variance)): on the raw 0..16 digit
@@ -47,20 +48,21 @@ def baseline_accuracies(train_x, train_y, test_x, test_y, max_train: int = 5000,
 
     train_x, train_y = training_subset(train_x, train_y, max_train, seed, of, notice)
     features = train_x.reshape(len(train_x), -1).double().numpy()
-    test_features = test_x.reshape(len(test_x), -1).double().numpy()
     models = {
         "majority": DummyClassifier(strategy="most_frequent"),
         "logreg": LogisticRegression(max_iter=1000),
         "svc": SVC(kernel="rbf", C=10.0, gamma="scale"),
     }
-    return {
-        f"baseline/{name}_acc": float(model.fit(features, train_y.numpy()).score(test_features, test_y.numpy()))
-        for name, model in models.items()
-    }
+    scores = {}
+    for name, model in models.items():
+        model.fit(features, train_y.numpy())
+        for prefix, (x, y) in {"": (test_x, test_y), "val/": val}.items() if val else {"": (test_x, test_y)}.items():
+            scores[f"baseline/{prefix}{name}_acc"] = float(model.score(x.reshape(len(x), -1).double().numpy(), y.numpy()))
+    return scores
 
 
 def baseline_regression_scores(train_x, train_y, test_x, test_y, max_train: int = 20000, seed: int = 0,
-                               of: int | None = None, notice: bool = True) -> dict:
+                               of: int | None = None, notice: bool = True, val: tuple | None = None) -> dict:
     """Test RMSE and R2 of the mean predictor and of ridge regression -> {"baseline/<name>_<rmse|r2>": float}.
 
     max_train: at most this many training examples (a seeded random subset, with a printed notice).
@@ -74,16 +76,17 @@ def baseline_regression_scores(train_x, train_y, test_x, test_y, max_train: int 
 
     train_x, train_y = training_subset(train_x, train_y, max_train, seed, of, notice)
     features = train_x.reshape(len(train_x), -1).double().numpy()
-    test_features = test_x.reshape(len(test_x), -1).double().numpy()
     models = {
         "mean": DummyRegressor(strategy="mean"),
         "ridge": make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13))),
     }
     scores = {}
     for name, model in models.items():
-        predicted = model.fit(features, train_y.double().numpy()).predict(test_features)
-        scores[f"baseline/{name}_rmse"] = float(mean_squared_error(test_y.double().numpy(), predicted) ** 0.5)
-        scores[f"baseline/{name}_r2"] = float(r2_score(test_y.double().numpy(), predicted))
+        model.fit(features, train_y.double().numpy())
+        for prefix, (x, y) in {"": (test_x, test_y), "val/": val}.items() if val else {"": (test_x, test_y)}.items():
+            predicted = model.predict(x.reshape(len(x), -1).double().numpy())
+            scores[f"baseline/{prefix}{name}_rmse"] = float(mean_squared_error(y.double().numpy(), predicted) ** 0.5)
+            scores[f"baseline/{prefix}{name}_r2"] = float(r2_score(y.double().numpy(), predicted))
     return scores
 
 
@@ -98,7 +101,8 @@ def baseline_metrics(data, max_examples: int = 20000, notice: bool = True, cache
     in_memory = data.splits is not None  # then the whole training split costs nothing: subsample all of it
     train_x, train_y = data.split_tensors("train", None if in_memory else max_examples)
     test_x, test_y = data.split_tensors("test", max_examples)
-    path = cached_path(cache_dir, data.task, train_x, train_y, test_x, test_y) if cache_dir else None
+    val = data.split_tensors("val", max_examples) if len(data.indices.get("val", ())) else None
+    path = cached_path(cache_dir, data.task, train_x, train_y, test_x, test_y, val) if cache_dir else None
     cached = read_cached(path) if path else None
     if cached is not None:
         if notice:
@@ -106,15 +110,15 @@ def baseline_metrics(data, max_examples: int = 20000, notice: bool = True, cache
         return cached
     total = len(data.indices["train"])
     if data.task == "regression":
-        scores = baseline_regression_scores(train_x, train_y, test_x, test_y, of=total, notice=notice)
+        scores = baseline_regression_scores(train_x, train_y, test_x, test_y, of=total, notice=notice, val=val)
     else:
-        scores = baseline_accuracies(train_x, train_y, test_x, test_y, of=total, notice=notice)
+        scores = baseline_accuracies(train_x, train_y, test_x, test_y, of=total, notice=notice, val=val)
     if path:
         write_cached(path, scores)
     return scores
 
 
-def cached_path(cache_dir: Path, task: str, train_x, train_y, test_x, test_y) -> Path:
+def cached_path(cache_dir: Path, task: str, train_x, train_y, test_x, test_y, val: tuple | None = None) -> Path:
     """Where the baselines of exactly these examples are kept (a change of data, split, code or version: a new file)."""
     import hashlib
     import importlib.metadata
@@ -123,6 +127,7 @@ def cached_path(cache_dir: Path, task: str, train_x, train_y, test_x, test_y) ->
 
     key = hashlib.sha256("\n".join([
         task, examples_fingerprint(train_x, train_y), examples_fingerprint(test_x, test_y),
+        examples_fingerprint(*val) if val else "no val",
         hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), importlib.metadata.version("scikit-learn"),
     ]).encode()).hexdigest()
     return Path(cache_dir) / "baselines" / f"{key[:32]}.json"
@@ -172,8 +177,8 @@ def report_baselines(trainer, data, metrics: dict, cache_dir: Path | None = None
         return baselines
     floor = baselines[f"baseline/{trivial}_{score}"]
     best_name, best = max(
-        ((key, value) for key, value in baselines.items()
-         if key.endswith(f"_{score}") and key != f"baseline/{trivial}_{score}"), key=lambda kv: kv[1]
+        ((key, value) for key, value in baselines.items() if key.endswith(f"_{score}")
+         and not key.startswith("baseline/val/") and key != f"baseline/{trivial}_{score}"), key=lambda kv: kv[1]
     )
     if network < floor + 0.05:
         print(f"warning: test/{score} {network:.4f} is no better than {ignoring} ({floor:.4f}). "

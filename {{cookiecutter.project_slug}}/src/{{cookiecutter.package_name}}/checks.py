@@ -87,8 +87,9 @@ def loss_at_init(module, batches, class_counts: torch.Tensor) -> Verdict:
 
     Much higher: the initial outputs are too large or confident (e.g. a last layer scaled up), and the
     first steps only undo that. Judged by the logit scale that would cost the excess (`scale`: the std of
-    random logits with that expected loss): up to 1 is what default initializations give. Much lower:
-    the labels leak into the inputs. Train mode, as in the first step, but dropout off: it scales the
+    random logits with that expected loss): up to 1 is what default initializations give. Much lower
+    than the entropy of the class frequencies (the best any input-blind output can do): the labels
+    leak into the inputs. Train mode, as in the first step, but dropout off: it scales the
     surviving units up by 1 / (1 - p), one random mask's outputs, not the initialization.
     """
     model = copy.deepcopy(module).train()  # a copy keeps BN statistics
@@ -101,10 +102,12 @@ def loss_at_init(module, batches, class_counts: torch.Tensor) -> Verdict:
     expected = math.log(classes)
     ratio = loss / expected
     scale = math.sqrt(2 * classes * max(loss - expected, 0.0) / (classes - 1))  # excess ~ scale^2 (C-1) / 2C
+    frequencies = class_counts[class_counts > 0].double() / class_counts.sum()
+    blind = loss / max(float(-(frequencies * frequencies.log()).sum()), 1e-12)  # vs the best input-blind loss
     if ratio >= 1:
         status = PASS if scale <= 1 else WARN if scale <= 2 else FAIL
     else:
-        status = PASS if ratio >= 0.95 else WARN if ratio >= 0.75 else FAIL
+        status = PASS if blind >= 0.95 else WARN if blind >= 0.75 else FAIL
     advice = ""
     if not math.isfinite(loss):
         status, advice = FAIL, "The loss is not finite before any training: NaN or Inf in the inputs (see data_finite) or in forward()."

@@ -16,7 +16,8 @@ def headline_lines(metrics: dict) -> list[str]:
     lines = ["  ".join(f"{key} {metrics[key]:.4f}" for key in (f"test/{score}", f"val/{score}", "test/loss")
                        if key in metrics)]
     baselines = {key.removeprefix("baseline/").removesuffix(f"_{score}"): value for key, value in metrics.items()
-                 if key.startswith("baseline/") and key.endswith(f"_{score}") and math.isfinite(value)}
+                 if key.startswith("baseline/") and not key.startswith("baseline/val/") and key.endswith(f"_{score}")
+                 and math.isfinite(value)}
     if baselines:
         name = max(baselines, key=baselines.get)
         lines.append(f"best baseline: {name} {baselines[name]:.4f}")

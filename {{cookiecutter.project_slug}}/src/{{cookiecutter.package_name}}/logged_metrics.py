@@ -66,10 +66,11 @@ def module_logs(task: str, l1: bool, validates: bool, beside=()) -> dict[str, li
 
 
 def baseline_logs(task: str) -> list[str]:
-    """What baselines.py writes: majority, logistic regression and SVC accuracy, or mean and ridge RMSE and R2."""
-    if task == "classification":
-        return [f"baseline/{name}_acc" for name in ("majority", "logreg", "svc")]
-    return [f"baseline/{name}_{m}" for name in ("mean", "ridge") for m in ("rmse", "r2")]
+    """What baselines.py writes: majority, logistic regression and SVC accuracy, or mean and ridge RMSE and R2,
+    on the test split (baseline/<name>_<m>) and the validation split (baseline/val/<name>_<m>)."""
+    scores = [("majority", "acc"), ("logreg", "acc"), ("svc", "acc")] if task == "classification" else [
+        (name, m) for name in ("mean", "ridge") for m in ("rmse", "r2")]
+    return [f"baseline/{split}{name}_{m}" for split in ("", "val/") for name, m in scores]
 
 
 def ensemble_logs(task: str, methods) -> list[str]:

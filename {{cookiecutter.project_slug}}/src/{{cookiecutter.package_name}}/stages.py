@@ -276,13 +276,16 @@ def read_metrics(run_dir: Path) -> dict:
 
 def floor_of(gate: dict, metric: str, metrics: dict, previous) -> float | None:
     """The gate's floor: a number, or `baseline`: the best classic model's score in this stage's metrics
-    (or the previous stage's), for the val metric's score (acc or r2)."""
+    (or the previous stage's) on the split of the gate's metric (val/acc: `baseline/val/<model>_acc`),
+    for that metric's score (acc or r2): the network and the baselines compared on the same examples."""
     floor = gate.get("floor")
     if floor != "baseline":
         return floor
-    score = "_" + metric.rsplit("/", 1)[-1]
+    split, _, name = metric.rpartition("/")
+    prefix = "baseline/val/" if split == "val" else "baseline/"  # baseline/<model>_<score>: the test split's
     for source in (metrics, previous[1] if previous else {}):
-        baselines = [v for k, v in source.items() if k.startswith("baseline/") and k.endswith(score)]
+        baselines = [v for k, v in source.items() if k.startswith(prefix) and "/" not in k.removeprefix(prefix)
+                     and k.endswith("_" + name)]
         if baselines:
             return max(baselines)
     return None
