@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from .logged_metrics import task_metric
+
 
 def training_subset(train_x, train_y, max_train: int, seed: int = 0, of: int | None = None, notice: bool = True):
     """At most `max_train` training examples (a seeded random subset), and one printed notice
@@ -169,9 +171,10 @@ def report_baselines(trainer, data, metrics: dict, cache_dir: Path | None = None
     baselines = baseline_metrics(data, notice=trainer.is_global_zero, cache_dir=cache_dir)  # one notice, not one per DDP process
     for logger in trainer.loggers:  # TensorBoard scalars baseline/..., next to test/acc
         logger.log_metrics(baselines, step=trainer.global_step)
-    score, trivial, ignoring = ("acc", "majority", "always answering the most frequent class")
+    score = task_metric("acc", data.task)  # accuracy, or R2 on regression (logged_metrics.py)
+    trivial, ignoring = ("majority", "always answering the most frequent class")
     if data.task == "regression":
-        score, trivial, ignoring = "r2", "mean", "always predicting the mean training target"
+        trivial, ignoring = "mean", "always predicting the mean training target"
     network = metrics.get(f"test/{score}")
     if network is None or not trainer.is_global_zero:
         return baselines
