@@ -34,6 +34,7 @@ from torch.autograd.gradcheck import GradcheckError
 
 from .baselines import baseline_accuracies, baseline_regression_scores
 from .callbacks.overfit_verdict import OverfitVerdict
+from .logged_metrics import task_metric
 from .validate import ConfigError
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
@@ -407,7 +408,7 @@ def input_signal(module, train_loader, val, make_trainer, steps: int, trains: bo
     return Verdict(
         status,
         f"val loss real {results['real_loss']:.3f} vs zeroed {results['zeroed_loss']:.3f} "
-        f"({'acc' if module.task == 'classification' else 'r2'} {results['real_acc']:.2f} vs {results['zeroed_acc']:.2f})",
+        f"({task_metric('acc', module.task)} {results['real_acc']:.2f} vs {results['zeroed_acc']:.2f})",
         "real <= zeroed - 0.1", advice, results,
     )
 
