@@ -127,8 +127,8 @@ def cross_run_rows(best_paths: list[Path], x, y) -> tuple[dict, int]:
     single_best_run (its index in best_paths)."""
     all_probs = [probabilities(load_classifier(p), x) for p in best_paths]
     singles = [score(p, y) for p in all_probs]
-    score = task_metric("acc", "regression" if y.is_floating_point() else "classification")
-    best = max(range(len(singles)), key=lambda i: singles[i][score])
+    headline = task_metric("acc", "regression" if y.is_floating_point() else "classification")
+    best = max(range(len(singles)), key=lambda i: singles[i][headline])
     if y.is_floating_point():  # regression: no vote, the ensemble is the mean prediction
         return {
             "single_mean": {m: sum(s[m] for s in singles) / len(singles) for m in ("rmse", "r2")},
