@@ -138,3 +138,9 @@ def test_one_rule_for_directions_and_for_what_val_acc_means():
     assert task_metric("val/acc", "regression") == "val/r2" and task_metric("val/acc", "classification") == "val/acc"
     assert task_metric("fit/train_acc", "regression") == "fit/train_r2"
     assert written_metric("val/acc", {"val/r2": 0.5}) == "val/r2" and written_metric("val/acc", {"val/acc": 1}) == "val/acc"
+    # a target reads the same: test/acc on a regression run is its test/r2; val/mae is met from below
+    from {{cookiecutter.package_name}}.target import target_result
+
+    reached = target_result({"metric": "test/acc", "value": 0.5}, {"test/r2": 0.7})
+    assert reached["metric"] == "test/r2" and reached["met"] and not reached["lower_is_better"]
+    assert target_result({"metric": "val/mae", "value": 0.5}, {"val/mae": 0.7})["met"] is False

@@ -11,6 +11,7 @@ explicitly. No file imports torch here: validate.py calls `target_problems` in i
 import math
 
 from .logged_metrics import lower_is_better as lower_is_better_metric
+from .logged_metrics import written_metric
 
 
 def lower_is_better(target) -> bool:
@@ -23,13 +24,16 @@ def lower_is_better(target) -> bool:
 
 def target_result(target, metrics: dict) -> dict | None:
     """{metric, value, reached, met, distance} (distance > 0: still to go); None without a target or
-    when this run has no such metric (e.g. test/acc on regression, where it is test/r2)."""
-    if not target or target.get("metric") not in metrics:
+    when this run has no such metric. On regression an accuracy reads as its R2 (test/acc: test/r2)."""
+    if not target:
         return None
-    reached = float(metrics[target["metric"]])
+    metric = written_metric(str(target.get("metric")), metrics)
+    if metric not in metrics:
+        return None
+    reached = float(metrics[metric])
     value = float(target["value"])
     distance = reached - value if lower_is_better(target) else value - reached
-    return {"metric": target["metric"], "value": value, "reached": reached, "lower_is_better": lower_is_better(target),
+    return {"metric": metric, "value": value, "reached": reached, "lower_is_better": lower_is_better(target),
             "met": not math.isnan(reached) and distance <= 0, "distance": distance}
 
 
