@@ -32,8 +32,10 @@ def read_run_file(path, remedy: str, error: type[Exception]):
             content = json.loads(path.read_text())
     except OSError as problem:  # unreadable (permissions, a folder in its place, ...)
         reason = problem.strerror or str(problem)
-    except Exception as problem:  # cut short, not JSON/YAML/tensors: the parser says where
-        reason = " ".join(str(problem).split())[:200] or type(problem).__name__
+    except Exception as problem:  # cut short, not JSON/YAML/tensors: the parser says where (torch: it blames
+        reason = " ".join(str(problem).split())[:200] or type(problem).__name__  # "your checkpoint", so not torch)
+        if path.suffix == ".pt":
+            reason = "cut short, or not a file of tensors written by torch.save"
     else:
         if content and hasattr(content, "get"):  # a mapping, as the project writes them all
             return content
