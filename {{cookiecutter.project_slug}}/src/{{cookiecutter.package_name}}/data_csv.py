@@ -73,13 +73,6 @@ class CsvData(SplitData):
         table = dict(zip(header, map(list, zip(*rows, strict=True)), strict=True))  # column by column
         del rows  # one copy of the cells, not two
         numbers = {name: parse_numbers(table[name]) for name in features}  # None: a text column
-        columns = [column_kind(name, table[name], numbers[name]) for name in features]
-        refuse_identifiers(self.path, columns, len(lines), self.max_categories)  # before any one-hot block
-        for column in columns:
-            count = len(column.get("categories", ()))
-            if count > 50 and count > len(lines) / 2:
-                print(f"data: column {column['name']!r} has {count} distinct values in {len(lines)} rows: "
-                      f"an identifier? Leave it out with data.drop_columns=[{column['name']}]")
         keep = self.rows_to_keep(table, numbers, features, lines)
         if not all(keep):
             table = {name: [v for v, k in zip(values, keep, strict=True) if k] for name, values in table.items()}
@@ -87,6 +80,13 @@ class CsvData(SplitData):
         self.raw_columns = {name: object_array(values) for name, values in table.items()}
 
         y, class_names = self.labels(table[self.target], [n for n, k in zip(lines, keep, strict=True) if k])
+        columns = [column_kind(name, table[name], numbers[name]) for name in features]
+        refuse_identifiers(self.path, columns, len(lines), self.max_categories)  # before any one-hot block
+        for column in columns:
+            count = len(column.get("categories", ()))
+            if count > 50 and count > len(lines) / 2:
+                print(f"data: column {column['name']!r} has {count} distinct values in {len(lines)} rows: "
+                      f"an identifier? Leave it out with data.drop_columns=[{column['name']}]")
         self.columns = columns
         x = np.empty((len(y), sum(len(feature_names(c)) for c in columns)), dtype=np.float64)
         position = 0
