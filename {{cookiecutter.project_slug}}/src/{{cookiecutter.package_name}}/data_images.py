@@ -144,7 +144,7 @@ def find_images(root: Path) -> tuple[list, list, list | None, list]:
             f"{tops[0]} has {len(class_names)} class folder(s) {class_names}; a classifier needs at least two. "
             f"Put each class's images in a sub-folder named after it: {tops[0]}/<class>/<image>.png"
         )
-    files, labels, split_of, ignored = [], [], [], []
+    files, labels, split_of, ignored = [], [], [], 0
     for top in tops:
         strays = sorted(set(d.name for d in folders(top)) - set(class_names))
         if strays:
@@ -153,7 +153,7 @@ def find_images(root: Path) -> tuple[list, list, list | None, list]:
         for label, name in enumerate(class_names):
             found = sorted(p for p in (top / name).rglob("*") if p.is_file() and not p.name.startswith("."))
             images = [p for p in found if p.suffix.lower() in SUFFIXES]
-            ignored += [str(p.relative_to(root)) for p in found if p.suffix.lower() not in SUFFIXES]
+            ignored += len(found) - len(images)
             if not images and top == tops[0]:
                 raise DataError(f"{top / name} holds no image ({', '.join(SUFFIXES)}): add images or remove "
                                 "the folder.")
@@ -161,8 +161,7 @@ def find_images(root: Path) -> tuple[list, list, list | None, list]:
             labels += [label] * len(images)
             split_of += [SPLITS.index(top.name) if own else 0] * len(images)
     if ignored:
-        print(f"data: ignored {len(ignored)} file(s) in {root} that are not {'/'.join(SUFFIXES)} images: "
-              + ", ".join(ignored[:5]) + (" ..." if len(ignored) > 5 else ""))
+        print(f"data: ignored {ignored} file(s) in {root} that are not {'/'.join(SUFFIXES)} images")
     return files, labels, split_of if own else None, class_names
 
 
