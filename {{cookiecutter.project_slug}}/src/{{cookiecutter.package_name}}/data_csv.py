@@ -47,6 +47,9 @@ class CsvData(SplitData):
         self.path, self.target, self.missing, self.delimiter = Path(path), target, missing, delimiter
         self.max_categories = max_categories
         self.drop_columns = list(drop_columns or [])
+        if split_settings.get("normalize", "none") != "none":
+            print(f"data.normalize={split_settings['normalize']} does not apply to a table: its numeric columns are "
+                  "always standardized with the training rows' statistics (ignored)")
         super().__init__(**split_settings)
 
     def load(self) -> Examples:
@@ -102,6 +105,10 @@ class CsvData(SplitData):
         preprocessing = {"kind": "csv", "target": self.target, "delimiter": self.delimiter, "missing": self.missing,
                          "feature_names": [f for c in columns for f in feature_names(c)]}
         return Examples(torch.from_numpy(x), y, class_names=class_names, preprocessing=preprocessing)
+
+    def read_unlabeled(self, path) -> torch.Tensor:
+        """data.unlabeled_path: a table without the target column, encoded as predict.py encodes new rows."""
+        return read_new_csv(path, self.preprocessing)[1]
 
     def rows_to_keep(self, table: dict, numbers: dict, features: list, lines: list) -> list:
         """Rows without a target always go (when `missing` allows); missing features per `missing`."""
