@@ -80,7 +80,6 @@ class CsvData(SplitData):
         if not all(keep):
             table = {name: [v for v, k in zip(values, keep, strict=True) if k] for name, values in table.items()}
             numbers = {name: n[np.array(keep)] if n is not None else None for name, n in numbers.items()}
-        self.raw_columns = {name: object_array(values) for name, values in table.items()}
 
         y, class_names = self.labels(table[self.target], [n for n, k in zip(lines, keep, strict=True) if k])
         columns = [column_kind(name, table[name], numbers[name]) for name in features]
@@ -100,6 +99,8 @@ class CsvData(SplitData):
             else:
                 x[:, position : position + width] = one_hot(table[column["name"]], column["categories"])
             position += width
+        # each column's text as a compact array, its million small str objects freed one column at a time
+        self.raw_columns = {name: np.array(table.pop(name)) for name in list(table)}
         if time.monotonic() - started > 5:
             print(f"data: {self.path}: {len(y)} rows, {x.shape[1]} features, read in {time.monotonic() - started:.0f} s")
         preprocessing = {"kind": "csv", "target": self.target, "delimiter": self.delimiter, "missing": self.missing,
@@ -264,13 +265,6 @@ def parse_numbers(values: list) -> np.ndarray | None:
     if any(n is None for n in numbers) or all(is_missing(v) for v in values):
         return None
     return np.array(numbers, dtype=np.float64)
-
-
-def object_array(values: list) -> np.ndarray:
-    """The cells' own str objects in an array (indexable by split), without copying them."""
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
 
 
 def one_hot(values: list, categories: list) -> np.ndarray:
