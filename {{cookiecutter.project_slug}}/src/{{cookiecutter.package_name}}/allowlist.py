@@ -15,6 +15,7 @@ datamodule, a callback) or another library class, add its full name to USER_TARG
     "torch.optim.RAdam",
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -83,6 +84,11 @@ PROJECT_TARGETS = (
 )
 
 
+# `${...}` a file may hold: a reference to another key, or these resolvers (what Hydra writes into a run's
+# config). Others build objects from text after the check (`oc.create`, `oc.decode`) or make folders.
+SAFE_INTERPOLATION = re.compile(r"\$\{(?:hydra:|now:|oc\.env:|[\w.\[\]-]*\})")
+
+
 def check_targets(config, source, where: str = "") -> None:
     """Raise CheckpointError, before anything is built, if `config` names a target not allowed above.
 
@@ -96,8 +102,9 @@ def refuse(unlisted: list[tuple[str, object]], source) -> None:
     """The one error for (key path, target) pairs read from `source` that are not allowed; nothing if none."""
     if unlisted:
         where, target = unlisted[0]
+        named = f"`_target_: {target!r}`" if where.endswith("_target_") else f"the interpolation {target!r}"
         raise CheckpointError(
-            f"{source} names `_target_: {target!r}` (at {where}), which this project does not build from a "
+            f"{source} names {named} (at {where}), which this project does not build from a "
             f"file: loading a checkpoint, a run's config, a ladder or a sweep builds only the classes named "
             f"in PROJECT_TARGETS and USER_TARGETS of {Path(__file__)}. Nothing was built. If you trust this "
             "file and the target is your own class (or a library class you use), add its full name to "
@@ -132,7 +139,7 @@ def check_overrides(overrides, source, hydra_keys: tuple[str, ...] = ()) -> None
                                   "Hydra's own settings (callbacks, launcher, environment, output folders), which "
                                   "run code or write where the run does not belong. Nothing was built.")
         value = override.value()
-        found = unlisted_targets(value, key) if isinstance(value, (dict, list)) else []
+        found = [] if key.split(".")[-1] == "_target_" else unlisted_targets(value, key)
         if key.split(".")[-1] == "_target_" and not allowed(value):
             found.insert(0, (key, value))
         refuse(found, source)
@@ -148,7 +155,8 @@ def warn_unlisted_targets(config) -> None:
 
 
 def unlisted_targets(config, where: str = "") -> list[tuple[str, object]]:
-    """(key path, target) of every `_target_` in `config`, at any depth, that is not allowed."""
+    """(key path, target) of every `_target_` in `config`, at any depth, that is not allowed, and of every
+    string holding an interpolation other than a reference or a resolver of SAFE_INTERPOLATION."""
     from omegaconf import OmegaConf
 
     if OmegaConf.is_config(config):  # unresolved: an interpolated `${...}` target is not a name, refused
@@ -164,6 +172,8 @@ def unlisted_targets(config, where: str = "") -> list[tuple[str, object]]:
     elif isinstance(config, (list, tuple)):
         for index, value in enumerate(config):
             found += unlisted_targets(value, f"{where}[{index}]")
+    elif isinstance(config, str) and config.count("${") != len(SAFE_INTERPOLATION.findall(config)):
+        found.append((where, config))
     return found
 
 
