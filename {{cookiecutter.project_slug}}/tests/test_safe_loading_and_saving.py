@@ -140,7 +140,7 @@ def test_overrides_read_from_a_file_are_parsed_and_checked():
         "model.width=[1,{_target_:{{cookiecutter.package_name}}.worklog.write_whole}]":
             "'{{cookiecutter.package_name}}.worklog.write_whole'` (at model.width[1]._target_)",
         "++data._target_=${oc.env:X}": "'${oc.env:X}'",
-        "+callbacks.x='${oc.create:{_target_:os.system}}'": "the interpolation '${oc.create:{_target_:os.system}}'",
+        "+callbacks.x='${oc.create:{_target_:os.system}}'": "the interpolation '${oc.create:{_target_:os.system}}' (at callbacks.x)",
         "hydra.callbacks.x._target_=os.system": "key hydra.callbacks.x._target_",
         "hydra/launcher=joblib": "key hydra.launcher",
         "hydra.searchpath=[file:///tmp]": "key hydra.searchpath",

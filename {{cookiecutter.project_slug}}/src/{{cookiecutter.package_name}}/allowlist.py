@@ -21,7 +21,8 @@ from pathlib import Path
 
 from .checkpoints import CheckpointError
 
-USER_TARGETS = (  # your classes, by full name (module path + class name): see the docstring above
+USER_TARGETS = (  # your own classes (a model, a datamodule, a callback) and other library classes, by full name
+    # "my_models.TinyNet",
 )
 
 PROJECT_TARGETS = (
@@ -102,15 +103,18 @@ def refuse(unlisted: list[tuple[str, object]], source) -> None:
     """The one error for (key path, target) pairs read from `source` that are not allowed; nothing if none."""
     if unlisted:
         where, target = unlisted[0]
-        named = f"`_target_: {target!r}`" if where.endswith("_target_") else f"the interpolation {target!r}"
+        also = f" Also not allowed: {', '.join(repr(t) for _, t in unlisted[1:])}." if len(unlisted) > 1 else ""
+        if not where.endswith("_target_"):
+            raise CheckpointError(
+                f"{source} holds the interpolation {target!r} (at {where}): a value read from a file may refer "
+                "to other keys (`${paths.run_dir}`) and use ${hydra:...}, ${now:...} and ${oc.env:...} only; other "
+                f"resolvers build objects from text after the check or make folders. Nothing was built.{also}")
         raise CheckpointError(
-            f"{source} names {named} (at {where}), which this project does not build from a "
+            f"{source} names `_target_: {target!r}` (at {where}), which this project does not build from a "
             f"file: loading a checkpoint, a run's config, a ladder or a sweep builds only the classes named "
             f"in PROJECT_TARGETS and USER_TARGETS of {Path(__file__)}. Nothing was built. If you trust this "
             "file and the target is your own class (or a library class you use), add its full name to "
-            "USER_TARGETS there (one line)."
-            + (f" Also not allowed: {', '.join(repr(t) for _, t in unlisted[1:])}." if len(unlisted) > 1 else "")
-        )
+            f"USER_TARGETS there (one line).{also}")
 
 
 def check_overrides(overrides, source, hydra_keys: tuple[str, ...] = ()) -> None:
