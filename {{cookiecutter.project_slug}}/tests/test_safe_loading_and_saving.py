@@ -143,6 +143,7 @@ def test_overrides_read_from_a_file_are_parsed_and_checked():
         "+callbacks.x='${oc.create:{_target_:os.system}}'": "the interpolation '${oc.create:{_target_:os.system}}' (at callbacks.x)",
         "hydra.callbacks.x._target_=os.system": "key hydra.callbacks.x._target_",
         "hydra/launcher=joblib": "key hydra.launcher",
+        "+data@x=../../../../tmp/evil": "key data): a config group option with `..`",
         "hydra.searchpath=[file:///tmp]": "key hydra.searchpath",
         "data=(": "cannot parse",
     }

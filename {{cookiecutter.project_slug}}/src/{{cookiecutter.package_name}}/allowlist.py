@@ -122,8 +122,9 @@ def check_overrides(overrides, source, hydra_keys: tuple[str, ...] = ()) -> None
     stages.json, a sweep job's .hydra/overrides.yaml) could build something not allowed above.
 
     Each is parsed with Hydra's own override parser: a `_target_` it sets (as the key, or inside a
-    `{...}` value) must be allowed, and it may not set Hydra's own settings (`hydra.callbacks`,
-    `hydra.job.env_set`, a launcher, ...) except the keys in `hydra_keys`.
+    `{...}` value) must be allowed, a group option may not climb out of configs/ (`data=../../x`),
+    and it may not set Hydra's own settings (`hydra.callbacks`, `hydra.job.env_set`, a launcher,
+    ...) except the keys in `hydra_keys`.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
@@ -143,6 +144,10 @@ def check_overrides(overrides, source, hydra_keys: tuple[str, ...] = ()) -> None
                                   "Hydra's own settings (callbacks, launcher, environment, output folders), which "
                                   "run code or write where the run does not belong. Nothing was built.")
         value = override.value()
+        choices = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        if "." not in key and any(".." in str(choice) for choice in choices):  # a group option out of configs/
+            raise CheckpointError(f"{source} sets `{override.input_line}` (key {key}): a config group option "
+                                  "with `..` in it is read from outside the project's configs/. Nothing was built.")
         found = [] if key.split(".")[-1] == "_target_" else unlisted_targets(value, key)
         if key.split(".")[-1] == "_target_" and not allowed(value):
             found.insert(0, (key, value))
