@@ -83,7 +83,7 @@ class ScaleUpSweeper(Sweeper):
             folder = Path(row["run_dir"])
             overrides = [str(o) for o in checked_overrides(folder / ".hydra" / "overrides.yaml")
                          if not key_of(str(o)).startswith(NOT_THE_CONFIGURATION) and key_of(str(o)) != self.key]
-            value = OmegaConf.select(OmegaConf.load(folder / ".hydra" / "config.yaml"), self.key)
+            value = recorded_value(folder / ".hydra" / "config.yaml", self.key)
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise HydraException(f"hydra.sweeper.key={self.key}: job {row['job']} has {value!r} there, not a number.")
             scaled = value * self.factor
@@ -113,6 +113,15 @@ def checked_overrides(path: Path) -> list:
     except CheckpointError as error:
         raise CompactHydraException(f"hydra.sweeper.small: {error} No job was launched.") from None
     return overrides
+
+
+def recorded_value(path: Path, key: str):
+    """The value at `key` of a small job's config, as written: an interpolation is not resolved (a file's
+    `${...}` could run a resolver), so it reads as text, not a number."""
+    value = OmegaConf.to_container(OmegaConf.load(path), resolve=False) if path.is_file() else None
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def key_of(override: str) -> str:
