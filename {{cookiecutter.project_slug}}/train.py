@@ -1,11 +1,13 @@
 """Train: `python train.py [group=option] [key=value ...]` (see README.md)."""
 
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from {{cookiecutter.package_name}} import failures
+from {{cookiecutter.package_name}}.command_line import command_line_problem
 from {{cookiecutter.package_name}}.launcher_extras import missing_launcher_plugin
 from {{cookiecutter.package_name}}.run_folder import new_folder, run_name
 
@@ -40,6 +42,9 @@ def validate_and_train(cfg: DictConfig) -> float:
 
 if __name__ == "__main__":
     if message := missing_launcher_plugin(sys.argv[1:]):  # e.g. hydra/launcher=joblib without the [sweeps] extra
+        print(message, file=sys.stderr)
+        sys.exit(2)
+    if message := command_line_problem(sys.argv[1:], Path(__file__).parent / "configs", "train"):  # model=huge, ...
         print(message, file=sys.stderr)
         sys.exit(2)
     try:
