@@ -109,7 +109,7 @@ def with_key(cfg: DictConfig, override, config_name: str) -> str | None:
 def exists(cfg, key: str) -> bool:
     node = cfg
     for part in key.split("."):
-        if isinstance(node, DictConfig) and part in node:
+        if isinstance(node, DictConfig) and part in node.keys():  # `in node` is False for a ??? value
             node = node._get_node(part)
         elif isinstance(node, ListConfig) and part.isdigit() and int(part) < len(node):
             node = node._get_node(int(part))
