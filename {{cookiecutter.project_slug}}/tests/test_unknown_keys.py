@@ -54,6 +54,22 @@ def test_a_key_or_option_that_does_not_exist_fails_before_any_work(tmp_path, ove
     assert not list(tmp_path.glob("runs/*")) and not list(tmp_path.glob("multiruns/*"))  # no run folder left
 
 
+def test_options_and_keys_of_your_own_config_folder_count(tmp_path):
+    """An option in a folder added with hydra.searchpath is an option, and the keys its file defines exist."""
+    from {{cookiecutter.package_name}}.command_line import command_line_problem
+
+    (tmp_path / "configs" / "stages").mkdir(parents=True)
+    (tmp_path / "configs" / "stages" / "mine.yaml").write_text("warm_start: false\ncontinue_on_fail: false\n"
+                                                               "ladder: []\nmy_setting: 1\n")
+    searchpath = f"hydra.searchpath=[file://{tmp_path / 'configs'}]"
+    assert command_line_problem(["stages=mine", searchpath, "stages.my_setting=2"], ROOT / "configs", "train") is None
+    process = run_script("train.py", "stages=mine", searchpath, "stages.my_settin=2", f"paths.log_dir={tmp_path}")
+    assert process.returncode == 2 and "stages.my_settin=2 is not a key" in process.stderr, process.stderr[-2000:]
+    assert "the nearest: stages.my_setting" in process.stderr
+    process = run_script("train.py", "stages=mine", searchpath, "+stages.my_settin=2", f"paths.log_dir={tmp_path}")
+    assert process.returncode == 2 and "the nearest: stages.my_setting" in process.stderr, process.stderr[-2000:]
+
+
 def test_check_py_refuses_the_same_mistakes(tmp_path):
     for overrides, says in [("model=huge", "model=huge is not an option of the model group"),
                             ("+check.init_batch=4", "check.init_batch=4 is not a key of this config")]:

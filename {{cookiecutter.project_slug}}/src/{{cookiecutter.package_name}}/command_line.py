@@ -13,13 +13,12 @@ import difflib
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.core.object_type import ObjectType
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
-from .unknown_keys import defined_keys, listing, node_problems
+from .unknown_keys import config_sources, defined_keys, listing, node_problems
 
 
 def command_line_problem(arguments: list[str], config_dir: Path, config_name: str) -> str | None:
@@ -33,14 +32,23 @@ def command_line_problem(arguments: list[str], config_dir: Path, config_name: st
     if not overrides:
         return None
     with initialize_config_dir(config_dir=str(Path(config_dir).resolve()), version_base="1.3"):
-        sources = GlobalHydra.instance().config_loader().get_sources()
+        sources = config_sources(searchpath(overrides, config_name))
         groups = group_names(sources)
         problems = [p for o in overrides if o.key_or_group in groups for p in option_problems(o, sources)]
         if not problems:
-            problems = key_problems(overrides, groups, config_name)
+            problems = key_problems(overrides, groups, config_name, sources)
     if not problems:
         return None
     return "error: Invalid command line: " + " ".join(problems) + " Nothing was started."
+
+
+def searchpath(overrides, config_name: str) -> list[str]:
+    """`hydra.searchpath` (more folders of configs) as the command line or the main config sets it."""
+    given = [o.value() for o in overrides if o.key_or_group == "hydra.searchpath"]
+    if given:
+        return list(given[-1] or [])
+    main = next((s.load_config(config_name) for s in config_sources([]) if s.is_config(config_name)), None)
+    return list(OmegaConf.select(main.config, "hydra.searchpath") or []) if main else []
 
 
 def group_names(sources) -> set[str]:
@@ -67,9 +75,10 @@ def option_problems(override, sources) -> list[str]:
             + nearest(name, options) + f" (configs/{group}/)." for name in chosen if name not in options]
 
 
-def key_problems(overrides, groups: set[str], config_name: str) -> list[str]:
+def key_problems(overrides, groups: set[str], config_name: str, sources: list) -> list[str]:
     """Plain `key=value` and `~key` overrides naming a key that the composed config does not have."""
-    keys = [o for o in overrides if o.key_or_group not in groups and not (o.is_add() or o.is_force_add())]
+    keys = [o for o in overrides if o.key_or_group not in groups and not (o.is_add() or o.is_force_add())
+            and o.key_or_group != "hydra.searchpath"]  # where the configs are: composed with the options
     if not keys:
         return []
     kept = [o.input_line for o in overrides if all(o is not k for k in keys) and not o.is_sweep_override()]
@@ -85,7 +94,7 @@ def key_problems(overrides, groups: set[str], config_name: str) -> list[str]:
             problems.append(f"{override.input_line} {what} that this config does not have"
                             + nearest(key, [k for k in all_keys(cfg) if k.count(".") == key.count(".")]) + ".")
             continue
-        unknown = with_key(cfg.copy(), override, config_name)
+        unknown = with_key(cfg.copy(), override, defined_keys(config_name, sources))
         if unknown:
             problems.append(unknown)
         else:
@@ -94,14 +103,14 @@ def key_problems(overrides, groups: set[str], config_name: str) -> list[str]:
     return problems
 
 
-def with_key(cfg: DictConfig, override, config_name: str) -> str | None:
+def with_key(cfg: DictConfig, override, defined: set[str]) -> str | None:
     """What unknown_keys.py says of the config with this key added, or None if the key would be read."""
     key = override.key_or_group
     value = override.get_value_element_as_str() if override.is_sweep_override() else override.value()
     with open_dict(cfg):
         del cfg["hydra"]
         OmegaConf.update(cfg, key, value, force_add=True)
-    found = [p for p in node_problems(cfg, "", defined_keys(config_name)) if p.startswith(key + "=")
+    found = [p for p in node_problems(cfg, "", defined) if p.startswith(key + "=")
              or key.startswith(p.partition("=")[0] + ".")]
     return found[0] if found else None
 

@@ -14,6 +14,7 @@ A key that is none of these fails with the nearest keys that exist (difflib). No
 imported: this runs first in validate.py.
 """
 
+import copy
 import difflib
 
 from hydra.core.global_hydra import GlobalHydra
@@ -40,8 +41,9 @@ def unknown_key_problems(cfg: DictConfig) -> list[str]:
     """One sentence per key that nothing reads (see the top); [] outside a Hydra app (nothing to compare with)."""
     if not GlobalHydra.instance().is_initialized():
         return []
-    name = HydraConfig.get().job.config_name if HydraConfig.initialized() else "train"
-    return node_problems(cfg, "", defined_keys(name))
+    hydra = HydraConfig.get() if HydraConfig.initialized() else None
+    name, searchpath = (hydra.job.config_name, hydra.searchpath) if hydra else ("train", [])
+    return node_problems(cfg, "", defined_keys(name, config_sources(searchpath)))
 
 
 def node_problems(node: DictConfig, prefix: str, defined: set[str]) -> list[str]:
@@ -86,9 +88,18 @@ def not_an_argument(node: DictConfig, name: str, key: str, target: str, takes: l
             + (f" (the nearest: {', '.join(f'{parent}.{n}' for n in nearest)})." if nearest else "."))
 
 
-def defined_keys(config_name: str) -> set[str]:
+def config_sources(searchpath) -> list:
+    """Where Hydra finds configs: the app's configs/ and Hydra's, plus `hydra.searchpath` (your own options)."""
+    from hydra._internal.config_repository import ConfigRepository  # Hydra's own: a search path into sources
+
+    search_path = copy.deepcopy(GlobalHydra.instance().config_loader().get_search_path())
+    for path in searchpath or []:
+        search_path.append(provider="hydra.searchpath", path=path)
+    return ConfigRepository(search_path).get_sources()
+
+
+def defined_keys(config_name: str, sources: list) -> set[str]:
     """Every dotted key a config file defines: the main config (and the files its defaults name), every group option."""
-    sources = GlobalHydra.instance().config_loader().get_sources()
     files = [(config_name, "")]
     groups = [g for g in listing(sources, "", ObjectType.GROUP) if g not in ("hydra", "experiment")]
     while groups:
