@@ -89,30 +89,33 @@ def key_problems(overrides, groups: set[str], config_name: str, sources: list) -
     problems = []
     for override in (o for o in keys if not exists(cfg, o.key_or_group)):
         key = override.key_or_group
-        if override.is_delete() or override.is_hydra_override():
-            what = "removes a key" if override.is_delete() else "sets a Hydra setting"
+        plain = override.is_delete() or override.is_hydra_override()
+        unknown = None if plain else with_key(cfg.copy(), override, defined_keys(config_name, sources))
+        if unknown is None:  # a removal, a Hydra setting, an item of a list: the keys at that depth
+            what = "removes a key" if override.is_delete() else "sets a key"
             problems.append(f"{override.input_line} {what} that this config does not have"
                             + nearest(key, [k for k in all_keys(cfg) if k.count(".") == key.count(".")]) + ".")
-            continue
-        unknown = with_key(cfg.copy(), override, defined_keys(config_name, sources))
-        if unknown:
+        elif unknown:
             problems.append(unknown)
         else:
-            problems.append(f"{key} is not in this config yet; it is an argument that can be added with a `+`: "
+            problems.append(f"{key} is not in this config yet, and it can be: add it with a `+`, "
                             f"`+{override.input_line}`.")
     return problems
 
 
 def with_key(cfg: DictConfig, override, defined: set[str]) -> str | None:
-    """What unknown_keys.py says of the config with this key added, or None if the key would be read."""
+    """What unknown_keys.py says of the config with this key added: "" if it would be read, None if it cannot be added."""
     key = override.key_or_group
     value = override.get_value_element_as_str() if override.is_sweep_override() else override.value()
     with open_dict(cfg):
         del cfg["hydra"]
-        OmegaConf.update(cfg, key, value, force_add=True)
+        try:
+            OmegaConf.update(cfg, key, value, force_add=True)
+        except Exception:  # e.g. an item past the end of a list
+            return None
     found = [p for p in node_problems(cfg, "", defined) if p.startswith(key + "=")
              or key.startswith(p.partition("=")[0] + ".")]
-    return found[0] if found else None
+    return found[0] if found else ""
 
 
 def exists(cfg, key: str) -> bool:
