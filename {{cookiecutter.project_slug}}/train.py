@@ -41,10 +41,9 @@ def validate_and_train(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    if message := missing_launcher_plugin(sys.argv[1:]):  # e.g. hydra/launcher=joblib without the [sweeps] extra
-        print(message, file=sys.stderr)
-        sys.exit(2)
-    if message := command_line_problem(sys.argv[1:], Path(__file__).parent / "configs", "train"):  # model=huge, ...
+    arguments, configs = sys.argv[1:], Path(__file__).parent / "configs"
+    # hydra/launcher=joblib or sweep=random without the [sweeps] extra; model=huge, trainer.max_epoch=3
+    if message := missing_launcher_plugin(arguments) or command_line_problem(arguments, configs, "train"):
         print(message, file=sys.stderr)
         sys.exit(2)
     try:
