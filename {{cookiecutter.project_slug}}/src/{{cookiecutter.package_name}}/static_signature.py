@@ -4,7 +4,8 @@ Importing a target to read its signature imports torch and lightning (seconds), 
 misspelled key (`+trainer.max_epoch=3`) would fail only after them. Here the module's file
 is found as Python's import would find it (importlib's finders; no parent package is run),
 parsed with `ast`, and the class's `__init__` (or the function) read, following
-`from x import Name` re-exports and base classes. Anything less plain (a dataclass, a
+`from x import Name` re-exports and base classes; an `__init__(..., **settings)` that hands
+them to `super().__init__(**settings)` takes the base's arguments, not any keyword. Anything less plain (a dataclass, a
 decorator that changes the signature's source, a name built at run time) gives None: the
 caller then leaves the key to target_arguments.py, which imports the target.
 """
@@ -48,21 +49,41 @@ def definition(module: str, name: str, depth: int = 0, before: int | None = None
 
 
 def arguments_of(node: Definition, module: str, depth: int = 0) -> tuple[list[str], bool] | None:
-    if isinstance(node, ast.ClassDef):
-        if node.decorator_list or depth > 8:  # @dataclass and the like write __init__ themselves
-            return None
-        init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
-        if init is not None:
-            names, any_keyword = function_arguments(init)
-            return names[1:], any_keyword  # without self
-        if not node.bases:
-            return [], False  # object's __init__
-        base = node.bases[0]  # the first base's __init__ is the one that runs (plain single inheritance)
-        if len(node.bases) > 1 or not isinstance(base, ast.Name):
-            return None
-        found = definition(module, base.id, before=node.lineno)
-        return None if found is None else arguments_of(*found, depth=depth + 1)
-    return function_arguments(node)
+    if not isinstance(node, ast.ClassDef):
+        return function_arguments(node)
+    if node.decorator_list or depth > 8:  # @dataclass and the like write __init__ themselves
+        return None
+    init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
+    if init is None:
+        return base_arguments(node, module, depth) if node.bases else ([], False)  # no bases: object's __init__
+    names, any_keyword = function_arguments(init)
+    names = names[1:]  # without self
+    call = super_call_with(init.args.kwarg.arg, init) if any_keyword else None
+    base = base_arguments(node, module, depth) if call else None
+    if base is not None:  # `**settings` handed to the base: the base's arguments, but those the call sets itself
+        given = {k.arg for k in call.keywords if k.arg}
+        return names + [n for n in base[0] if n not in names and n not in given], base[1]
+    return names, any_keyword
+
+
+def base_arguments(node: ast.ClassDef, module: str, depth: int) -> tuple[list[str], bool] | None:
+    """The arguments of the first base's __init__ (plain single inheritance), or None."""
+    base = node.bases[0] if len(node.bases) == 1 else None
+    if not isinstance(base, ast.Name):
+        return None
+    found = definition(module, base.id, before=node.lineno)
+    return None if found is None else arguments_of(*found, depth=depth + 1)
+
+
+def super_call_with(name: str, init: ast.FunctionDef) -> ast.Call | None:
+    """The `super().__init__(..., **name)` call in this `__init__`, if there is one (and `name` loses no key on the way)."""
+    popped = any(isinstance(node, ast.Attribute) and node.attr in ("pop", "popitem", "clear", "__delitem__")
+                 and getattr(node.value, "id", None) == name for node in ast.walk(init))
+    popped |= any(isinstance(node, ast.Delete) for node in ast.walk(init))
+    return None if popped else next((call for call in ast.walk(init) if isinstance(call, ast.Call)
+                 and isinstance(call.func, ast.Attribute) and call.func.attr == "__init__"
+                 and isinstance(call.func.value, ast.Call) and getattr(call.func.value.func, "id", None) == "super"
+                 and any(k.arg is None and getattr(k.value, "id", None) == name for k in call.keywords)), None)
 
 
 def function_arguments(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[list[str], bool]:
