@@ -31,12 +31,15 @@ def command_line_problem(arguments: list[str], config_dir: Path, config_name: st
         return None  # Hydra says what it cannot parse, and where
     if not overrides:
         return None
-    with initialize_config_dir(config_dir=str(Path(config_dir).resolve()), version_base="1.3"):
-        sources = config_sources(searchpath(overrides, config_name))
-        groups = group_names(sources)
-        problems = [p for o in overrides if o.key_or_group in groups for p in option_problems(o, sources)]
-        if not problems:
-            problems = key_problems(overrides, groups, config_name, sources)
+    try:
+        with initialize_config_dir(config_dir=str(Path(config_dir).resolve()), version_base="1.3"):
+            sources = config_sources(searchpath(overrides, config_name))
+            groups = group_names(sources)
+            problems = [p for o in overrides if o.key_or_group in groups for p in option_problems(o, sources)]
+            if not problems:
+                problems = key_problems(overrides, groups, config_name, sources)
+    except Exception:  # this check is never in the way of a run: Hydra reports what it could not read
+        return None
     if not problems:
         return None
     return "error: Invalid command line: " + " ".join(problems) + " Nothing was started."
