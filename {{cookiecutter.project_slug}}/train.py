@@ -8,6 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from {{cookiecutter.package_name}} import failures
 from {{cookiecutter.package_name}}.command_line import command_line_problem
+from {{cookiecutter.package_name}}.finish_sweep import continue_earlier_attempt, sweep_to_finish_problem
 from {{cookiecutter.package_name}}.launcher_extras import missing_launcher_plugin
 from {{cookiecutter.package_name}}.run_folder import new_folder, run_name
 
@@ -17,6 +18,7 @@ OmegaConf.register_new_resolver("run_name", run_name)  # its readable name: the 
 
 @hydra.main(config_path="configs", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
+    cfg = continue_earlier_attempt(cfg)  # finishing a sweep (hydra.sweep.dir=): what this job left (finish_sweep.py)
     return failures.report(validate_and_train, cfg)  # a failure: one message and an exit code (failures.py)
 
 
@@ -42,8 +44,10 @@ def validate_and_train(cfg: DictConfig) -> float:
 
 if __name__ == "__main__":
     arguments, configs = sys.argv[1:], Path(__file__).parent / "configs"
-    # hydra/launcher=joblib or sweep=random without the [sweeps] extra; model=huge, trainer.max_epoch=3
-    if message := missing_launcher_plugin(arguments) or command_line_problem(arguments, configs, "train"):
+    # e.g. hydra/launcher=joblib or sweep=random without the [sweeps] extra; another command line given the folder
+    # of a sweep; a Hydra-level mistake (model=huge, trainer.max_epoch=3)
+    if message := (missing_launcher_plugin(arguments) or sweep_to_finish_problem(arguments)
+                   or command_line_problem(arguments, configs, "train")):
         print(message, file=sys.stderr)
         sys.exit(2)
     try:

@@ -76,8 +76,9 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
 def budget_overrides(cfg: DictConfig) -> dict:
     """{key: value} of the budget keys given on the command line; the other overrides are listed as ignored."""
     given = {o.split("=", 1)[0].lstrip("+~"): o for o in HydraConfig.get().overrides.task}
+    own = recorded_overrides(Path(cfg.resume))  # the run's own (a sweep's job being finished: the same)
     ignored = [o for key, o in given.items()  # stages.*: read by the ladder that resumes this stage (stages.py)
-               if key not in (*BUDGET, "resume") and not key.startswith("stages.")]
+               if key not in (*BUDGET, "resume") and not key.startswith("stages.") and o not in own]
     if ignored:
         print(
             f"note: ignored overrides: {' '.join(ignored)}. A resumed run keeps its own config: changing it "
@@ -86,6 +87,14 @@ def budget_overrides(cfg: DictConfig) -> dict:
             file=sys.stderr,
         )
     return {key: OmegaConf.select(cfg, key) for key in BUDGET if key in given}
+
+
+def recorded_overrides(run_dir: Path) -> set[str]:
+    """The overrides the run was started with (.hydra/overrides.yaml); none if missing or unreadable."""
+    try:
+        return {str(o) for o in OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")}
+    except Exception:  # missing or damaged: every override given is then listed as ignored
+        return set()
 
 
 def raises_budget(original: DictConfig, budget: dict) -> bool:
