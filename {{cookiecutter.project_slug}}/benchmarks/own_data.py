@@ -67,7 +67,7 @@ def table_rows(name: str, folder: Path, extra: list[str]) -> None:
     runs = [run_metrics(seed, command, folder / name) for seed in SEEDS]
     rows = {f"network test/{score}": [run[f"test/{score}"] for run in runs]}
     for key in sorted(runs[0]):
-        if key.startswith("baseline/") and key.endswith(f"_{score}"):
+        if key.startswith("baseline/") and not key.startswith("baseline/val/") and key.endswith(f"_{score}"):  # test
             rows[key] = [run[key] for run in runs]
     print(f"{name} ({' '.join(overrides) or 'classification'}), seeds {SEEDS}:")
     for label, values in rows.items():

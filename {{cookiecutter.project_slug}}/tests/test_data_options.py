@@ -157,6 +157,48 @@ def test_npz_regression_keeps_float_targets(tmp_path):
     assert data.num_outputs == 1 and data.class_names is None and data.split_tensors("train")[1].dtype == torch.float32
 
 
+def five_classes(count=300, features=6, seed=0):
+    """Class k (of 5) has feature k raised: vectors an MLP learns in a few steps, labels 0..4."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(count) % 5
+    x = rng.normal(size=(count, features)).astype(np.float32)
+    x[np.arange(count), y] += 3.0
+    return x, y
+
+
+def test_integer_labels_that_are_not_0_to_k_are_class_names(tmp_path):
+    """Labels 1..5, 3/7/9 or -1/1: the classes that occur, named by their values; never a class without examples."""
+    x, y = five_classes()
+    for labels, names in [(y + 1, ["1", "2", "3", "4", "5"]), (np.array([3, 7, 9])[y % 3], ["3", "7", "9"]),
+                          (np.array([-1, 1])[y % 2], ["-1", "1"]), (y, ["0", "1", "2", "3", "4"])]:
+        path = save_npz(tmp_path, x=x, y=labels)
+        own_split = np.random.default_rng(0).choice(3, size=300, p=[0.6, 0.2, 0.2])
+        for data in (NpzData(path=str(path)), NpzData(path=str(save_npz(tmp_path, x=x, y=labels, split=own_split)))):
+            assert data.class_names == names and data.num_classes == data.num_outputs == len(names)
+            train_y = data.split_tensors("train")[1]
+            assert set(train_y.tolist()) == set(range(len(names)))  # indices 0..K-1, every class present
+            assert [data.class_names[k] for k in train_y[:5].tolist()] == [str(v) for v in labels[data.indices["train"][:5]]]
+    # a rare class: the message counts what each class really has (not a phantom class 0 with none)
+    labels = np.where(np.arange(40) < 38, 0, 5)
+    with pytest.raises(DataError, match=r"the classes \{'5': 2\} \(examples per class\)"):
+        NpzData(path=str(save_npz(tmp_path, x=np.zeros((40, 2)), y=labels)))
+
+
+def test_npz_labels_1_to_5_train_and_predict_names_them(tmp_path):
+    x, y = five_classes()
+    split = np.random.default_rng(0).choice(3, size=300, p=[0.6, 0.2, 0.2])  # the file's own: 0 train, 1 val, 2 test
+    np.savez(tmp_path / "five.npz", x=x, y=y + 1, split=split)
+    process, run_dir = train_on(tmp_path, "data=npz", f"data.path={tmp_path / 'five.npz'}", "model=mlp_small", *SHORT)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
+    assert read_metrics(run_dir)["test/acc"] > 0.8  # 5 outputs, not 6 with an empty class 0
+    out = tmp_path / "predictions.csv"
+    process = run_script("predict.py", str(run_dir), str(tmp_path / "five.npz"), "--out", str(out))
+    assert process.returncode == 0, process.stderr[-3000:]
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["id", "predicted", "confidence", "p_1", "p_2", "p_3", "p_4", "p_5"]
+    assert np.mean([row[1] == str(label) for row, label in zip(rows[1:], y + 1, strict=True)]) > 0.8
+
+
 def test_missing_npz_fails_through_train_py_before_anything_is_written(tmp_path):
     process, run_dir = train_on(tmp_path, "data=npz", f"data.path={tmp_path / 'nothing.npz'}", *FAST)
     assert_refused(process, run_dir, f"data.path={tmp_path / 'nothing.npz'}: no such file")
@@ -264,6 +306,27 @@ def test_csv_regression(tmp_path):
     assert data.num_outputs == 1 and y.dtype == torch.float32 and data.describe()["class_names"] is None
 
 
+def test_csv_with_several_targets_trains_and_predicts_a_multi_output_regression(tmp_path):
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(300, 4))
+    targets = np.stack([features[:, 0] * 2, features[:, 1] - features[:, 2], np.sin(features[:, 3])], 1)
+    rows = ["f0,f1,f2,f3,a,b,c"] + [",".join(f"{v:.5f}" for v in row) for row in np.hstack([features, targets])]
+    (tmp_path / "three.csv").write_text("\n".join(rows) + "\n")
+    process, run_dir = train_on(tmp_path, "data=csv", f"data.path={tmp_path / 'three.csv'}", "data.target=[a,b,c]",
+                                "data.task=regression", "model=mlp_small", *SHORT)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
+    metrics = read_metrics(run_dir)
+    assert metrics["test/r2"] > 0.3, metrics
+    out = tmp_path / "predictions.csv"
+    process = run_script("predict.py", str(run_dir), str(tmp_path / "three.csv"), "--out", str(out))
+    assert process.returncode == 0, process.stderr[-3000:]
+    predicted = list(csv.reader(out.open()))
+    assert predicted[0] == ["id", "value_0", "value_1", "value_2"] and len(predicted) == 301
+    # several targets are a regression only
+    with pytest.raises(ConfigError, match=r"data.target=\['a', 'b'\] is not allowed: several target columns"):
+        CsvData(path=str(tmp_path / "three.csv"), target=["a", "b"])
+
+
 def test_bad_target_fails_through_train_py_listing_the_columns(tmp_path):
     write_table(tmp_path / "animals.csv")
     process, run_dir = train_on(tmp_path, "data=csv", f"data.path={tmp_path / 'animals.csv'}", "data.target=label",
@@ -282,9 +345,10 @@ def test_image_folder_trains_and_the_second_load_reads_the_cache(tmp_path, capsy
     assert "data: converted 90 images to 8x8 rgb, cached in" in process.stdout
     metrics = read_metrics(run_dir)
     assert metrics["test/acc"] > 0.8 and "test/slice/class_2/acc" in metrics, metrics
-    (cache,) = root.glob(".cache_*.pt")
+    (cache,) = (tmp_path / "cache" / "images").glob("fruit_*.pt")  # under paths.log_dir, not in the data folder
+    assert sorted(p.name for p in root.iterdir()) == ["apple", "leaf", "sky"]
     written = cache.stat().st_mtime_ns
-    data = ImageFolderData(path=str(root), size=8)  # the same settings as the run: its cache
+    data = ImageFolderData(path=str(root), size=8, cache_dir=str(cache.parent))  # the run's settings: its cache
     assert "90 images read from the cache" in capsys.readouterr().out and cache.stat().st_mtime_ns == written
     assert data.in_shape == (3, 8, 8) and data.class_names == ["apple", "leaf", "sky"]
     ids, new = read_new_images(root, data.preprocessing)  # what predict.py does with new files
@@ -294,11 +358,11 @@ def test_image_folder_trains_and_the_second_load_reads_the_cache(tmp_path, capsy
 
 def test_a_changed_file_makes_a_new_cache_and_removes_the_stale_one(tmp_path, capsys):
     root = write_images(tmp_path / "fruit", per_class=12)
-    ImageFolderData(path=str(root), size=6, mode="grayscale")
-    (old,) = root.glob(".cache_*.pt")
+    ImageFolderData(path=str(root), size=6, mode="grayscale", cache_dir=str(tmp_path / "cache"))
+    (old,) = (tmp_path / "cache").glob("fruit_*.pt")
     write_images(root, per_class=1, seed=1)  # rewrites apple/000.png, leaf/000.png, sky/000.png
-    data = ImageFolderData(path=str(root), size=6, mode="grayscale")
-    (new,) = root.glob(".cache_*.pt")
+    data = ImageFolderData(path=str(root), size=6, mode="grayscale", cache_dir=str(tmp_path / "cache"))
+    (new,) = (tmp_path / "cache").glob("fruit_*.pt")
     assert new != old and capsys.readouterr().out.count("converted 36 images to 6x6 grayscale") == 2
     assert data.in_shape == (1, 6, 6)
 
@@ -336,12 +400,13 @@ def test_bad_images_are_skipped_with_a_warning_or_fail_naming_the_file(tmp_path,
     (root / "sky" / "notes.txt").write_text("ignored: not an image file name")
     with pytest.raises(DataError, match=r"leaf/003.png cannot be read as an image .*data.on_bad_image=skip"):
         ImageFolderData(path=str(root), size=6)
-    data = ImageFolderData(path=str(root), size=6, on_bad_image="skip")
+    data = ImageFolderData(path=str(root), size=6, on_bad_image="skip", cache_dir=str(tmp_path / "cache"))
     out = capsys.readouterr().out
     assert "skipped 2 unreadable image(s) (data.on_bad_image=skip): leaf/003.png, sky/005.png" in out
     assert "ignored 1 file(s)" in out and "images: sky/notes.txt" in out and sum(len(index) for index in data.indices.values()) == 34
-    ImageFolderData(path=str(root), size=6, on_bad_image="skip")  # from the cache: the same warning
-    assert "skipped 2 unreadable image(s)" in capsys.readouterr().out
+    ImageFolderData(path=str(root), size=6, on_bad_image="skip", cache_dir=str(tmp_path / "cache"))
+    out = capsys.readouterr().out
+    assert "read from the cache" in out and "skipped 2 unreadable image(s)" in out  # from the cache: the same warning
 
 
 def test_unreadable_image_fails_through_train_py_naming_it(tmp_path):
@@ -349,7 +414,7 @@ def test_unreadable_image_fails_through_train_py_naming_it(tmp_path):
     (root / "sky" / "005.png").write_text("not an image")
     process, run_dir = train_on(tmp_path, "data=image_folder", f"data.path={root}", *FAST)
     assert_refused(process, run_dir, f"{root / 'sky' / '005.png'} cannot be read as an image")
-    assert not list(root.glob(".cache_*")) and not list(root.glob("*.partial"))
+    assert not list(tmp_path.rglob("*.pt")) and not list(tmp_path.rglob("*.partial"))
 
 
 # --- bad data: each names the file, column or value and what to do ------------------------------
@@ -382,12 +447,12 @@ BAD_DATA = {
         r"'weight' holds non-whole numbers .*use data.task=regression"),
     "rare class in csv": (
         lambda p: CsvData(path=str(bad_table(p, "a,y\n" + "1,common\n" * 40 + "2,rare\n" * 3)), target="y"),
-        r"The classes \['rare'\] have 3 example\(s\) or fewer; the split .* needs at least 10 per class"),
+        r"Too few examples in the classes \{'rare': 3\} \(examples per class\); the split .* needs at least 10 per class"),
     "missing folder": (lambda p: ImageFolderData(path=str(p / "none")), r"data.path=.*none: no such folder"),
     "one class folder": (lambda p: ImageFolderData(path=str(one_class_folder(p))),
                          r"has 1 class folder\(s\) \['apple'\]; a classifier needs at least two"),
     "rare class folder": (lambda p: ImageFolderData(path=str(write_images(p / "f", per_class=4))),
-                          r"The classes \['apple', 'leaf', 'sky'\] have 4 example\(s\) or fewer"),
+                          r"the classes \{'apple': 4, 'leaf': 4, 'sky': 4\} \(examples per class\)"),
     "half a split": (lambda p: ImageFolderData(path=str(write_images(p / "f", layout={"train": 3}))),
                      r"has train/ but an own split needs train/ and test/"),
     "npz without the key": (lambda p: NpzData(path=str(save_npz(p, inputs=np.zeros((9, 2)), y=np.zeros(9)))),

@@ -71,7 +71,8 @@ def test_a_ladder_writes_its_table_and_continuing_a_finished_one_trains_nothing(
     assert all(row["status"] in ("PASSED", "FAILED") for row in table), table
     assert table[2]["changed"] == "model=small"  # tiny -> small
     full = json.loads((parent / "02_full_data" / "metrics.json").read_text())
-    best_baseline = max(v for k, v in full.items() if k.startswith("baseline/") and k.endswith("_acc"))
+    # the gate compares val/acc with the baselines on the same (validation) split
+    best_baseline = max(v for k, v in full.items() if k.startswith("baseline/val/") and k.endswith("_acc"))
     assert (table[1]["status"] == "PASSED") == (full["val/acc"] > best_baseline), (table[1], best_baseline)
     assert table[2]["delta"] == pytest.approx(table[2]["metrics"]["val/acc"] - table[1]["metrics"]["val/acc"])
     any_failed = any(row["status"] == "FAILED" for row in table)

@@ -92,10 +92,12 @@ def test_search_space_takes_hydra_sweep_syntax_and_log_uniform_draws_stay_in_bou
 
 
 def test_direction_follows_the_optimized_metric():
-    assert maximize(None, "val/acc") and maximize(None, "val/r2")
+    # one rule for every direction in the project (logged_metrics.lower_is_better): errors lower, scores higher
+    assert maximize(None, "val/acc") and maximize(None, "val/r2") and maximize(None, "val/f1")
     assert not maximize(None, "val/loss") and not maximize("minimize", "val/acc")
+    assert not maximize(None, "val/rmse") and not maximize(None, "val/mae") and not maximize(None, "ensemble/soft/nll")
     with pytest.raises(HydraException, match="hydra.sweeper.direction"):
-        maximize(None, "val/something")
+        maximize("up", "val/acc")
 
 
 def test_random_sweeper_with_a_fixed_seed_proposes_the_same_points_twice(tmp_path):

@@ -34,6 +34,7 @@ from torch.autograd.gradcheck import GradcheckError
 
 from .baselines import baseline_accuracies, baseline_regression_scores
 from .callbacks.overfit_verdict import OverfitVerdict
+from .logged_metrics import task_metric
 from .validate import ConfigError
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
@@ -82,32 +83,47 @@ class ZeroedInputs:
 
 
 def loss_at_init(module, batches, class_counts: torch.Tensor) -> Verdict:
-    """The loss before training should be the entropy of the class frequencies (ln C if balanced).
+    """The loss before training should be ln C: an untrained model's outputs are near uniform, whatever the
+    class frequencies (only a last bias set to their logarithms would give their entropy).
 
-    Much higher: the initial outputs are too large or confident (e.g. a last layer scaled
-    up), and the first steps only undo that. Much lower: the labels leak into the inputs.
+    Much higher: the initial outputs are too large or confident (e.g. a last layer scaled up), and the
+    first steps only undo that. Judged by the logit scale that would cost the excess (`scale`: the std of
+    random logits with that expected loss): up to 1 is what default initializations give. Much lower
+    than the entropy of the class frequencies (the best any input-blind output can do): the labels
+    leak into the inputs. Train mode, as in the first step, but dropout off: it scales the
+    surviving units up by 1 / (1 - p), one random mask's outputs, not the initialization.
     """
-    model = copy.deepcopy(module).train()  # train mode, as in the first step; a copy keeps BN statistics
+    model = copy.deepcopy(module).train()  # a copy keeps BN statistics
+    for layer in model.modules():
+        if isinstance(layer, nn.modules.dropout._DropoutNd):
+            layer.eval()
     with torch.no_grad():
         loss = sum(float(F.cross_entropy(model(x), y)) for x, y in batches) / len(batches)
-    frequencies = class_counts[class_counts > 0].double() / class_counts.sum()
-    expected = float(-(frequencies * frequencies.log()).sum())
+    classes = max(int((class_counts > 0).sum()), 2)
+    expected = math.log(classes)
     ratio = loss / expected
-    status = PASS if abs(ratio - 1) <= 0.05 else WARN if abs(ratio - 1) <= 0.25 else FAIL
+    scale = math.sqrt(2 * classes * max(loss - expected, 0.0) / (classes - 1))  # excess ~ scale^2 (C-1) / 2C
+    frequencies = class_counts[class_counts > 0].double() / class_counts.sum()
+    blind = loss / max(float(-(frequencies * frequencies.log()).sum()), 1e-12)  # vs the best input-blind loss
+    if ratio >= 1:
+        status = PASS if scale <= 1 else WARN if scale <= 2 else FAIL
+    else:
+        status = PASS if blind >= 0.95 else WARN if blind >= 0.75 else FAIL
     advice = ""
     if not math.isfinite(loss):
         status, advice = FAIL, "The loss is not finite before any training: NaN or Inf in the inputs (see data_finite) or in forward()."
     elif status != PASS and ratio > 1:
         advice = (
-            f"The untrained model is {ratio:.2f}x more confident than chance: its outputs start too large "
-            "(e.g. a last layer initialized too big; scale its weights down or zero them) or the loss "
-            "does not get logits."
+            f"The untrained model is {ratio:.2f}x more confident than chance (logits of scale ~{scale:.1f}): its outputs "
+            "start too large (e.g. a last layer initialized too big; scale its weights down or zero them) or the "
+            "loss does not get logits."
         )
     elif status != PASS:
         advice = "Lower than chance before any training: do the labels leak into the inputs, or is the loss not a mean?"
     return Verdict(
-        status, f"{loss:.3f} ({ratio:.3f} x expected)", f"{expected:.3f} +-5% (entropy of the classes)", advice,
-        {"loss": loss, "expected": expected, "ratio": ratio},
+        status, f"{loss:.3f} ({ratio:.3f} x expected, logit scale {scale:.2f})",
+        f"{expected:.3f} = ln {classes} (uniform outputs); logit scale <= 1", advice,
+        {"loss": loss, "expected": expected, "ratio": ratio, "scale": scale},
     )
 
 
@@ -392,7 +408,7 @@ def input_signal(module, train_loader, val, make_trainer, steps: int, trains: bo
     return Verdict(
         status,
         f"val loss real {results['real_loss']:.3f} vs zeroed {results['zeroed_loss']:.3f} "
-        f"({'acc' if module.task == 'classification' else 'r2'} {results['real_acc']:.2f} vs {results['zeroed_acc']:.2f})",
+        f"({task_metric('acc', module.task)} {results['real_acc']:.2f} vs {results['zeroed_acc']:.2f})",
         "real <= zeroed - 0.1", advice, results,
     )
 

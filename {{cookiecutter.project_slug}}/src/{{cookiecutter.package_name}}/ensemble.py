@@ -34,6 +34,7 @@ from .checkpoints import (
     read_finite_checkpoint,
     usable_checkpoint,
 )
+from .logged_metrics import task_metric
 from .split_fingerprint import check_same_test_set, recorded_split, run_overrides
 from .sweep_summary import settings_of
 
@@ -126,7 +127,8 @@ def cross_run_rows(best_paths: list[Path], x, y) -> tuple[dict, int]:
     single_best_run (its index in best_paths)."""
     all_probs = [probabilities(load_classifier(p), x) for p in best_paths]
     singles = [score(p, y) for p in all_probs]
-    best = max(range(len(singles)), key=lambda i: singles[i]["r2" if y.is_floating_point() else "acc"])
+    headline = task_metric("acc", "regression" if y.is_floating_point() else "classification")
+    best = max(range(len(singles)), key=lambda i: singles[i][headline])
     if y.is_floating_point():  # regression: no vote, the ensemble is the mean prediction
         return {
             "single_mean": {m: sum(s[m] for s in singles) / len(singles) for m in ("rmse", "r2")},

@@ -7,16 +7,19 @@ baselines, fit details) is in metrics.json and TensorBoard, and the last line sa
 
 import math
 
+from .logged_metrics import written_metric
+
 
 def headline_lines(metrics: dict) -> list[str]:
     """Lines for the console from the flat metrics of a run (metrics.json's keys)."""
     if "overfit/passed" in metrics:  # the overfitting check: its verdict line says the rest
         return [f"train/loss {metrics['train/loss']:.4f}"]
-    score = "acc" if "test/acc" in metrics or "val/acc" in metrics else "r2"
+    score = written_metric("test/acc", metrics).rsplit("/", 1)[-1]  # acc, or r2 on regression (logged_metrics.py)
     lines = ["  ".join(f"{key} {metrics[key]:.4f}" for key in (f"test/{score}", f"val/{score}", "test/loss")
                        if key in metrics)]
     baselines = {key.removeprefix("baseline/").removesuffix(f"_{score}"): value for key, value in metrics.items()
-                 if key.startswith("baseline/") and key.endswith(f"_{score}") and math.isfinite(value)}
+                 if key.startswith("baseline/") and not key.startswith("baseline/val/") and key.endswith(f"_{score}")
+                 and math.isfinite(value)}
     if baselines:
         name = max(baselines, key=baselines.get)
         lines.append(f"best baseline: {name} {baselines[name]:.4f}")

@@ -7,7 +7,7 @@ model with `Classifier.load_from_checkpoint(path)` and loads with `weights_only=
 
 Classification and regression (`data.task`) share everything but four things, and only
 those branch on `self.task`: the loss (`loss`), the metrics (`task_metrics`: accuracy, or
-RMSE and R2), what the metrics are given (logits, or the output as the predicted value),
+RMSE, MAE and R2), what the metrics are given (logits, or the output as the predicted value),
 and `forward`, which for regression turns the network's standardized output into the
 targets' units (mean and std of the training targets, `target_statistics`). The network so
 always learns targets of mean 0 and std 1, whatever their units (prices in the 100 000s
@@ -23,9 +23,10 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
-from torchmetrics import MeanMetric, MeanSquaredError, MetricCollection, R2Score
+from torchmetrics import MeanAbsoluteError, MeanMetric, MeanSquaredError, MetricCollection, R2Score
 from torchmetrics.classification import MulticlassAccuracy
 
+from .logged_metrics import TASK_METRICS
 from .validate import ConfigError
 
 # The losses each task takes (`loss=` in train.yaml; null: the first). MAE (L1) is less
@@ -34,10 +35,11 @@ LOSSES = {"classification": ("cross_entropy",), "regression": ("mse", "mae")}
 
 
 def task_metrics(task: str, num_outputs: int) -> dict:
-    """What val/ and test/ report beside the loss: accuracy, or RMSE and R2 (torchmetrics)."""
-    if task == "classification":
-        return {"acc": MulticlassAccuracy(num_outputs, average="micro")}
-    return {"rmse": MeanSquaredError(squared=False), "r2": R2Score()}
+    """What val/ and test/ report beside the loss (torchmetrics): the names TASK_METRICS declares for the task
+    (accuracy, or RMSE, MAE and R2), which validation reads without importing torch."""
+    build = {"acc": lambda: MulticlassAccuracy(num_outputs, average="micro"),
+             "rmse": lambda: MeanSquaredError(squared=False), "mae": MeanAbsoluteError, "r2": R2Score}
+    return {name: build[name]() for name in TASK_METRICS[task]}
 
 
 class Classifier(L.LightningModule):

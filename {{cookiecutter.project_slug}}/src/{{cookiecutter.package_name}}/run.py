@@ -10,6 +10,7 @@ from pathlib import Path
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from .allowlist import warn_unlisted_targets
@@ -21,11 +22,12 @@ from .data import SplitData
 from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
 from .failures import Pruned, RunFailed
 from .headline import headline_lines
+from .logged_metrics import task_metric, written_metric
 from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
 from .pseudo_labels import pseudo_label_rounds
 from .resume import resume_run
-from .split_fingerprint import write_split_fingerprint
+from .split_fingerprint import small_split_note, write_split_fingerprint
 from .stopping import why_training_stopped
 from .training import build_trainer, evaluate_best
 from .validate import ConfigError
@@ -47,11 +49,14 @@ def train(cfg: DictConfig) -> float:
         cfg = overfit_check_config(cfg)
     run_dir = Path(cfg.paths.run_dir)
     if cfg.resume and resume_from is None:  # that run had finished and the budget was not raised: nothing done
-        return json.loads((run_dir / "metrics.json").read_text()).get(cfg.optimized_metric)
+        written = json.loads((run_dir / "metrics.json").read_text())
+        return written.get(written_metric(cfg.optimized_metric, written))  # on regression: val/acc means val/r2
     start_run(cfg, run_dir)  # run_record.json: command, git commit and patch, versions, machine (run_record.py)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, module = build_data_and_module(cfg)
     write_split_fingerprint(run_dir, data)  # split.json: eval.py combines runs only on the same test set
+    if (note := small_split_note(data)) and not cfg.get("overfit") and not cfg.resume and rank_zero_only.rank == 0:
+        print(note)  # fewer than ~30 validation or test examples: once, at the start
     trainer = build_trainer(cfg, run_dir)  # callbacks, loggers, atomic checkpoint writes (training.py)
 
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
@@ -79,11 +84,9 @@ def train(cfg: DictConfig) -> float:
 
 
 def optimized_metric(cfg: DictConfig, data: SplitData) -> str:
-    """The key a sweep optimizes: `optimized_metric`, except that on regression the default
-    val/acc (which does not exist there) means val/r2, which is also higher-is-better."""
-    if data.task == "regression" and cfg.optimized_metric == "val/acc":
-        return "val/r2"
-    return cfg.optimized_metric
+    """The key a sweep optimizes: `optimized_metric`, as this data's task means it (logged_metrics.task_metric:
+    on regression the default val/acc means val/r2)."""
+    return task_metric(cfg.optimized_metric, data.task)
 
 
 def build_data_and_module(cfg: DictConfig) -> tuple[SplitData, Classifier]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .atomic_write import write_atomically
 from .checkpoints import CheckpointError
+from .run_files import read_run_file
 
 
 def write_split_fingerprint(run_dir: Path, data) -> None:
@@ -20,7 +21,11 @@ def write_split_fingerprint(run_dir: Path, data) -> None:
 def recorded_split(run_dir: Path) -> dict:
     """The fingerprint the run wrote when it was trained ({} for runs older than split.json)."""
     path = Path(run_dir) / "split.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    return read_run_file(path, "It records which examples the run was tested on: restore it, or delete it (eval.py "
+                               "then rebuilds the test set from the run's config without checking it against split.json).",
+                         CheckpointError)
 
 
 def check_same_test_set(test_sets: dict) -> None:
@@ -53,3 +58,21 @@ def run_overrides(run: Path) -> list[str]:
     from omegaconf import OmegaConf
 
     return [str(o) for o in OmegaConf.load(path)]
+
+
+SMALL_SPLIT = 30  # fewer examples than this: one example moves accuracy by more than 3 points
+
+
+def small_split_note(data) -> str | None:
+    """One note when the validation or test split is too small for its figures to mean much, and how to
+    get a bigger one (or None). Fractions of the examples, unless the data brings its own split."""
+    sizes = {name: len(data.indices[name]) for name in ("val", "test") if name in data.indices}
+    small = {name: size for name, size in sizes.items() if 0 < size < SMALL_SPLIT}
+    if not small:
+        return None
+    named = " and ".join(f"the {'validation' if name == 'val' else 'test'} split {size}" for name, size in small.items())
+    total = sum(len(index) for index in data.indices.values())
+    return (f"note: {named} examples: one example moves their accuracy by {100 / min(small.values()):.0f} points, so "
+            f"val/ and test/ figures are noisy (a difference between runs may be luck). For a bigger split: "
+            f"data.val_fraction=0.2 data.test_fraction=0.3 (of {total} examples), or more data; if the data brings "
+            "its own split, put more examples in it.")

@@ -30,10 +30,9 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 
 from .finish_sweep import finish_line
+from .logged_metrics import lower_is_better, written_metric
 from .run_record import labels_only
 from .run_status import read_metrics, read_status
-
-LOWER_IS_BETTER = ("loss", "rmse", "mae", "mse", "nll", "error")  # metric names ending so; others: higher
 
 
 class SweepSummary(Callback):
@@ -56,7 +55,7 @@ class SweepSummary(Callback):
 
         from . import failures
         from .target import target_line, target_result
-        from .worklog import append_sweep_entry, setup_hash
+        from .worklog import append_sweep_entry, setup_hash, tested_as
 
         sweep_dir = Path(config.hydra.sweep.dir)
         with locked(sweep_dir):
@@ -66,8 +65,8 @@ class SweepSummary(Callback):
         print_best(sweep_dir, jobs, metric, lower, self.top)
         failed = sum(job["status"] not in ("finished", "pruned") for job in jobs)
         best = next((job for job in jobs if job["metrics"] and job["status"] in ("finished", "pruned")), None)
-        tested = [setup_hash(OmegaConf.load(Path(job["run_dir"], ".hydra", "config.yaml"))) for job in jobs
-                  if any(key.startswith("test/") for key in job["metrics"])]  # for the test-set counter
+        tested = [tested_as(job["run_dir"], setup_hash(OmegaConf.load(Path(job["run_dir"], ".hydra", "config.yaml"))))
+                  for job in jobs if any(key.startswith("test/") for key in job["metrics"])]  # the test-set counter
         append_sweep_entry(sweep_dir, best["metrics"] if best else {}, failed, jobs=len(jobs),  # one worklog line
                            best_job=best and best["job"], config=config, tested_setups=tested)
         target = config.get("target")
@@ -121,11 +120,11 @@ def optimized(jobs: list[dict], metric: str, direction: str = "auto") -> tuple[s
     instead (regression: val/r2 for the default val/acc; the overfitting check: train/loss)."""
     finished = [job["metrics"] for job in jobs if job["metrics"]]
     if not any(metric in m for m in finished):
-        if metric == "val/acc" and any("val/r2" in m for m in finished):
-            metric = "val/r2"
+        if any(written_metric(metric, m) != metric for m in finished):
+            metric = next(written_metric(metric, m) for m in finished if written_metric(metric, m) != metric)
         elif any("overfit/passed" in m for m in finished):
             metric = "train/loss"
-    lower = metric.split("/")[-1].endswith(LOWER_IS_BETTER) if direction == "auto" else direction == "minimize"
+    lower = lower_is_better(metric) if direction == "auto" else direction == "minimize"
     return metric, lower
 
 

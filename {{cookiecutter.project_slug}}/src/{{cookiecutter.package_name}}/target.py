@@ -3,32 +3,37 @@
 The methodology: choose the error metric and a target value (from the requirements or the
 state of the art) before starting; then every result is read against it. Every run prints
 whether the target is met and how far it is; the worklog shows the best result so far
-against it (`python worklog.py`). Losses and errors (a name ending in loss, nll, mse, mae,
-rmse or error) are met from below, everything else from above; `mode: min|max` says it
+against it (`python worklog.py`). Losses and errors (logged_metrics.lower_is_better: a name
+ending in loss, nll, mse, mae, rmse or error) are met from below, everything else from above; `mode: min|max` says it
 explicitly. No file imports torch here: validate.py calls `target_problems` in its first second.
 """
 
 import math
 
-LOWER_IS_BETTER = ("loss", "nll", "mse", "mae", "rmse", "error")
+from .logged_metrics import lower_is_better as lower_is_better_metric
+from .logged_metrics import written_metric
 
 
 def lower_is_better(target) -> bool:
+    """`mode: min|max` if the target says; else from its metric's name (logged_metrics.lower_is_better)."""
     mode = target.get("mode")
     if mode is not None:
         return mode == "min"
-    return str(target["metric"]).rsplit("/", 1)[-1].endswith(LOWER_IS_BETTER)
+    return lower_is_better_metric(target["metric"])
 
 
 def target_result(target, metrics: dict) -> dict | None:
     """{metric, value, reached, met, distance} (distance > 0: still to go); None without a target or
-    when this run has no such metric (e.g. test/acc on regression, where it is test/r2)."""
-    if not target or target.get("metric") not in metrics:
+    when this run has no such metric. On regression an accuracy reads as its R2 (test/acc: test/r2)."""
+    if not target:
         return None
-    reached = float(metrics[target["metric"]])
+    metric = written_metric(str(target.get("metric")), metrics)
+    if metric not in metrics:
+        return None
+    reached = float(metrics[metric])
     value = float(target["value"])
     distance = reached - value if lower_is_better(target) else value - reached
-    return {"metric": target["metric"], "value": value, "reached": reached, "lower_is_better": lower_is_better(target),
+    return {"metric": metric, "value": value, "reached": reached, "lower_is_better": lower_is_better(target),
             "met": not math.isnan(reached) and distance <= 0, "distance": distance}
 
 

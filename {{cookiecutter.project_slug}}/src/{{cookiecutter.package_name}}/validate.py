@@ -15,7 +15,9 @@ from pathlib import Path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
+from .logged_metrics import is_under, known_metrics, metric_problems  # noqa: F401 (tests read them here)
 from .target import target_problems
+from .unknown_keys import unknown_key_problems
 
 # The names models.py accepts. Repeated here because this file must not import torch;
 # tests/test_knobs.py checks that both lists agree.
@@ -35,6 +37,7 @@ class ConfigError(ValueError):
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError naming every bad value; then check what needs the libraries (see the top)."""
     problems = broken_references(cfg)  # the checks below read values: first, every value must resolve
+    problems += unknown_key_problems(cfg)  # and every key must be one the project reads (unknown_keys.py)
     if not problems:
         problems = value_problems(cfg)
     if not problems:  # the values are fine: now what needs torch and lightning (a few seconds)
@@ -204,15 +207,12 @@ def value_problems(cfg: DictConfig) -> list[str]:
             need(False, "curriculum.checkpoint", "with curriculum.scorer=checkpoint, the path of an existing .ckpt "
                  "of this project trained on the same data")
 
-    # callbacks, and the metrics they and optimized_metric name (the overfitting check replaces the callbacks)
-    metrics = known_metrics(cfg)
+    # callbacks, and the metrics they, optimized_metric and the target name (logged_metrics.py)
+    problems += metric_problems(cfg)
     for name, callback in (cfg.get("callbacks") or {}).items() if not cfg.get("overfit") else []:
         if not isinstance(callback, DictConfig):
             continue
         key = f"callbacks.{name}"
-        if callback.get("monitor") is not None:
-            need(is_under(callback.monitor, metrics["monitor"]), f"{key}.monitor",
-                 "a metric logged while training: " + names(metrics["monitor"]))
         if "mode" in callback:
             choice(f"{key}.mode", ("min", "max"))
         number(f"{key}.save_top_k", lambda v: v >= -1, "a whole number >= -1 (-1: keep all, 0: none)", whole=True)
@@ -222,12 +222,6 @@ def value_problems(cfg: DictConfig) -> list[str]:
         else:
             number(f"{key}.every_n_epochs", lambda v: v >= 0, "a whole number of epochs >= 0 (0: only at the end)",
                    whole=True)
-    optimized = cfg_value(cfg, "optimized_metric")
-    overfit_check = "overfit/passed" in metrics["result"]  # it returns its train/loss whatever this says (run.py)
-    unvalidated = cfg_value(cfg, "trainer.limit_val_batches") == 0
-    unvalidated = " (no val/ metrics: trainer.limit_val_batches=0)" if unvalidated else ""
-    need(overfit_check or is_under(optimized, metrics["result"]), "optimized_metric",
-         f"a metric this run writes to metrics.json{unvalidated}: " + names(metrics["result"]))
     return problems
 
 
@@ -255,61 +249,6 @@ def pseudo_label_problems(cfg: DictConfig) -> list[str]:
         problems.append(f"pseudo_label.threshold={threshold!r} is not allowed: the softmax probability a "
                         "prediction needs to become a label, a number in [0, 1] (e.g. 0.95).")
     return problems
-
-
-def known_metrics(cfg: DictConfig) -> dict[str, list[str]]:
-    """The names of the metrics a run with this config produces, by when they exist.
-
-    "monitor": logged while training, what early stopping and checkpoints can watch;
-    "result": the keys of metrics.json, one of which `optimized_metric` returns to sweepers.
-    A name ending in "/" stands for every name below it (per class, per slice).
-    EXTEND THIS when a feature adds metrics (a callback, a new task's metrics): a run that
-    monitors or optimizes a name missing here fails validation, naming the ones listed.
-    """
-    callbacks = [c for c in (cfg.get("callbacks") or {}).values() if isinstance(c, DictConfig)]
-
-    def configured(class_name: str) -> list[DictConfig]:
-        return [c for c in callbacks if str(c.get("_target_", "")).endswith("." + class_name)]
-
-    if cfg.get("overfit") or configured("OverfitVerdict"):  # the overfitting check (overfit_check.py): its verdict
-        return {"monitor": ["train/loss", "train/acc"], "result": ["train/loss", "overfit/passed"]}
-    evaluation = []  # the evaluation_metrics callback's metrics, e.g. f1 (per class: f1/<class>)
-    for callback in configured("EvaluationMetrics"):
-        evaluation += [f"{name}{suffix}" for name in (callback.get("metrics") or {}) for suffix in ("", "/")]
-    validates = cfg_value(cfg, "trainer.limit_val_batches") != 0  # 0: no validation, no val/ or fit/ results
-    l1 = cfg_value(cfg, "regularization.l1")
-    # val/ stays monitorable without validation: early stopping (strict: false) and checkpoints
-    # tolerate its absence (then only last.ckpt is kept)
-    monitor = ["train/loss", "train/acc", *(["train/l1_penalty"] if is_number(l1) and l1 > 0 else []),
-               *[f"val/{name}" for name in ["loss", "acc", *evaluation]]]
-    splits = ("val", "test") if validates else ("test",)
-    result = ["train/loss", *[f"{split}/{name}" for split in splits for name in ["loss", "acc", *evaluation]]]
-    if configured("SliceAccuracy"):
-        result.append("test/slice/")
-    if configured("FitDiagnosis") and validates:
-        result += [f"fit/{name}" for name in ("train_acc", "train_loss", "gap", "underfit", "overfit",
-                                              "train_examples")]
-    if cfg.get("baselines", True):
-        result += [f"baseline/{name}_acc" for name in ("majority", "logreg", "svc")]
-    rounds = cfg_value(cfg, "pseudo_label.rounds")
-    if is_whole(rounds) and rounds > 0:
-        result.append("pseudo/")
-    ensemble = cfg.get("ensemble") or {}
-    if ensemble.get("k") and configured("ModelCheckpoint"):
-        result += [f"ensemble/{method}/{m}" for method in ensemble.get("methods") or [] for m in ("acc", "nll")
-                   if (method, m) != ("hard", "nll")]  # a vote has no probabilities: accuracy only
-    return {"monitor": monitor, "result": result}
-
-
-def is_under(name, known: list[str]) -> bool:
-    """Is `name` one of the known metric names, or below one that ends in "/"?"""
-    if not isinstance(name, str) or name.endswith("/"):
-        return False
-    return name in known or any(k.endswith("/") and name.startswith(k) for k in known)
-
-
-def names(known: list[str]) -> str:
-    return ", ".join(k + "..." if k.endswith("/") else k for k in known)
 
 
 def devices_allowed(devices, on_cpu: bool) -> str | None:

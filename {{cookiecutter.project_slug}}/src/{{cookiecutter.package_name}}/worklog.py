@@ -76,6 +76,7 @@ def run_ended(metrics: dict | None = None, error: BaseException | None = None) -
         "metrics": shown, "optimized_metric": cfg.get("optimized_metric"),
         "overrides": task_overrides(), "experiment": choice("experiment"),
         "setup": setup_hash(cfg), "tested": any(k.startswith("test/") for k in metrics),
+        "tested_as": tested_as(run_dir, setup_hash(cfg)),
         "final": bool(cfg.get("final")), "target": target, "target_result": reached,
     }
     path = Path(cfg.paths.log_dir) / "worklog.jsonl"
@@ -161,21 +162,36 @@ def read_entries(jsonl) -> list[dict]:
 
 
 def warn_about_test_set(jsonl: Path, budget, entry: dict) -> None:
-    """Past `test_set_budget` distinct configurations evaluated on the test set: say that it is worn out."""
+    """Past `test_set_budget` distinct configurations evaluated on one test set: say that it is worn out. Each
+    test set (the test split's fingerprint, split.json) has its own count: another dataset is not worn by this one."""
     if not entry["tested"] or budget is None:
         return
-    count = len(tested_setups(read_entries(jsonl)))
-    if count > budget:
+    items = [entry.get("tested_as") or entry.get("setup"), *entry.get("setups", [])]
+    for test_set in sorted({item.partition("@")[2] for item in items if item}):
+        count = len(tested_setups(read_entries(jsonl), test_set or None))
+        if count <= budget:
+            continue
         print(f"warning: the test set has now scored {count} distinct configurations (test_set_budget={budget}, "
-              f"counted in {jsonl}). Every choice made by looking at test numbers fits the choice to this test set, "
+              f"counted in {jsonl}{f' for the test split {test_set}' if test_set else ''}). Every choice made by looking at test numbers fits the choice to this test set, "
               "so its numbers are now optimistic. Select on val/ metrics; for the number you report, evaluate "
               "the final configuration (final=true) on a fresh hold-out set that no decision has seen.",
               file=sys.stderr)
 
 
-def tested_setups(entries: list[dict]) -> set[str]:
-    """Distinct configurations scored on the test set: one per run, one per tested job of a sweep."""
-    return {setup for e in entries if e.get("tested") for setup in [e.get("setup"), *e.get("setups", [])] if setup}
+def tested_setups(entries: list[dict], test_set: str | None = None) -> set[str]:
+    """Distinct configurations scored on the test set: one per run, one per tested job of a sweep; with
+    `test_set`, those scored on that one (lines written before test sets were recorded count for every one)."""
+    items = {item for e in entries if e.get("tested")
+             for item in [e.get("tested_as") or e.get("setup"), *e.get("setups", [])] if item}
+    return {item for item in items if test_set is None or item.partition("@")[2] in ("", test_set)}
+
+
+def tested_as(run_dir, setup: str) -> str:
+    """A configuration as the test-set budget counts it: `<setup hash>@<its test split's fingerprint>` (split.json)."""
+    from .split_fingerprint import recorded_split
+
+    test_set = str(recorded_split(run_dir).get("test") or "")[:12]
+    return f"{setup}@{test_set}" if test_set else setup
 
 
 def setup_hash(cfg) -> str:

@@ -211,18 +211,15 @@ def objective(config) -> str:
 
 
 def maximize(direction: str | None, optimized_metric: str | None) -> bool:
-    """hydra.sweeper.direction if set; else from the name of optimized_metric (train.yaml)."""
+    """hydra.sweeper.direction if set; else from the name of optimized_metric (train.yaml), as every
+    other direction in the project (logged_metrics.lower_is_better)."""
     if direction is not None:
         if direction not in ("minimize", "maximize"):
             raise HydraException(f"hydra.sweeper.direction={direction!r} is not allowed: use minimize or maximize.")
         return direction == "maximize"
-    name = str(optimized_metric).rsplit("/", 1)[-1]
-    if any(word in name for word in ("loss", "error", "nll", "mse", "mae")):
-        return False
-    if any(word in name for word in ("acc", "f1", "r2", "auc", "precision", "recall", "passed")):
-        return True
-    raise HydraException(f"optimized_metric={optimized_metric!r}: is higher or lower better? Say it with "
-                         "hydra.sweeper.direction=maximize (or minimize).")
+    from {{cookiecutter.package_name}}.logged_metrics import lower_is_better
+
+    return not lower_is_better(str(optimized_metric))
 
 
 def job_result(job) -> tuple[float | None, str | None]:

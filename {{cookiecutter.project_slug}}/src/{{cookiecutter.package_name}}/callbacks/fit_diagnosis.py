@@ -11,18 +11,21 @@ compares them (and the test figure, if the test ran) and decides. For classifica
 For regression the same rules read R2 (1: perfect, 0: no better than predicting the mean)
 with `good_train_r2` and `max_r2_gap`.
 It prints the verdict, logs it as TensorBoard text (`fit/diagnosis`), and logs the numbers as
-`fit/train_acc` (regression: `fit/train_r2`, `fit/train_rmse`), `fit/train_loss`, `fit/gap`,
+`fit/train_acc` (regression: `fit/train_r2`, `fit/train_rmse`, `fit/train_mae`), `fit/train_loss`, `fit/gap`,
 `fit/underfit`, `fit/overfit` and `fit/train_examples` (so they are in metrics.json too).
 """
 
 import lightning as L
 import torch
-from torchmetrics.functional import mean_squared_error, r2_score
+from torchmetrics.functional import mean_absolute_error, mean_squared_error, r2_score
 
+from ..logged_metrics import CALLBACK_LOGS, task_metric
 from .writer import tensorboard_writer
 
 
 class FitDiagnosis(L.Callback):
+    logs = CALLBACK_LOGS["FitDiagnosis"]  # what validation lets a run optimize ("*": acc, or rmse, mae and r2)
+
     def __init__(self, good_train_acc: float = 0.95, max_gap: float = 0.03, good_train_r2: float = 0.9,
                  max_r2_gap: float = 0.05):
         self.good_train_acc = good_train_acc
@@ -77,7 +80,7 @@ class FitDiagnosis(L.Callback):
 
 def headline(pl_module) -> str:
     """The metric the verdict reads: accuracy for classes, R2 for regression."""
-    return "acc" if pl_module.task == "classification" else "r2"
+    return task_metric("acc", pl_module.task)
 
 
 @torch.no_grad()
@@ -93,5 +96,6 @@ def performance(pl_module, x: torch.Tensor, y: torch.Tensor) -> dict:
         result["acc"] = float((outputs.argmax(1) == y).float().mean())
     else:
         prediction = outputs.reshape(y.shape)
-        result |= {"rmse": float(mean_squared_error(prediction, y, squared=False)), "r2": float(r2_score(prediction, y))}
+        result |= {"rmse": float(mean_squared_error(prediction, y, squared=False)),
+                   "mae": float(mean_absolute_error(prediction, y)), "r2": float(r2_score(prediction, y))}
     return result

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
+from ..logged_metrics import written_metric
 from .writer import pyplot
 
 
@@ -29,15 +30,14 @@ class LearningCurve(Callback):
             print(f"learning curve: no finished job with fit/train_examples in {sweep_dir}")
             return
         metrics = self.metrics
-        if not any(metric in runs[0] for metric in metrics) and "val/r2" in runs[0]:  # a regression sweep
-            metrics = [metric.replace("acc", "r2") for metric in metrics]
+        metrics = [written_metric(metric, runs[0]) for metric in metrics]  # a regression sweep: R2 for accuracy
         plt = pyplot()
         figure, ax = plt.subplots(figsize=(6, 4))
         sizes = [run["fit/train_examples"] for run in runs]
         for metric in metrics:
             ax.plot(sizes, [run.get(metric, float("nan")) for run in runs], marker="o", label=metric)
         ax.set_xlabel("training examples")
-        ax.set_ylabel("R2" if metrics != self.metrics else "accuracy")
+        ax.set_ylabel("R2" if list(metrics) != list(self.metrics) else "accuracy")
         ax.set_title("learning curve")
         ax.grid(alpha=0.3)
         ax.legend()

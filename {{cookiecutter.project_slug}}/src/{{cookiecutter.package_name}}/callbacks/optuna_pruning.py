@@ -18,6 +18,8 @@ from pathlib import Path
 import lightning as L
 from lightning.pytorch.trainer.states import TrainerFn
 
+from ..logged_metrics import task_metric
+
 
 class OptunaPruning(L.Callback):
     def __init__(self, trial, pruner, monitor: str):
@@ -31,8 +33,7 @@ class OptunaPruning(L.Callback):
     def on_fit_start(self, trainer, pl_module):
         if self.trial_info is None:
             return
-        if self.monitor == "val/acc" and getattr(trainer.datamodule, "task", None) == "regression":
-            self.monitor = "val/r2"  # what optimized_metric=val/acc means on regression (run.optimized_metric)
+        self.monitor = task_metric(self.monitor, getattr(trainer.datamodule, "task", None))  # regression: val/r2
         self.trial = open_trial(self.trial_info, self.pruner)
 
     def on_validation_end(self, trainer, pl_module):

@@ -30,10 +30,13 @@ import lightning as L
 import torch
 
 from ..data import SlicedBatches
+from ..logged_metrics import CALLBACK_LOGS
 from ..validate import ConfigError
 
 
 class SliceAccuracy(L.Callback):
+    logs = CALLBACK_LOGS["SliceAccuracy"]  # test/slice/<name>/acc, read by validation
+
     def __init__(self, slice_of=None, column: str | None = None):
         if slice_of is not None and column is not None:
             raise ConfigError("callbacks.slice_accuracy: set slice_of or column, not both.")

@@ -4,7 +4,7 @@ A gate is a few conditions on the stage's results, all of which must hold (a sta
 overfitting check, overfit=true, must also pass the check: overfit/passed in its metrics):
   train_loss_below  the final train/loss is below this
   floor             the val metric is above this number (stages.py turns `baseline` into the
-                    best classic baseline's score: baselines.py)
+                    best classic baseline's score on the same split, baseline/val/...: baselines.py)
   tolerance         the val metric is at most this much below the previous stage's
 The verdict is computed from the stage's metrics.json (`verdict`, used by stages.py). While
 the stage trains, the callback can end it early:
