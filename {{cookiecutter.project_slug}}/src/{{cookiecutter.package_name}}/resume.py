@@ -43,11 +43,7 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
     budget = budget_overrides(cfg)
     this_folder = HydraConfig.get().runtime.output_dir  # Hydra's new folder for this command: not needed
     if (run_dir / "metrics.json").is_file() and not raises_budget(original, budget):
-        print(
-            f"{run_dir} has finished (metrics.json is there): nothing to do, nothing changed. To train it longer, "
-            f"raise its budget: python train.py resume={cfg.resume} trainer.max_epochs=<more than "
-            f"{OmegaConf.select(original, 'trainer.max_epochs')}>"
-        )
+        print(f"{run_dir} has finished (metrics.json is there): nothing to do, nothing changed. {longer(original, cfg.resume)}")
         remove_if_unused(this_folder)
         return original, None
 
@@ -86,6 +82,18 @@ def budget_overrides(cfg: DictConfig) -> dict:
             file=sys.stderr,
         )
     return {key: OmegaConf.select(cfg, key) for key in BUDGET if key in given}
+
+
+def longer(original: DictConfig, folder: str) -> str:
+    """The advice for a finished run: the command that trains it twice as long (a budget it does not have)."""
+    from .printed_command import printed_command
+
+    for key in BUDGET:
+        value = OmegaConf.select(original, key)
+        if value is not None and value != -1:
+            return (f"To train it longer, raise its budget, e.g. twice as long: "
+                    + printed_command("train.py", ("resume", folder), f"{key}={2 * value}"))
+    return "Its budget has no limit (it stopped on its own, e.g. by early stopping): start a new run to train more."
 
 
 def raises_budget(original: DictConfig, budget: dict) -> bool:

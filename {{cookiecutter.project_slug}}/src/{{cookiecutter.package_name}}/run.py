@@ -21,6 +21,7 @@ from .data import SplitData
 from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
 from .failures import Pruned, RunFailed
 from .headline import headline_lines
+from .printed_command import printed_command
 from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
 from .pseudo_labels import pseudo_label_rounds
@@ -118,6 +119,6 @@ def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -
     if headline:
         print(headline)
     print("\n".join(headline_lines(metrics)))  # the rest: metrics.json and TensorBoard (next line)
-    print(f"all {len(metrics)} numbers: {run_dir / 'metrics.json'} and `tensorboard --logdir {run_dir}`")
+    print(f"all {len(metrics)} numbers: {run_dir / 'metrics.json'} and `{printed_command('tensorboard', '--logdir', run_dir)}`")
     run_ended(metrics)  # the target met or not, the line in logs/worklog.md, the end of train.log (worklog.py)
     print(f"run directory: {run_dir}")

@@ -21,7 +21,6 @@ import csv
 import fcntl
 import math
 import re
-import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 
+from .printed_command import printed_command
 from .run_record import labels_only
 from .run_status import read_metrics, read_status
 
@@ -249,7 +249,7 @@ def print_best(sweep_dir: Path, jobs: list[dict], metric: str, lower: bool, top:
         print(f"  {job['status'].upper()}  job {job['job']}: {setting(job)}: {job['error']}")
     if finished:
         alone = [o for o in finished[0]["overrides"] if not o.lstrip("+~").startswith(("optuna_trial", "sweep="))]
-        print("reproduce the best: python train.py " + " ".join(shlex.quote(o) for o in alone))  # as a single run
+        print("reproduce the best: " + printed_command("train.py", *alone))  # as a single run
     print(f"summary: {sweep_dir / 'summary.md'} (and summary.csv)")
 
 

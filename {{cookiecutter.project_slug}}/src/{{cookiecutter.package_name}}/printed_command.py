@@ -1,0 +1,49 @@
+"""Every command line the project prints, built by one function so that it runs when pasted into bash.
+
+Two quoting layers stand between what we print and what the program receives: the shell's
+(`shlex.quote`) and, for `key=value` overrides, Hydra's own grammar, where `=`, `,`, `[`, `]`,
+quotes and spaces in a value make `resume=logs/runs/x_seed=3` fail to parse. A value that
+Hydra reads back unchanged is left bare; any other is put in Hydra's single quotes (Hydra's own
+`QuotedString` rules), and the whole word in shell quotes: `"resume='logs/runs/x_seed=3'"`.
+"""
+
+import shlex
+
+SPECIAL_IN_DOUBLE_QUOTES = set('$`"\\!')  # characters bash still expands between double quotes
+
+
+def printed_command(script: str, *arguments) -> str:
+    """`python <script> <arguments>` (`<script> <arguments>` for a program that is not a .py file, e.g.
+    tensorboard), each argument quoted for bash; a (key, value) pair is an override.
+
+    A plain string is printed as the program must receive it (argparse arguments, or an override
+    already in Hydra's syntax, e.g. as the user typed it); a pair (key, value) is first written
+    in Hydra's syntax by `override`, so any value (a folder with `=` or `,`) reads back unchanged.
+    """
+    words = [override(*argument) if isinstance(argument, tuple) else str(argument) for argument in arguments]
+    program = ["python", shell_word(script)] if script.endswith(".py") else [shell_word(script)]
+    return " ".join([*program, *(shell_word(word) for word in words)])
+
+
+def override(key: str, value) -> str:
+    """`key=value` that Hydra's parser reads back as exactly `value` (quoted by Hydra's rules if needed)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Quote, QuotedString
+
+    value = str(value)
+    bare = f"{key}={value}"
+    try:
+        if OverridesParser.create().parse_override(bare).value() == value:
+            return bare
+    except Exception:  # Hydra's OverrideParseException, or a value Hydra reads as something else
+        pass
+    return f"{key}={QuotedString(text=value, quote=Quote.single).with_quotes()}"
+
+
+def shell_word(word: str) -> str:
+    """`word` for bash: bare when nothing in it is special; in double quotes when it holds Hydra's single
+    quotes (readable: "resume='a=b'"); otherwise `shlex.quote`."""
+    quoted = shlex.quote(word)
+    if quoted != word and "'" in word and not SPECIAL_IN_DOUBLE_QUOTES & set(word):
+        return f'"{word}"'
+    return quoted
