@@ -34,6 +34,7 @@ from .checkpoints import (
     read_finite_checkpoint,
     usable_checkpoint,
 )
+from .printed_command import printed_command
 from .split_fingerprint import check_same_test_set, recorded_split, run_overrides
 from .sweep_summary import settings_of
 
@@ -257,7 +258,7 @@ def ensemble_groups(path: Path, runs: list[Path], across: tuple) -> list[list[Pa
     if not ensembles:
         raise FileNotFoundError(
             f"no two jobs of {path} differ only in {', '.join(across)}: nothing to ensemble. Name the keys "
-            "the members of an ensemble may differ in, e.g. `python eval.py <sweep> --across seed,optimizer.lr`."
+            f"the members of an ensemble may differ in, e.g. `{printed_command('eval.py', path, '--across', 'seed,optimizer.lr')}`."
         )
     return ensembles
 
