@@ -91,7 +91,7 @@ def longer(original: DictConfig, folder: str) -> str:
     for key in BUDGET:
         value = OmegaConf.select(original, key)
         if value is not None and value != -1:
-            return (f"To train it longer, raise its budget, e.g. twice as long: "
+            return ("To train it longer, raise its budget, e.g. twice as long: "
                     + printed_command("train.py", ("resume", folder), f"{key}={2 * value}"))
     return "Its budget has no limit (it stopped on its own, e.g. by early stopping): start a new run to train more."
 

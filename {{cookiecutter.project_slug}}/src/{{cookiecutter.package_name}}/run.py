@@ -21,9 +21,9 @@ from .data import SplitData
 from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
 from .failures import Pruned, RunFailed
 from .headline import headline_lines
-from .printed_command import printed_command
 from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
+from .printed_command import printed_command
 from .pseudo_labels import pseudo_label_rounds
 from .resume import resume_run
 from .split_fingerprint import write_split_fingerprint

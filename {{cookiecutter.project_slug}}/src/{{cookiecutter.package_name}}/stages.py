@@ -24,7 +24,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from .failures import RunFailed
 from .printed_command import printed_command
-from .run_folder import lock_run_folder, remove_if_unused
+from .run_folder import lock_run_folder, remove_if_unused, safe_name
 from .target import target_line, target_result
 from .validate import ConfigError
 
@@ -186,7 +186,7 @@ def plan_stages(settings, overrides: list[str], parent: Path) -> list[dict]:
     kept, plan, data_of = [], [], {}
     for n, stage in enumerate(settings.ladder, 1):
         own = list(stage.get("overrides") or [])
-        item = {"n": n, "name": stage.name, "folder": f"{n:02d}_{stage.name}", "skip": None, "cfg": None,
+        item = {"n": n, "name": stage.name, "folder": f"{n:02d}_{safe_name(str(stage.name))}", "skip": None, "cfg": None,
                 "gate": OmegaConf.to_container(stage.get("gate") or OmegaConf.create()), "metric": None}
         plan.append(item)
         if not stage.get("enabled", True):
