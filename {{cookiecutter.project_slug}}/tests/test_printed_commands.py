@@ -178,7 +178,7 @@ def test_a_failed_ladder_prints_a_command_that_goes_on(tmp_path):
                              f"'hydra.searchpath=[file://{tmp_path / 'configs'}]'"]))
     assert process.returncode == 1, process.stderr[-3000:]
     [parent] = run_folders(tmp_path)
-    assert not UNSAFE & set(parent.name) and "stages-two" in parent.name, parent.name
+    assert not UNSAFE & set(parent.name), parent.name
     go_on = one(process, "python train.py resume=")
     assert go_on == f"python train.py resume={parent} stages.continue_on_fail=true"
     first = (parent / "01_hopeless" / "metrics.json").stat().st_mtime_ns

@@ -55,8 +55,8 @@ def run_name(override_dirname: str = "", limit: int = 60) -> str:
 
     `${run_name:${hydra.job.override_dirname}}` in configs/hydra/default.yaml: Hydra gives the
     command line's overrides, sorted, as `key=value,key=value`; each key is cut to its last part
-    (`optimizer.lr=0.01` -> `lr-0.01`), notes and paths are left out, and the whole is cut at
-    `limit` characters: `2026-11-23_14-45-19_experiment-example_lr-0.01`. The name is safe to type
+    (`optimizer.lr=0.01` -> `lr-0.01`), notes and paths are left out, and the parts that fit in
+    `limit` characters are kept: `2026-11-23_14-45-19_experiment-example_lr-0.01`. The name is safe to type
     (`safe_name`): a folder is typed back as `resume=<folder>`, where Hydra's grammar reads `=`, `,`
     and brackets, and in bash, which reads quotes, spaces, `*` and `$`.
     """
@@ -80,9 +80,12 @@ def run_name(override_dirname: str = "", limit: int = 60) -> str:
             short = ".".join(bare.split(".")[-2:])
         named.append("-".join(part for part in (safe_name(prefix + short), safe_name(value)) if part))
     named.sort(key=lambda part: not part.startswith("experiment-"))  # the experiment first, the rest as sorted
-    name = "_".join(part for part in named if part)
-    if len(name) > limit:
-        name = name[: limit - 3] + "..."
+    name = ""
+    for part in filter(None, named):  # whole parts while they fit (a name never ends in a cut `...` or `.`)
+        if len(name) + 1 + len(part) > limit:
+            name = name or part[:limit]
+            break
+        name = f"{name}_{part}" if name else part
     return "_" + name if name else ""
 
 

@@ -188,7 +188,8 @@ def seed_groups(jobs: list[dict], metrics: list[str]) -> list[dict]:
     for configuration, members in groups.items():
         stats = {}
         for name in metrics:
-            values = [job["metrics"][name] for job in members if name in job["metrics"]]
+            values = [job["metrics"][name] for job in members  # nan has no mean (and statistics.stdev fails on it)
+                      if name in job["metrics"] and math.isfinite(job["metrics"][name])]
             if values:  # the sample standard deviation (n - 1); 0 for a single seed
                 stats[name] = (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
         summary.append({"configuration": dict(configuration), "jobs": [job["job"] for job in members],
