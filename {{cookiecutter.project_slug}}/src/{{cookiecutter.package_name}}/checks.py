@@ -34,6 +34,7 @@ from torch.autograd.gradcheck import GradcheckError
 
 from .baselines import baseline_accuracies, baseline_regression_scores
 from .callbacks.overfit_verdict import OverfitVerdict
+from .printed_command import same_setup_command
 from .validate import ConfigError
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
@@ -676,19 +677,6 @@ def report(verdicts: list[Verdict], run_dir: Path) -> None:
     print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if lr is not None:
         print(f"suggested learning rate: optimizer.lr={lr:.2g}")
-        print(f"train with it: {train_command(f'optimizer.lr={lr:.2g}')}")
+        print(f"train with it: {same_setup_command('train.py', f'optimizer.lr={lr:.2g}')}")
     print(f"run directory: {run_dir}")
 
-
-def train_command(*changes: str) -> str:
-    """`python train.py <this check's overrides> <changes>`: what these checks were run on, with `changes`."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    from .printed_command import printed_command
-
-    changed = {override.key_or_group for override in OverridesParser.create().parse_overrides(list(changes))}
-    given = list(HydraConfig.get().overrides.task)
-    kept = [text for text, override in zip(given, OverridesParser.create().parse_overrides(given), strict=True)
-            if override.key_or_group not in changed and not override.key_or_group.startswith("check.")]
-    return printed_command("train.py", *kept, *changes)

@@ -8,6 +8,7 @@ Hydra reads back unchanged is left bare; any other is put in Hydra's single quot
 """
 
 import shlex
+from pathlib import Path
 
 SPECIAL_IN_DOUBLE_QUOTES = set('$`"\\!')  # characters bash still expands between double quotes
 
@@ -47,3 +48,33 @@ def shell_word(word: str) -> str:
     if quoted != word and "'" in word and not SPECIAL_IN_DOUBLE_QUOTES & set(word):
         return f'"{word}"'
     return quoted
+
+
+NOT_PASSED_ON = ("note", "final", "resume", "reproduce", "check.", "hydra.run.", "hydra.sweep.", "hydra.job.")
+
+
+def same_setup_command(script: str, *changes: str) -> str:
+    """`python <script> <the overrides of this run> <changes>`: advice that names the user's own setup.
+
+    A bare `python check.py` would check the default data and model, not the run that needs it.
+    The overrides are this command's (for `resume=`/`reproduce=`: the recorded run's), without
+    the keys that name this one run (note, folders) and with `changes` in place of the same keys.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    parse = OverridesParser.create().parse_overrides
+    given, searchpath = [], []
+    if HydraConfig.initialized():
+        given = list(HydraConfig.get().overrides.task)
+        searchpath = [o for o in HydraConfig.get().overrides.hydra if o.startswith("hydra.searchpath")]
+    for override in parse(given):
+        if override.key_or_group in ("resume", "reproduce"):  # the run's own overrides, as recorded
+            recorded = Path(str(override.value())) / ".hydra" / "overrides.yaml"
+            given = [str(o) for o in OmegaConf.load(recorded)] if recorded.is_file() else []
+            break
+    changed = {override.key_or_group for override in parse(list(changes))}
+    kept = [text for text, override in zip(given, parse(given), strict=True)
+            if override.key_or_group not in changed and not override.key_or_group.startswith(NOT_PASSED_ON)]
+    return printed_command(script, *kept, *searchpath, *changes)

@@ -17,11 +17,10 @@ import os
 import re
 import shutil
 import socket
-import sys
 import time
 from pathlib import Path
 
-from .run_record import labels_only
+from .run_record import command_line, labels_only
 
 AT_THE_START = (".hydra", ".lock", "status.json", "run_record.json", "code.patch")  # written before any training
 _claimed: dict[str, str] = {}  # parent folder -> the folder this process created in it
@@ -134,7 +133,7 @@ def lock_run_folder(run_dir) -> None:
         ) from None
     os.ftruncate(descriptor, 0)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
-    command = " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]])
+    command = command_line()  # as it would be typed again
     os.write(descriptor, f"pid {os.getpid()} on {socket.gethostname()} since {started} ({command})\n".encode())
     _locks[str(run_dir)] = descriptor  # kept open: the lock lasts as long as this process
 
