@@ -219,3 +219,17 @@ def test_the_learning_rate_advice_of_check_py_runs_as_printed(tmp_path):
     config = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
     assert config["optimizer"]["lr"] == float(lr) and config["model"]["blocks"] == [1, 1]
     assert json.loads((run_dir / "metrics.json").read_text())
+
+
+def test_an_idea_with_a_quoted_list_runs_and_its_running_line_runs_as_printed(tmp_path):
+    run = " ".join([*(f"'{o}'" for o in SETUP), f"paths.log_dir={tmp_path}"])  # as typed after python train.py
+    (tmp_path / "ideas.yaml").write_text(yaml.safe_dump(
+        {"tiny_blocks": {"run": run, "time": 1, "complexity": 1, "impact": 1, "likelihood": 1}}))
+    launched = bash(f"python ideas.py --ideas {tmp_path / 'ideas.yaml'} run tiny_blocks")
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    again = bash(one(launched, "python train.py"))
+    assert again.returncode == 0, again.stderr[-3000:]
+    for run_dir in run_folders(tmp_path):  # the launched run and the one started by pasting its line
+        recorded = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text())
+        assert "model.blocks=[1,1]" in recorded and 'note="idea tiny_blocks"' in recorded, recorded
+    assert len(run_folders(tmp_path)) == 2
