@@ -82,7 +82,7 @@ def test_concurrent_runs_each_append_one_whole_worklog_line(tmp_path):
     assert status == {"run 0": "finished", "run 1": "finished", "broken": "failed"}
     finished = [e for e in entries if e["status"] == "finished"]
     assert all("test/acc" in e["metrics"] and e["tested"] for e in finished)
-    assert any("lr=0.01" in e["run"] for e in finished)  # readable folder names
+    assert any("_lr-0.01" in e["run"] for e in finished)  # readable folder names, safe to type
     rows = (log_dir / "worklog.md").read_text().splitlines()
     assert sum(row.startswith("| 20") for row in rows) == 3
     for e in finished:  # train.log ends with the headline metrics
