@@ -155,7 +155,8 @@ def test_the_continue_line_of_a_stopped_run_runs_as_printed(tmp_path, sig, code)
 
 
 def test_the_sweep_summary_and_eval_advice_run_as_printed(tmp_path):
-    process = bash(" ".join(["python train.py -m seed=0,1", *(f"'{o}'" for o in SETUP), f"paths.log_dir={tmp_path}"]))
+    process = bash(" ".join(["python train.py -m data.split_seed=0,1", *(f"'{o}'" for o in SETUP),
+                             f"paths.log_dir={tmp_path}"]))
     assert process.returncode == 0, process.stderr[-3000:]
     best = one(process, "python train.py")
     assert "'model.blocks=[1,1]'" in best and "experiment=example" in best, best
@@ -166,12 +167,12 @@ def test_the_sweep_summary_and_eval_advice_run_as_printed(tmp_path):
     assert "model.blocks=[1,1]" in recorded and 'note="a=b, c"' in recorded and "test/acc" in read_metrics(run_dir)
 
     [sweep] = (tmp_path / "multiruns").iterdir()
-    refused = bash(f"python eval.py {sweep} --across optimizer.lr")  # the jobs differ in seed, not in the lr
-    assert refused.returncode != 0
+    refused = bash(f"python eval.py {sweep} --across data.split_seed")  # two test sets: not combined
+    assert refused.returncode == 1, refused.stdout[-3000:]
     advice = one(refused, "python eval.py")
-    assert words(advice) == ["eval.py", str(sweep), "--across", "seed,optimizer.lr"]
-    ensemble = bash(advice)
-    assert ensemble.returncode == 0 and "ensemble" in ensemble.stdout.lower(), ensemble.stderr[-3000:]
+    assert words(advice) == ["eval.py", str(sweep / "0")], advice
+    alone = bash(advice)
+    assert alone.returncode == 0 and "test set, top-" in alone.stdout, alone.stdout[-3000:] + alone.stderr[-3000:]
 
 
 def test_a_failed_ladder_prints_a_command_that_goes_on(tmp_path):
