@@ -78,6 +78,22 @@ def check_the_rest(process, done: set) -> None:
         done.add(command)
 
 
+@pytest.mark.parametrize("value", ["logs/runs/2026-12-05_14-34-57_seed-3_max_epochs-12",
+                                   "logs/runs/2026-12-05_14-34-57_seed=3,blocks=[1,1]", "a b", "it's", 'say "hi"',
+                                   "x$HOME*", "back\\slash\\'", "3", "true", "{a:1}", "~/x"])
+def test_any_value_printed_as_an_override_reaches_hydra_unchanged(value):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from {{cookiecutter.package_name}}.printed_command import printed_command
+
+    command = printed_command("train.py", ("resume", value))
+    [script, argument] = words(command)  # what bash hands over
+    assert script == "train.py"
+    assert OverridesParser.create().parse_override(argument).value() == value, (command, argument)
+    if value.startswith("logs/runs/2026-12-05_14-34-57_seed-3"):
+        assert command == f"python train.py resume={value}"  # a new folder name needs no quotes at all
+
+
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     """(process, run folder, log dir) of one finished run with the overrides above."""
