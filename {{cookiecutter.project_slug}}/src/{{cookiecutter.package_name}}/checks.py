@@ -205,7 +205,7 @@ def input_statistics(splits: dict) -> Verdict:
     status = WARN if far else PASS
     advice = "" if not far else (
         "Inputs are far from unit scale (or a channel is constant): normalize them with the training split's "
-        "statistics: `python train.py data.normalize=per_channel` (or data.normalize=global)."
+        f"statistics: `{same_setup_command('train.py', 'data.normalize=per_channel')}` (or data.normalize=global)."
     )
     shown = ", ".join(f"{m:.2f}/{s:.2f}" for m, s in zip(mean.tolist()[:4], std.tolist()[:4], strict=True))
     return Verdict(

@@ -156,7 +156,7 @@ def read_table(path: Path, delimiter: str) -> tuple[list, list, list]:
     """(header, rows, line number of each row): every row as long as the header, blank lines skipped."""
     if not path.is_file():
         raise DataError(f"data.path={path}: no such file ({path.resolve()}). Give the path of a CSV table, "
-                        "e.g. `python train.py data=csv data.path=data/table.csv data.target=<column>`.")
+                        "e.g. `python train.py data=csv data.path=data/table.csv data.target=label`.")
     with open(path, newline="", encoding="utf-8-sig") as file:  # utf-8-sig: drops the BOM spreadsheets write
         reader = csv.reader(file, delimiter=delimiter)
         header, rows, lines = None, [], []
