@@ -62,19 +62,30 @@ def same_setup_command(script: str, *changes: str) -> str:
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.override_parser.overrides_parser import OverridesParser
-    from omegaconf import OmegaConf
 
     parse = OverridesParser.create().parse_overrides
     given, searchpath = [], []
     if HydraConfig.initialized():
         given = list(HydraConfig.get().overrides.task)
         searchpath = [o for o in HydraConfig.get().overrides.hydra if o.startswith("hydra.searchpath")]
-    for override in parse(given):
-        if override.key_or_group in ("resume", "reproduce"):  # the run's own overrides, as recorded
-            recorded = Path(str(override.value())) / ".hydra" / "overrides.yaml"
-            given = [str(o) for o in OmegaConf.load(recorded)] if recorded.is_file() else []
-            break
-    changed = {override.key_or_group for override in parse(list(changes))}
-    kept = [text for text, override in zip(given, parse(given), strict=True)
-            if override.key_or_group not in changed and not override.key_or_group.startswith(NOT_PASSED_ON)]
+    folder = next((str(o.value()) for o in parse(given) if o.key_or_group in ("resume", "reproduce")), None)
+    if folder is not None:
+        given = recorded_overrides(Path(folder))
+    changed = {o.key_or_group for o in parse(list(changes))}
+    kept = [text for text, o in zip(given, parse(given), strict=True)
+            if o.key_or_group not in changed and not o.key_or_group.startswith(NOT_PASSED_ON)]
     return printed_command(script, *kept, *searchpath, *changes)
+
+
+def recorded_overrides(run_dir: Path) -> list[str]:
+    """The overrides a run was started with (its .hydra/overrides.yaml); [] if missing or not a list of
+    overrides (the file is read from disk: advice never fails because of it)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    try:
+        overrides = [str(o) for o in OmegaConf.to_container(OmegaConf.load(run_dir / ".hydra" / "overrides.yaml"))]
+        OverridesParser.create().parse_overrides(overrides)
+        return overrides
+    except Exception:  # missing, unreadable, not a list, or not Hydra overrides
+        return []
