@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .allowlist import recorded_config
 from .checkpoints import newest_checkpoint
+from .printed_command import recorded_overrides
 from .run_folder import lock_run_folder, remove_if_unused
 
 BUDGET = ("trainer.max_epochs", "trainer.max_steps")
@@ -72,8 +73,9 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
 def budget_overrides(cfg: DictConfig) -> dict:
     """{key: value} of the budget keys given on the command line; the other overrides are listed as ignored."""
     given = {o.split("=", 1)[0].lstrip("+~"): o for o in HydraConfig.get().overrides.task}
+    own = set(recorded_overrides(Path(cfg.resume)))  # the run's own (a sweep's job being finished: the same)
     ignored = [o for key, o in given.items()  # stages.*: read by the ladder that resumes this stage (stages.py)
-               if key not in (*BUDGET, "resume") and not key.startswith("stages.")]
+               if key not in (*BUDGET, "resume") and not key.startswith("stages.") and o not in own]
     if ignored:
         print(
             f"note: ignored overrides: {' '.join(ignored)}. A resumed run keeps its own config: changing it "
