@@ -8,6 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 from {{cookiecutter.package_name}} import failures
 from {{cookiecutter.package_name}}.finish_sweep import continue_earlier_attempt, sweep_to_finish_problem
 from {{cookiecutter.package_name}}.launcher_extras import missing_launcher_plugin
+from {{cookiecutter.package_name}}.note_quoting import note_problem
 from {{cookiecutter.package_name}}.run_folder import new_folder, run_name
 
 OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new run folder: configs/hydra/
@@ -43,6 +44,9 @@ def validate_and_train(cfg: DictConfig) -> float:
 if __name__ == "__main__":
     # e.g. hydra/launcher=joblib without the [sweeps] extra; another command line given the folder of a sweep
     if message := missing_launcher_plugin(sys.argv[1:]) or sweep_to_finish_problem(sys.argv[1:]):
+        print(message, file=sys.stderr)
+        sys.exit(2)
+    if message := note_problem(sys.argv[1:]):  # note=it's: Hydra's lexer needs it quoted (note_quoting.py)
         print(message, file=sys.stderr)
         sys.exit(2)
     try:

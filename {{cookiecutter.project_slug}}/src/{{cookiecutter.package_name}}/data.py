@@ -33,6 +33,7 @@ over in-memory tensors.
 
 import hashlib
 import importlib.util
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,6 +248,35 @@ def normalized(x: torch.Tensor, stats: dict | None) -> torch.Tensor:
     return (x - mean) / std
 
 
+# --- .npz files of plain arrays (data=npz, digits' unlabelled pool, predict.py): never unpickled -----------
+
+
+def read_npz(path: Path) -> dict:
+    """Every array of the file, or a DataError that says what is wrong with it."""
+    if not path.is_file():
+        raise DataError(f"data.path={path}: no such file ({path.resolve()}). Give the path of an .npz file, "
+                        "e.g. `python train.py data=npz data.path=data/arrays.npz`.")
+    try:
+        with np.load(path, allow_pickle=False) as file:
+            return {key: file[key] for key in file.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        raise DataError(f"{path} cannot be read as an .npz of plain arrays ({error}). Save it with "
+                        "np.savez(path, x=inputs, y=labels); object arrays (pickles) are refused.") from None
+
+
+def inputs(array: np.ndarray, path: Path, key: str, scale: float) -> torch.Tensor:
+    """Numeric inputs as float32 (times `scale`); (N,) becomes (N, 1): one feature per example."""
+    if array.dtype.kind not in "biuf":
+        raise DataError(f"{path}, array {key!r}: inputs must be numbers, not {array.dtype}.")
+    if array.ndim == 1:
+        array = array[:, None]
+    finite = np.isfinite(array.reshape(len(array), -1)).all(1)
+    if not finite.all():
+        raise DataError(f"{path}, array {key!r}: {int((~finite).sum())} example(s) have NaN or inf inputs, the first "
+                        f"at index {int(np.argmin(finite))}. Remove or impute them (data=npz does not impute).")
+    return torch.tensor(array.astype(np.float32) * np.float32(scale))
+
+
 class SplitData(L.LightningDataModule):
     """The data contract (see the module docstring), implemented once for every dataset.
 
@@ -275,10 +305,6 @@ class SplitData(L.LightningDataModule):
         unlabeled_path: str | None = None,
     ):
         super().__init__()
-        if normalize not in NORMALIZATIONS:
-            raise ConfigError(f"data.normalize={normalize!r} is not allowed: use one of {', '.join(NORMALIZATIONS)} "
-                              "(inputs standardized with the training split's mean and std, over all values or per "
-                              "channel).")
         self.normalization = normalize  # read by the default normalize() hook below
         self.batch_size, self.num_workers, self.in_memory = batch_size, num_workers, in_memory
         self.train_pool = None  # the curriculum's hook: training positions to draw from (None: all)
@@ -286,13 +312,7 @@ class SplitData(L.LightningDataModule):
         # test/ folders) can carve the rest the same way
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.task = task or self.task
-        if self.task not in TASKS:
-            raise ConfigError(f"data.task={self.task!r} is not allowed: use one of {', '.join(TASKS)}.")
-        if label_noise and self.task != "classification":
-            raise ConfigError(f"data.label_noise={label_noise} applies to classification only (task: {self.task}).")
-        if unlabeled_fraction and self.task != "classification":
-            raise ConfigError(f"data.unlabeled_fraction={unlabeled_fraction} applies to classification only (task: "
-                              f"{self.task}): pseudo-labels are predicted classes.")
+        self.check_settings(label_noise, unlabeled_fraction)
         examples = self.load()
         x, y = examples.x, examples.y
         if self.task == "classification":
@@ -331,6 +351,20 @@ class SplitData(L.LightningDataModule):
         self.indices = indices  # which loaded examples are in which split (positions in load()'s order)
         if unlabeled_path:  # pseudo-labels from a pool of inputs without labels: the split "unlabeled"
             self.add_unlabeled_pool(Path(unlabeled_path), count=len(y))
+
+    def check_settings(self, label_noise: float, unlabeled_fraction: float) -> None:
+        """Settings that cannot apply fail before anything is loaded."""
+        if self.normalization not in NORMALIZATIONS:
+            raise ConfigError(f"data.normalize={self.normalization!r} is not allowed: use one of "
+                              f"{', '.join(NORMALIZATIONS)} (inputs standardized with the training split's mean and "
+                              "std, over all values or per channel).")
+        if self.task not in TASKS:
+            raise ConfigError(f"data.task={self.task!r} is not allowed: use one of {', '.join(TASKS)}.")
+        if label_noise and self.task != "classification":
+            raise ConfigError(f"data.label_noise={label_noise} applies to classification only (task: {self.task}).")
+        if unlabeled_fraction and self.task != "classification":
+            raise ConfigError(f"data.unlabeled_fraction={unlabeled_fraction} applies to classification only (task: "
+                              f"{self.task}): pseudo-labels are predicted classes.")
 
     def load(self) -> Examples:
         """Every example (and optionally the data's own split and class names). Subclasses implement this."""
@@ -535,8 +569,6 @@ class DigitsData(SplitData):
 
     def read_unlabeled(self, path: Path) -> torch.Tensor:
         """An .npz whose array `x` holds raw 0..16 digits, (N, 64) or (N, 1, 8, 8)."""
-        from .data_npz import inputs, read_npz
-
         arrays = read_npz(path)
         if "x" not in arrays:
             raise DataError(f"{path} has no array 'x' (its arrays: {', '.join(arrays)}): unlabelled digits are raw "

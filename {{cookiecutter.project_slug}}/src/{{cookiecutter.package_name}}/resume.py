@@ -21,9 +21,10 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from .allowlist import recorded_config
-from .checkpoints import newest_checkpoint
+from .checkpoints import CheckpointError, newest_checkpoint
 from .printed_command import recorded_overrides
 from .run_folder import lock_run_folder, remove_if_unused
+from .run_record import read_run_record
 
 BUDGET = ("trainer.max_epochs", "trainer.max_steps")
 
@@ -38,6 +39,7 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
         f"Cannot resume from resume={cfg.resume}: " "{config} does not exist. Give the folder of a run "
         "started by train.py (it holds .hydra/config.yaml and checkpoints/ with last.ckpt, written at the end "
         "of every epoch). Nothing was trained."))
+    read_run_record(run_dir, CheckpointError)  # damaged: said now, before anything is changed
     OmegaConf.update(original, "resume", str(run_dir), force_add=True)
     # the run's folder, wherever it is now (moved, synced): not the folder Hydra made for this command
     OmegaConf.update(original, "paths.run_dir", str(run_dir), force_add=True)

@@ -47,11 +47,12 @@ def write_status(run_dir, status: str, overrides=(), error: BaseException | None
 
 
 def read_status(run_dir) -> dict:
-    """The folder's status.json, or {} if it has none (or an unreadable one)."""
+    """The folder's status.json, or {} if it has none (or an unreadable or damaged one)."""
     try:
-        return json.loads((Path(run_dir) / FILENAME).read_text())
+        status = json.loads((Path(run_dir) / FILENAME).read_text())
     except (OSError, ValueError):
         return {}
+    return status if isinstance(status, dict) else {}  # damaged: the run rewrites it whole when it starts or ends
 
 
 def read_metrics(run_dir) -> dict:
