@@ -73,6 +73,25 @@ class Examples:
     preprocessing: dict | None = None
 
 
+def class_indices(labels: torch.Tensor, names: list | None, source: str) -> tuple[torch.Tensor, list]:
+    """(class indices 0..K-1, the K class names): labels as the user has them.
+
+    With `names` (load() gave them) the labels are already indices into them. Without, labels
+    0..K-1 with every class present are their own names; any other integers (1..5, 3/7/9, -1/1)
+    are class names like strings: the sorted distinct values become 0..K-1, and their names are
+    recorded (predict.py's `p_<name>` columns). No class without an example is ever made up.
+    """
+    if names is not None:
+        if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= len(names)):
+            raise DataError(f"{source} gave labels from {int(labels.min())} to {int(labels.max())} with "
+                            f"{len(names)} class names: labels must be indices 0..{len(names) - 1} into them.")
+        return labels, [str(name) for name in names]
+    values, indices = torch.unique(labels, return_inverse=True)
+    if len(values) and int(values[0]) == 0 and int(values[-1]) == len(values) - 1:
+        return labels, [str(c) for c in range(len(values))]
+    return indices.reshape(labels.shape), [str(int(v)) for v in values]
+
+
 def stratified_split(labels: torch.Tensor, fractions: list[float], seed: int) -> list[torch.Tensor]:
     """Split example indices into parts of the given fractions, class by class (seeded)."""
     generator = torch.Generator().manual_seed(seed)
@@ -316,13 +335,8 @@ class SplitData(L.LightningDataModule):
         examples = self.load()
         x, y = examples.x, examples.y
         if self.task == "classification":
-            y = y.long()
-            if len(y) and int(y.min()) < 0:
-                raise DataError(f"Labels must be class indices 0, 1, ...; {type(self).__name__} gave {int(y.min())}.")
-            self.num_classes = int(y.max()) + 1 if len(y) else 0
-            self.class_names = [str(c) for c in (examples.class_names or range(self.num_classes))]
-            self.num_classes = max(self.num_classes, len(self.class_names))
-            self.num_outputs = self.num_classes
+            y, self.class_names = class_indices(y.long(), examples.class_names, type(self).__name__)
+            self.num_classes = self.num_outputs = len(self.class_names)
         else:
             y = y.float()
             self.num_classes, self.class_names = None, None
@@ -398,9 +412,10 @@ class SplitData(L.LightningDataModule):
             smallest = int(counts.min())
             needed = max(1 / f for f in fractions if f > 0)
             if smallest < needed:
-                rare = [self.class_names[c] for c in torch.nonzero(counts < needed).flatten().tolist()][:10]
+                rare = "{" + ", ".join(f"{self.class_names[c]!r}: {int(counts[c])}"
+                                       for c in torch.nonzero(counts < needed).flatten().tolist()[:10]) + "}"
                 raise DataError(
-                    f"The classes {rare} have {smallest} example(s) or fewer; the split (val_fraction={val_fraction}, "
+                    f"Too few examples in the classes {rare} (examples per class); the split (val_fraction={val_fraction}, "
                     f"test_fraction={test_fraction}) needs at least {needed:.0f} per class to put one in every "
                     "split. Add examples, merge or drop rare classes, or bring your own split."
                 )
