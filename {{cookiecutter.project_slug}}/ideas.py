@@ -4,10 +4,10 @@ and shows which were tried, with the result; `python ideas.py run <name>` launch
 
 import argparse
 import os
-import shlex
 import sys
 
-from {{cookiecutter.package_name}}.idea_backlog import overrides, ranked, read_ideas, result
+from {{cookiecutter.package_name}}.idea_backlog import overrides, ranked, read_ideas, result, words
+from {{cookiecutter.package_name}}.printed_command import printed_command
 from {{cookiecutter.package_name}}.worklog import read_entries
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -40,10 +40,10 @@ def run(name: str, ideas: dict) -> None:
         print(f"error: no idea {name!r} in ideas.yaml; there are: {', '.join(ideas)}", file=sys.stderr)
         sys.exit(2)
     idea = ideas[name]
-    flags = [t for t in idea["run"].split() if t.startswith("-")]
+    flags = [t for t in words(idea["run"]) if t.startswith("-")]
     train = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
     command = [sys.executable, train, *flags, *overrides(idea), f'note="idea {name}"']
-    print("running: python train.py", " ".join(shlex.quote(c) for c in command[2:]), flush=True)
+    print("running:", printed_command("train.py", *command[2:]), flush=True)
     os.execv(sys.executable, command)
 
 

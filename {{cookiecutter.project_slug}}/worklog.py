@@ -46,7 +46,8 @@ def main() -> None:
     rows = [[e["date"][5:16], e["run"], e["status"] + (" final" if e.get("final") else ""),
              *[f"{e['metrics'][k]:.4f}" if k in e["metrics"] else "-" for k in metrics], e.get("note") or ""]
             for e in shown]
-    widths = [min(60, max(len(str(r[i])) for r in [header, *rows])) for i in range(len(header))]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    widths = [w if i == 1 else min(60, w) for i, w in enumerate(widths)]  # the run folder whole: it is typed back
     for row in [header, ["-" * w for w in widths], *rows]:
         print("  ".join(str(cell)[:w].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     print(f"\n{len(shown)} of {len(entries)} entries; {len(tested_setups(entries))} distinct configurations "

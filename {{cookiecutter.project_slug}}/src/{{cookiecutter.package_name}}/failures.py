@@ -118,16 +118,18 @@ def interrupted(stop: BaseException) -> Interrupted:
     """
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+    from .printed_command import printed_command
+
     signum = signal.SIGTERM if isinstance(stop, SIGTERMException) else signal.SIGINT
     run_dir = locked_run_folder() or Path(HydraConfig.get().runtime.output_dir)
     shown = Path(os.path.relpath(run_dir)) if run_dir.resolve().is_relative_to(Path.cwd()) else run_dir
     if (run_dir.parent / "stages.json").is_file():  # a stage of a ladder (stages.py): continue the whole ladder
         shown = shown.parent
-        how = f"continue the ladder with: python train.py resume={shown}"
+        how = f"continue the ladder with: {printed_command('train.py', ('resume', shown))}"
     elif not any(Path(run_dir, "checkpoints").glob("*.ckpt")):
         how = "it stopped before the end of its first epoch, so there is no checkpoint: start it again"
     else:
-        how = f"continue it with: python train.py resume={shown}"
+        how = f"continue it with: {printed_command('train.py', ('resume', shown))}"
     return Interrupted(f"stopped by {signum.name}; the run folder: {run_dir}\n{how}", signum)
 
 

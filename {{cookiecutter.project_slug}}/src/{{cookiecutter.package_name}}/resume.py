@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .allowlist import recorded_config
 from .checkpoints import CheckpointError, newest_checkpoint
+from .printed_command import recorded_overrides
 from .run_folder import lock_run_folder, remove_if_unused
 from .run_record import read_run_record
 
@@ -45,11 +46,7 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
     budget = budget_overrides(cfg)
     this_folder = HydraConfig.get().runtime.output_dir  # Hydra's new folder for this command: not needed
     if (run_dir / "metrics.json").is_file() and not raises_budget(original, budget):
-        print(
-            f"{run_dir} has finished (metrics.json is there): nothing to do, nothing changed. To train it longer, "
-            f"raise its budget: python train.py resume={cfg.resume} trainer.max_epochs=<more than "
-            f"{OmegaConf.select(original, 'trainer.max_epochs')}>"
-        )
+        print(f"{run_dir} has finished (metrics.json is there): nothing to do, nothing changed. {longer(original, cfg.resume)}")
         remove_if_unused(this_folder)
         return original, None
 
@@ -78,7 +75,7 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
 def budget_overrides(cfg: DictConfig) -> dict:
     """{key: value} of the budget keys given on the command line; the other overrides are listed as ignored."""
     given = {o.split("=", 1)[0].lstrip("+~"): o for o in HydraConfig.get().overrides.task}
-    own = recorded_overrides(Path(cfg.resume))  # the run's own (a sweep's job being finished: the same)
+    own = set(recorded_overrides(Path(cfg.resume)))  # the run's own (a sweep's job being finished: the same)
     ignored = [o for key, o in given.items()  # stages.*: read by the ladder that resumes this stage (stages.py)
                if key not in (*BUDGET, "resume") and not key.startswith("stages.") and o not in own]
     if ignored:
@@ -91,12 +88,16 @@ def budget_overrides(cfg: DictConfig) -> dict:
     return {key: OmegaConf.select(cfg, key) for key in BUDGET if key in given}
 
 
-def recorded_overrides(run_dir: Path) -> set[str]:
-    """The overrides the run was started with (.hydra/overrides.yaml); none if missing or unreadable."""
-    try:
-        return {str(o) for o in OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")}
-    except Exception:  # missing or damaged: every override given is then listed as ignored
-        return set()
+def longer(original: DictConfig, folder: str) -> str:
+    """The advice for a finished run: the command that trains it twice as long (a budget it does not have)."""
+    from .printed_command import printed_command
+
+    for key in BUDGET:
+        value = OmegaConf.select(original, key)
+        if value is not None and value != -1:
+            return ("To train it longer, raise its budget, e.g. twice as long: "
+                    + printed_command("train.py", ("resume", folder), f"{key}={2 * value}"))
+    return "Its budget has no limit (it stopped on its own, e.g. by early stopping): start a new run to train more."
 
 
 def raises_budget(original: DictConfig, budget: dict) -> bool:

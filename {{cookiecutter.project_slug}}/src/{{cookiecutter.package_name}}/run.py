@@ -25,6 +25,7 @@ from .headline import headline_lines
 from .logged_metrics import task_metric, written_metric
 from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
+from .printed_command import printed_command
 from .pseudo_labels import pseudo_label_rounds
 from .resume import resume_run
 from .split_fingerprint import small_split_note, write_split_fingerprint
@@ -121,6 +122,6 @@ def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -
     if headline:
         print(headline)
     print("\n".join(headline_lines(metrics)))  # the rest: metrics.json and TensorBoard (next line)
-    print(f"all {len(metrics)} numbers: {run_dir / 'metrics.json'} and `tensorboard --logdir {run_dir}`")
+    print(f"all {len(metrics)} numbers: {run_dir / 'metrics.json'} and `{printed_command('tensorboard', '--logdir', run_dir)}`")
     run_ended(metrics)  # the target met or not, the line in logs/worklog.md, the end of train.log (worklog.py)
     print(f"run directory: {run_dir}")

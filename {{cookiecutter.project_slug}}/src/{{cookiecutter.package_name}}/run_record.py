@@ -69,9 +69,9 @@ def finish_run_record(run_dir, status: str, wall_time: float) -> None:
 
 def command_line() -> str:
     """The command as typed, with the arguments quoted where the shell needs it."""
-    import shlex
+    from .printed_command import printed_command
 
-    return " ".join(["python", os.path.basename(sys.argv[0]), *(shlex.quote(a) for a in sys.argv[1:])])
+    return printed_command(os.path.basename(sys.argv[0]), *sys.argv[1:])
 
 
 def project_root() -> Path:

@@ -9,6 +9,8 @@ import time
 
 import lightning as L
 
+from ..printed_command import same_setup_command
+
 
 class OverfitVerdict(L.Callback):
     def __init__(self, loss_below: float = 0.01, patience_steps: int = 1):
@@ -43,6 +45,6 @@ class OverfitVerdict(L.Callback):
         return (
             f"overfit check: FAILED (train loss reached {self.best_loss:.4g}, not below {self.loss_below:g}, "
             f"in {self.steps} steps, {seconds:.1f} s). A model that cannot memorize a few examples "
-            "usually has a bug: check the learning rate (python check.py runs the LR range test), "
+            f"usually has a bug: check the learning rate (`{same_setup_command('check.py')}` runs the LR range test), "
             "the loss input (logits, not probabilities), the labels, and dead units."
         )
