@@ -12,6 +12,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from . import stop_signals
 from .allowlist import warn_unlisted_targets
 from .atomic_write import write_atomically
 from .baselines import report_baselines
@@ -24,7 +25,8 @@ from .headline import headline_lines
 from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
 from .pseudo_labels import pseudo_label_rounds
-from .resume import resume_run
+from .resume import resume_run, start_resumed_training
+from .run_status import strict_json
 from .split_fingerprint import write_split_fingerprint
 from .stopping import why_training_stopped
 from .training import build_trainer, evaluate_best
@@ -54,6 +56,7 @@ def train(cfg: DictConfig) -> float:
     write_split_fingerprint(run_dir, data)  # split.json: eval.py combines runs only on the same test set
     trainer = build_trainer(cfg, run_dir)  # callbacks, loggers, atomic checkpoint writes (training.py)
 
+    start_resumed_training(cfg)  # resume=: the new budget into its config, status "running" (resume.py)
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     stopped = why_training_stopped(trainer)  # fails (RunFailed) if early stopping saw NaN/inf (every process)
     if trainer.is_global_zero:
@@ -113,8 +116,9 @@ def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -
         logger.finalize("success")
     if not trainer.is_global_zero:
         return
+    stop_signals.raise_if_received()  # a Ctrl-C swallowed on its way up: the run was stopped, not finished
     metrics = {key: float(value) for key, value in sorted(metrics.items())}
-    write_atomically(run_dir / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    write_atomically(run_dir / "metrics.json", strict_json(metrics).encode())  # replaces the old one only now
     if headline:
         print(headline)
     print("\n".join(headline_lines(metrics)))  # the rest: metrics.json and TensorBoard (next line)
