@@ -79,6 +79,9 @@ def report(task, cfg):
     stop_signals.hold()
     folder = status_folder(cfg)
     write_status(folder, classify(read_metrics(folder), None)[0], overrides)
+    if stop_signals.received:  # e.g. SIGTERM while the worklog line was written: the result was complete
+        name = signal.Signals(stop_signals.received[0]).name
+        print(f"note: {name} came after the run had written its result; it is complete: {folder}", file=sys.stderr)
     return result
 
 

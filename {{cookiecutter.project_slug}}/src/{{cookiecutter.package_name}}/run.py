@@ -118,6 +118,7 @@ def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -
         return
     stop_signals.raise_if_received()  # a Ctrl-C swallowed on its way up: the run was stopped, not finished
     metrics = {key: float(value) for key, value in sorted(metrics.items())}
+    stop_signals.hold()  # the result is written now: a signal from here on is noted, the ending is written in full
     write_atomically(run_dir / "metrics.json", strict_json(metrics).encode())  # replaces the old one only now
     if headline:
         print(headline)

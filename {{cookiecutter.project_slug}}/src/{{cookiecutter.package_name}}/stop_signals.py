@@ -10,7 +10,9 @@ Our own handlers, installed for the whole run by failures.report, because two wi
 The first signal raises at once (KeyboardInterrupt, or `Terminated` for SIGTERM; inside fit Lightning
 also tears down); later ones are only noted, so the ending is written in full. A signal swallowed
 on its way up (e.g. raised inside a finalizer, which Python only prints) is raised again at the
-run's next step (`raise_if_received`). Once the ending is being written (`hold`), signals are noted.
+run's next step (`raise_if_received`). Once the run has its result (metrics.json written) or its
+ending is being written (`hold`), a signal is only noted: the ending is recorded in full, with the
+exit code of how the run ended, and a note says the signal came too late to stop anything.
 """
 
 import signal
