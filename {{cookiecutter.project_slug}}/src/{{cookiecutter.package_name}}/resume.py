@@ -9,7 +9,10 @@ and checkpoint state (Lightning), batch order (`SlicedBatches`) and RNG streams 
 
 Only the budget may change on resume (`trainer.max_epochs`, `trainer.max_steps`): a run
 that finished can be trained longer; any other override is ignored, and listed. A run
-that finished and gets no more budget is left exactly as it is.
+that finished and gets no more budget is left exactly as it is. A finished run trained longer
+keeps its metrics.json until the longer run writes its own, and its files change only once
+training starts (`start_resumed_training`): a resume that fails before loses nothing, and one
+killed later leaves status.json "running" with a gone process, which reads "died".
 """
 
 import logging

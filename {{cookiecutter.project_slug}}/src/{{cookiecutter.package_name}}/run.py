@@ -41,6 +41,7 @@ warnings.filterwarnings("ignore", message=r".*multiple `ModelCheckpoint` callbac
 
 
 def train(cfg: DictConfig) -> float:
+    stop_signals.listen()  # each stage of a ladder again: a signal noted while the last one ended stops here
     if ddp_processes_to_start(cfg):  # DDP inside a sweep (-m): this job starts its own processes
         return train_in_own_processes(train, cfg)
     cfg, resume_from = resume_run(cfg)  # resume=<run dir>: its own config, newest valid checkpoint; folder locked

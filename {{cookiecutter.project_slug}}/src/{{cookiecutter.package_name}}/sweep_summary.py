@@ -60,7 +60,7 @@ class SweepSummary(Callback):
         except Exception as error:  # every failure here must reach the exit code
             print(f"error: the sweep summary of {config.hydra.sweep.dir} failed: {type(error).__name__}: {error}. "
                   f"The jobs' own results are in their folders; write the summary again with: python -m "
-                  f"{__package__}.sweep_summary {config.hydra.sweep.dir}", file=sys.stderr, flush=True)
+                  f"{__package__}.sweep_summary {shlex.quote(str(config.hydra.sweep.dir))}", file=sys.stderr, flush=True)
             failures.exit_code = failures.exit_code or 1
 
     def summarize(self, config) -> None:
