@@ -49,7 +49,7 @@ def test_a_killed_run_resumed_ends_exactly_like_the_run_left_alone(tmp_path):
     alone, killed = tmp_path / "alone", tmp_path / "killed"
     process = run_script("train.py", f"hydra.run.dir={alone}", *SETUP)
     assert process.returncode == 0, process.stderr[-3000:]
-    assert stop_after_first_epoch(start(killed, *SETUP), killed, signal.SIGKILL) == -signal.SIGKILL
+    assert stop_after_first_epoch(start(killed, *SETUP), killed, signal.SIGKILL, "last.ckpt") == -signal.SIGKILL
     saved = torch.load(killed / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["epoch"] < 4, "killed too late to test anything"
     process = run_script("train.py", f"resume={killed}", f"hydra.run.dir={tmp_path / 'resume'}", *FAST)

@@ -72,11 +72,21 @@ def report(task, cfg):
         stop_signals.raise_if_received()  # a signal swallowed on its way up still stops the run
     except (KeyboardInterrupt, SystemExit) as stop:  # Ctrl-C or SIGTERM: Lightning has stopped gracefully
         stop_signals.hold()
-        return ended(cfg, overrides, interrupted(stop))
+        outcome = interrupted(stop)
     except Exception as error:
         stop_signals.hold()
-        return ended(cfg, overrides, error)
-    stop_signals.hold()
+        outcome = error
+    else:
+        stop_signals.hold()
+        outcome = None
+    try:
+        return ended(cfg, overrides, outcome) if outcome is not None else finished(cfg, overrides, result)
+    finally:
+        stop_signals.stop_listening()
+
+
+def finished(cfg, overrides: list[str], result):
+    """Record a run that finished (status.json) and return its result."""
     folder = status_folder(cfg)
     write_status(folder, classify(read_metrics(folder), None)[0], overrides)
     if stop_signals.received:  # e.g. SIGTERM while the worklog line was written: the result was complete

@@ -12,13 +12,17 @@ also tears down); later ones are only noted, so the ending is written in full. A
 on its way up (e.g. raised inside a finalizer, which Python only prints) is raised again at the
 run's next step (`raise_if_received`). Once the run has its result (metrics.json written) or its
 ending is being written (`hold`), a signal is only noted: the ending is recorded in full, with the
-exit code of how the run ended, and a note says the signal came too late to stop anything.
+exit code of how the run ended, and a note says the signal came too late to stop anything. Then the
+handlers of before are put back (`stop_listening`): a launcher's worker process stops as it should.
 """
 
 import signal
+import threading
 
 received: list[int] = []  # the signals this process got since the run started, first first
 _holding: list[bool] = []  # [True] once the run's ending is being written
+_before: dict[int, object] = {}  # the handlers in place before `listen`, put back by `stop_listening`
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Terminated(SystemExit):
@@ -26,13 +30,27 @@ class Terminated(SystemExit):
 
 
 def listen() -> None:
-    """Install the handlers for a run (once per job of a sweep); a signal noted since the last job counts now."""
+    """Install the handlers for a run (once per job of a sweep); a signal noted since the last job counts now.
+    Only the main thread can (a launcher running jobs in threads keeps its own handling)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     pending = bool(received)
     _holding.clear()
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    for signum in SIGNALS:
+        previous = signal.signal(signum, _on_signal)
+        if previous is not _on_signal:
+            _before.setdefault(signum, previous)
     if pending:  # e.g. Ctrl-C while the sweep's launcher was between two jobs: stop the sweep here
         _raise(received[0])
+
+
+def stop_listening() -> None:
+    """The run has ended and its ending is written: the handlers of before (a launcher's worker, Hydra)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum, previous in _before.items():
+        signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+    _before.clear()
 
 
 def hold() -> None:
