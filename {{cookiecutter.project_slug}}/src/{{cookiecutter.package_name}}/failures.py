@@ -6,7 +6,7 @@ of the exceptions below (or `ConfigError`, `CheckpointError`) and `report` turns
 the exit code the entry point passes to `sys.exit`:
 
     0  the run finished
-    1  the run failed (RunFailed, CheckpointError): overfit check FAILED, non-finite loss, ...
+    1  the run failed (RunFailed, CheckpointError, a full disk): overfit check FAILED, non-finite loss, ...
     2  a config value cannot work (ConfigError): nothing was trained
   130  stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM (a scheduler, `timeout`): last.ckpt kept
 
@@ -22,6 +22,7 @@ job failed from its status.json, and the command exits 1 at the end. Ctrl-C and 
 the whole sweep: someone asked for it.
 """
 
+import errno
 import math
 import os
 import signal
@@ -173,6 +174,8 @@ def exit_code_for(error: Exception) -> int | None:
         return error.exit_code
     if isinstance(error, RunFailed):
         return 1
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return 1  # a full disk or a quota, in a small write: its one line says which file
     from .checkpoints import CheckpointError  # imports torch: only reached once something failed
 
     return 1 if isinstance(error, CheckpointError) else None

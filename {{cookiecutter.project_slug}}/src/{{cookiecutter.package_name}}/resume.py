@@ -132,8 +132,12 @@ def save_budget(run_dir: Path, budget: dict) -> None:
         overrides = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != key] + [f"{key}={value}"]
     for name, content in (("config.yaml", config), ("overrides.yaml", OmegaConf.create(overrides))):
         temporary = hydra_dir / f".{name}.tmp"
-        OmegaConf.save(content, temporary)
-        os.replace(temporary, hydra_dir / name)
+        try:
+            OmegaConf.save(content, temporary)
+            os.replace(temporary, hydra_dir / name)
+        except OSError:
+            temporary.unlink(missing_ok=True)  # a full disk: the old file stays whole
+            raise
 
 
 def log_to(run_dir: Path) -> None:

@@ -134,5 +134,9 @@ def read_run_record(run_dir) -> dict:
 
 def write_json(path: Path, content: dict) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(content, indent=2) + "\n")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(json.dumps(content, indent=2) + "\n")
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a full disk leaves the old file, and no half-written .tmp
+        raise

@@ -184,11 +184,15 @@ def read_worklog(jsonl) -> tuple[list[dict], int]:
 
 def well_formed(entry) -> bool:
     """An entry as run_ended / append_sweep_entry write it: the keys every reader uses, with their types."""
-    return (isinstance(entry, dict) and all(isinstance(entry.get(key), str) for key in ("date", "run", "status"))
-            and isinstance(entry.get("metrics"), dict)
-            and all(isinstance(value, (int, float)) for value in entry["metrics"].values())
-            and isinstance(entry.get("overrides", []), list) and isinstance(entry.get("setups", []), list)
-            and all(isinstance(setup, str) for setup in entry.get("setups", [])))
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(key), str) for key in ("date", "run", "status")):
+        return False
+    metrics, target = entry.get("metrics"), entry.get("target")
+    setups, overrides = entry.get("setups", []), entry.get("overrides", [])
+    return (isinstance(metrics, dict) and all(isinstance(value, (int, float)) for value in metrics.values())
+            and isinstance(overrides, list) and isinstance(setups, list)
+            and all(isinstance(item, str) for item in [*overrides, *setups])
+            and (target is None or (isinstance(target, dict) and isinstance(target.get("metric"), str)
+                                    and isinstance(target.get("value"), (int, float)))))
 
 
 def skipped_lines(jsonl, skipped: int) -> str:
