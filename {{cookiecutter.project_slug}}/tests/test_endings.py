@@ -14,8 +14,8 @@ import time
 import pytest
 
 from conftest import FAST, ROOT, run_script
-from {{cookiecutter.package_name}}.run_status import read_status
-from {{cookiecutter.package_name}}.worklog import read_worklog
+from {{cookiecutter.package_name}}.run_status import read_status, write_status
+from {{cookiecutter.package_name}}.worklog import append_entry, read_worklog
 
 QUICK = [*FAST, "baselines=false", "ensemble.k=0", "~callbacks.diagnostics"]
 
@@ -115,6 +115,48 @@ def test_a_full_disk_ends_the_run_failed_with_its_status_and_worklog_line(tmp_pa
         assert entry["status"] == "failed" and "Cannot write" in entry["detail"]
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 64 kB disk (tmpfs; needs root), and fill() that takes all of its free space."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"needs root to mount a small tmpfs: {mounted.stderr.decode().strip()}")
+
+    def fill():
+        descriptor = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:
+            while os.write(descriptor, b"x" * 512):
+                pass
+        except OSError:  # the disk is full
+            pass
+        finally:
+            os.close(descriptor)
+
+    yield disk, fill
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_on_a_full_disk_the_status_still_says_how_the_run_ended_and_the_worklog_keeps_whole_lines(small_disk):
+    disk, fill = small_disk
+    (disk / "run").mkdir()
+    write_status(disk / "run", "running", ["seed=1"])
+    entry = {"kind": "run", "date": "2026-12-06 10:00:00", "run": "logs/runs/a", "status": "finished",
+             "metrics": {"test/acc": 0.5}, "note": "x" * 3000, "command": "python train.py"}
+    append_entry(disk / "worklog.jsonl", entry)
+    fill()
+    write_status(disk / "run", "failed", ["seed=1"], OSError("No space left on device"))  # a small write
+    assert read_status(disk / "run")["status"] == "failed"
+    assert sorted(path.name for path in (disk / "run").iterdir()) == ["status.json"]  # no .tmp left
+    with pytest.raises(OSError):
+        append_entry(disk / "worklog.jsonl", entry | {"run": "logs/runs/b"})  # cut short: a half line
+    (disk / "filler").unlink()
+    append_entry(disk / "worklog.jsonl", entry | {"run": "logs/runs/c"})  # space again: a whole line of its own
+    entries, skipped = read_worklog(disk / "worklog.jsonl")
+    assert [e["run"] for e in entries] == ["logs/runs/a", "logs/runs/c"] and skipped == 1
 
 
 def test_a_sweep_job_killed_with_minus_9_reads_died_in_the_summary(tmp_path):
