@@ -339,7 +339,7 @@ def test_bad_images_are_skipped_with_a_warning_or_fail_naming_the_file(tmp_path,
     data = ImageFolderData(path=str(root), size=6, on_bad_image="skip")
     out = capsys.readouterr().out
     assert "skipped 2 unreadable image(s) (data.on_bad_image=skip): leaf/003.png, sky/005.png" in out
-    assert "ignored 1 file(s)" in out and sum(len(index) for index in data.indices.values()) == 34
+    assert "ignored 1 file(s)" in out and "images: sky/notes.txt" in out and sum(len(index) for index in data.indices.values()) == 34
     ImageFolderData(path=str(root), size=6, on_bad_image="skip")  # from the cache: the same warning
     assert "skipped 2 unreadable image(s)" in capsys.readouterr().out
 

@@ -106,6 +106,31 @@ def test_ensemble_averages_the_runs_top_k(digits_run, tmp_path):
     assert np.allclose(probs, np.mean(members, 0), atol=1e-5)  # the mean of the two members' probabilities
 
 
+def test_normalize_uses_training_statistics_and_predict_applies_them(tmp_path):
+    """data.normalize=per_channel: the training split gets mean 0 and std 1 (val/test use the training
+    statistics), they are recorded in the checkpoint, and predict.py applies them to raw new inputs."""
+    from {{cookiecutter.package_name}}.data import DigitsData
+
+    data = DigitsData(normalize="per_channel")
+    train_x = data.split_tensors("train")[0]
+    assert abs(float(train_x.mean())) < 1e-4 and abs(float(train_x.std()) - 1) < 1e-3
+    assert data.preprocessing["normalization"]["mode"] == "per_channel"
+    with pytest.raises(Exception, match="data.normalize='pixel' is not allowed: use one of none, global, per_channel"):
+        DigitsData(normalize="pixel")
+
+    run = train_run(tmp_path, "trainer.max_epochs=2", "data.normalize=per_channel")
+    raw, _ = load_digits_tensors()
+    test_x, _ = data.split_tensors("test")
+    np.savez(tmp_path / "test.npz", x=(raw[data.indices["test"]] * 16).numpy())
+    out = tmp_path / "p.csv"
+    process = predict(run, tmp_path / "test.npz", "--out", out, cwd=tmp_path)
+    assert process.returncode == 0, process.stderr[-3000:]
+    probs = np.array([[float(r[f"p_{k}"]) for k in range(10)] for r in read_predictions(out)])
+    with torch.no_grad():
+        expected = torch.softmax(load_classifier(ranked_checkpoints(run, 1)[0])(test_x), 1).numpy()
+    assert np.allclose(probs, expected, atol=1e-5)  # the same inputs the model was tested on
+
+
 def test_inputs_that_do_not_fit_are_refused_saying_what_the_model_expects(digits_run, tmp_path):
     x, _ = load_digits_tensors()
     np.savez(tmp_path / "cropped.npz", x=(x * 16).reshape(len(x), 64)[:, :60].numpy())

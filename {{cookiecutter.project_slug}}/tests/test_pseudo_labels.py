@@ -147,3 +147,64 @@ def test_bad_values_are_refused_before_any_work(train, overrides, named, allowed
 def test_good_values_pass(overrides):
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         validate(compose("train", overrides=overrides.split()))
+
+
+def test_a_real_unlabelled_pool_is_read_in_each_format_with_the_training_preprocessing(tmp_path):
+    """data.unlabeled_path: an .npz with x only, a table without the target column, a folder of images
+    without class folders; read as predict.py reads new inputs (scale, encoding, normalization)."""
+    import numpy as np
+    from PIL import Image
+
+    from {{cookiecutter.package_name}}.data import load_digits_tensors
+
+    raw, _ = load_digits_tensors()
+    np.savez(tmp_path / "pool.npz", x=(raw[:50] * 16).reshape(50, 64).numpy())
+    data = DigitsData(unlabeled_path=str(tmp_path / "pool.npz"), normalize="per_channel")
+    x, y = data.split_tensors("unlabeled")
+    assert x.shape == (50, 1, 8, 8) and (y == -1).all()
+    assert data.indices["unlabeled"].tolist() == list(range(len(raw), len(raw) + 50))  # after load()'s examples
+    stats = data.preprocessing["normalization"]
+    assert torch.allclose(x, (raw[:50] - stats["mean"][0]) / stats["std"][0], atol=1e-5)  # training statistics
+
+    table = write_table(tmp_path / "animals.csv", missing=False)
+    rows = table.read_text().splitlines()
+    header = rows[0].split(",")
+    keep = [i for i, name in enumerate(header) if name != "species"]
+    (tmp_path / "pool.csv").write_text("\n".join(",".join(r.split(",")[i] for i in keep) for r in rows) + "\n")
+    table_data = CsvData(path=str(table), target="species", drop_columns=["id"], unlabeled_path=str(tmp_path / "pool.csv"))
+    assert torch.allclose(table_data.split_tensors("unlabeled")[0][table_data.indices["train"]],
+                          table_data.split_tensors("train")[0], atol=1e-5)  # the same rows, encoded alike
+
+    folder = write_images(tmp_path / "fruit", per_class=6)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i, image in enumerate(sorted(folder.rglob("*.png"))):
+        Image.open(image).save(flat / f"{i:03d}.png")
+    images = ImageFolderData(path=str(folder), size=8, val_fraction=0.2, test_fraction=0.2, unlabeled_path=str(flat))
+    assert images.split_tensors("unlabeled")[0].shape == (18, 3, 8, 8)
+
+    np.savez(tmp_path / "wrong.npz", x=np.zeros((5, 10)))
+    with pytest.raises(DataError, match=r"wrong.npz, array 'x': inputs of shape \(5, 10\)"):
+        DigitsData(unlabeled_path=str(tmp_path / "wrong.npz"))
+
+
+def test_pseudo_labels_from_a_real_pool_count_nothing_they_cannot_know(train, tmp_path):
+    import numpy as np
+
+    from {{cookiecutter.package_name}}.data import load_digits_tensors
+
+    raw, _ = load_digits_tensors()
+    np.savez(tmp_path / "pool.npz", x=(raw[:300] * 16).numpy())
+    process, run_dir = train(f"data.unlabeled_path={tmp_path / 'pool.npz'}", "pseudo_label.rounds=1",
+                             "pseudo_label.threshold=0.5", *QUICK)
+    metrics = read_metrics(run_dir)
+    assert metrics["pseudo/unlabeled"] == 300 and metrics["pseudo/round_1/added"] > 0
+    assert "pseudo/round_1/correct" not in metrics and "their true labels unknown" in process.stdout
+    record = json.loads((run_dir / "round_1" / "pseudo_labels.json").read_text())
+    assert min(record["positions"]) >= len(raw) and record["correct"] is None
+
+    for extra, fragment in [([], "data.unlabeled_path=<file or folder of inputs>"),
+                            (["data.unlabeled_fraction=0.5", f"data.unlabeled_path={tmp_path / 'pool.npz'}"],
+                             "both give unlabelled examples")]:
+        process, _ = train("pseudo_label.rounds=1", *extra, *QUICK, expect_ok=False)
+        assert process.returncode == 2 and fragment in process.stderr, process.stderr[-2000:]

@@ -51,6 +51,49 @@ def test_run_record_and_reproduce_give_equal_metrics(train, tmp_path):
     assert not (refused / "checkpoints").exists() and not (refused / "metrics.json").exists()
 
 
+def test_code_patch_holds_untracked_source_files_and_gives_the_code_back(tmp_path):
+    """A model file not yet committed is in code.patch as a new file: `git apply` on the commit restores it;
+    data and logs are not saved (and a large or binary untracked file is named, not saved)."""
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("logs", ".pytest_cache", "__pycache__", "*.egg-info"))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(project)]
+    subprocess.run([*git[:5], "init", "-q", str(project)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "start"], check=True)
+    (project / "src" / "my_model.py").write_text("WIDTH = 7  # a new model, not committed\n")
+    (project / "data").mkdir()
+    (project / "data" / "table.csv").write_text("a,b\n1,2\n")
+    (project / "weights.bin").write_bytes(b"\0" * 100)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(project / "src"))
+    process = subprocess.run([sys.executable, "train.py", f"paths.log_dir={tmp_path / 'logs'}",
+                              f"hydra.run.dir={tmp_path / 'run'}", *TINY], cwd=project, env=env,
+                             capture_output=True, text=True, timeout=600)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert "code.patch leaves out 1 untracked file(s)" in process.stderr and "weights.bin" in process.stderr
+    code = json.loads((tmp_path / "run" / "run_record.json").read_text())["code"]
+    assert code["patch"] == "code.patch" and code["untracked_not_saved"] == ["weights.bin"]
+    patch = (tmp_path / "run" / "code.patch").read_text()
+    assert "src/my_model.py" in patch and "table.csv" not in patch
+
+    again = tmp_path / "again"
+    subprocess.run(["git", "clone", "-q", str(project), str(again)], check=True)
+    subprocess.run(["git", "-C", str(again), "apply", str(tmp_path / "run" / "code.patch")], check=True)
+    assert (again / "src" / "my_model.py").read_text() == "WIDTH = 7  # a new model, not committed\n"
+
+    # reproduce= prints how to get that code back: the command runs as printed, in a clone of the project
+    process = subprocess.run([sys.executable, "train.py", f"paths.log_dir={tmp_path / 'logs'}",
+                              f"reproduce={tmp_path / 'run'}", f"hydra.run.dir={tmp_path / 'run2'}"], cwd=project,
+                             env=env, capture_output=True, text=True, timeout=600)
+    assert process.returncode == 0, process.stderr[-3000:]
+    advice = next(line for line in process.stderr.splitlines() if "git apply" in line)
+    third = tmp_path / "third"
+    subprocess.run(["git", "clone", "-q", str(project), str(third)], check=True)
+    subprocess.run(["bash", "-c", advice.split("first: ", 1)[1]], cwd=third, check=True)
+    assert (third / "src" / "my_model.py").is_file()
+
+
 def append_many(path, writer: int) -> None:
     for i in range(40):
         append_entry(path, {"date": "d", "run": f"w{writer}/{i}", "status": "finished", "metrics": {"x": i},

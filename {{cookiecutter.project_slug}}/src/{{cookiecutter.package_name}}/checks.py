@@ -203,8 +203,8 @@ def input_statistics(splits: dict) -> Verdict:
     far = max(abs(low), abs(high)) > 100 or bool((std == 0).any())
     status = WARN if far else PASS
     advice = "" if not far else (
-        "Inputs are far from unit scale (or a channel is constant): normalize them (e.g. to mean 0, "
-        "std 1 per channel, statistics of the training set only)."
+        "Inputs are far from unit scale (or a channel is constant): normalize them with the training split's "
+        "statistics: `python train.py data.normalize=per_channel` (or data.normalize=global)."
     )
     shown = ", ".join(f"{m:.2f}/{s:.2f}" for m, s in zip(mean.tolist()[:4], std.tolist()[:4], strict=True))
     return Verdict(

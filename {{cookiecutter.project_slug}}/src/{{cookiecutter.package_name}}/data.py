@@ -225,6 +225,28 @@ def examples_fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
     return hashlib.sha256(f"{x.dtype} {y.dtype} {x.shape[1]}".encode() + b"".join(rows)).hexdigest()
 
 
+NORMALIZATIONS = ("none", "global", "per_channel")
+
+
+def normalization_statistics(x: torch.Tensor, mode: str) -> dict:
+    """Mean and std of (training) inputs: one of each (`global`) or one per channel, axis 1 (`per_channel`:
+    image channels, or the features of vectors). A constant channel keeps std 1: centred, not blown up."""
+    values = x.double().reshape(1, -1) if mode == "global" else x.double().transpose(0, 1).reshape(x.shape[1], -1)
+    std = values.std(dim=1)
+    std = torch.where(std > 1e-8, std, torch.ones_like(std))
+    return {"mode": mode, "mean": values.mean(dim=1).tolist(), "std": std.tolist()}
+
+
+def normalized(x: torch.Tensor, stats: dict | None) -> torch.Tensor:
+    """`x` standardized with recorded statistics (training, and predict.py on new inputs); None: unchanged."""
+    if not stats:
+        return x
+    shape = (1, -1) + (1,) * (x.ndim - 2)  # broadcast along axis 1
+    mean = torch.tensor(stats["mean"], dtype=x.dtype).reshape(shape)
+    std = torch.tensor(stats["std"], dtype=x.dtype).reshape(shape)
+    return (x - mean) / std
+
+
 class SplitData(L.LightningDataModule):
     """The data contract (see the module docstring), implemented once for every dataset.
 
@@ -249,8 +271,15 @@ class SplitData(L.LightningDataModule):
         in_memory: bool = True,
         task: str | None = None,
         unlabeled_fraction: float = 0.0,
+        normalize: str = "none",
+        unlabeled_path: str | None = None,
     ):
         super().__init__()
+        if normalize not in NORMALIZATIONS:
+            raise ConfigError(f"data.normalize={normalize!r} is not allowed: use one of {', '.join(NORMALIZATIONS)} "
+                              "(inputs standardized with the training split's mean and std, over all values or per "
+                              "channel).")
+        self.normalization = normalize  # read by the default normalize() hook below
         self.batch_size, self.num_workers, self.in_memory = batch_size, num_workers, in_memory
         self.train_pool = None  # the curriculum's hook: training positions to draw from (None: all)
         # known to load() too: a loader whose data brings only part of a split (say train/ and
@@ -300,6 +329,8 @@ class SplitData(L.LightningDataModule):
             self.datasets = {name: LabelledSubset(x, index, labels[name]) for name, index in indices.items()}
             self.in_shape = tuple(torch.as_tensor(x[0]).shape)
         self.indices = indices  # which loaded examples are in which split (positions in load()'s order)
+        if unlabeled_path:  # pseudo-labels from a pool of inputs without labels: the split "unlabeled"
+            self.add_unlabeled_pool(Path(unlabeled_path), count=len(y))
 
     def load(self) -> Examples:
         """Every example (and optionally the data's own split and class names). Subclasses implement this."""
@@ -311,9 +342,17 @@ class SplitData(L.LightningDataModule):
         `train` holds the training split's positions in load()'s order. Called once the split is
         known and before `fraction`/`subset`, so validation and test inputs stay the same across
         learning-curve points. Returns (x, plain values added to `preprocessing` for predict.py).
-        The default changes nothing; data_csv.py standardizes and imputes here.
+        The default applies `data.normalize` (none | global | per_channel) to inputs held in memory;
+        data_csv.py standardizes and imputes its columns here instead.
         """
-        return x, {}
+        if self.normalization == "none":
+            return x, {}
+        if not isinstance(x, torch.Tensor):
+            print(f"data.normalize={self.normalization} applies to inputs held in memory (in_memory=true); "
+                  "skipped for this Dataset")
+            return x, {}
+        stats = normalization_statistics(x[train], self.normalization)
+        return normalized(x, stats), {"normalization": stats}
 
     # --- what every datamodule gets for free -----------------------------------------------------
 
@@ -369,6 +408,26 @@ class SplitData(L.LightningDataModule):
                 "never shown a class cannot pseudo-label it. Use a smaller unlabeled_fraction (or more data)."
             )
         return train[labelled], train[hidden]
+
+    def add_unlabeled_pool(self, path: Path, count: int) -> None:
+        """`data.unlabeled_path`: the file's inputs, read with this data's preprocessing (as predict.py reads new
+        inputs), become the split "unlabeled"; their labels are unknown (-1), their positions follow load()'s."""
+        if self.task != "classification" or self.splits is None:
+            raise DataError(f"data.unlabeled_path={path} needs classification with inputs in memory (data.task="
+                            f"{self.task}, data.in_memory={self.in_memory}): pseudo-labels are predicted classes.")
+        pool = normalized(self.read_unlabeled(path), self.preprocessing.get("normalization"))
+        if tuple(pool.shape[1:]) != self.in_shape:
+            raise DataError(f"data.unlabeled_path={path}: inputs of shape {tuple(pool.shape[1:])}, but the training "
+                            f"inputs are {self.in_shape}.")
+        self.splits["unlabeled"] = pool, torch.full((len(pool),), -1, dtype=torch.long)
+        self.indices["unlabeled"] = torch.arange(count, count + len(pool))
+        print(f"data: {len(pool)} unlabelled examples from {path} (pseudo-labels)")
+
+    def read_unlabeled(self, path: Path) -> torch.Tensor:
+        """Inputs of a file or folder without labels, in this data's format (data_npz.py, data_csv.py,
+        data_images.py implement it with their predict.py readers). A datamodule of your own may too."""
+        raise DataError(f"data.unlabeled_path: {type(self).__name__} does not read a pool of unlabelled inputs "
+                        "(it has no read_unlabeled()); hide labels instead with data.unlabeled_fraction=0.9.")
 
     def check_finite(self) -> None:
         """Non-finite inputs or targets anywhere fail now, naming the split and the first example."""
@@ -473,3 +532,17 @@ class DigitsData(SplitData):
     def load(self) -> Examples:
         x, y = load_digits_tensors()
         return Examples(x, y, preprocessing={"input_scale": 1 / 16})
+
+    def read_unlabeled(self, path: Path) -> torch.Tensor:
+        """An .npz whose array `x` holds raw 0..16 digits, (N, 64) or (N, 1, 8, 8)."""
+        from .data_npz import inputs, read_npz
+
+        arrays = read_npz(path)
+        if "x" not in arrays:
+            raise DataError(f"{path} has no array 'x' (its arrays: {', '.join(arrays)}): unlabelled digits are raw "
+                            "0..16 pixels, shaped (N, 64) or (N, 1, 8, 8).")
+        x = inputs(arrays["x"], path, "x", 1 / 16)
+        if x[0].numel() != 64:
+            raise DataError(f"{path}, array 'x': inputs of shape {tuple(arrays['x'].shape)}; unlabelled digits are "
+                            "raw 0..16 pixels, shaped (N, 64) or (N, 1, 8, 8).")
+        return x.reshape(-1, 1, 8, 8)

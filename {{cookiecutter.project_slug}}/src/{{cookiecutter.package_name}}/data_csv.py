@@ -37,6 +37,9 @@ class CsvData(SplitData):
             raise ConfigError(f"data.missing={missing!r} is not allowed: use one of {', '.join(MISSING_CHOICES)}.")
         self.path, self.target, self.missing, self.delimiter = Path(path), target, missing, delimiter
         self.drop_columns = list(drop_columns or [])
+        if split_settings.get("normalize", "none") != "none":
+            print(f"data.normalize={split_settings['normalize']} does not apply to a table: its numeric columns are "
+                  "always standardized with the training rows' statistics (ignored)")
         super().__init__(**split_settings)
 
     def load(self) -> Examples:
@@ -73,6 +76,10 @@ class CsvData(SplitData):
         preprocessing = {"kind": "csv", "target": self.target, "delimiter": self.delimiter, "missing": self.missing,
                          "feature_names": [f for c in columns for f in feature_names(c)]}
         return Examples(x, y, class_names=class_names, preprocessing=preprocessing)
+
+    def read_unlabeled(self, path) -> torch.Tensor:
+        """data.unlabeled_path: a table without the target column, encoded as predict.py encodes new rows."""
+        return read_new_csv(path, self.preprocessing)[1]
 
     def rows_to_keep(self, table: dict, features: list, lines: list) -> list:
         """Rows without a target always go (when `missing` allows); missing features per `missing`."""

@@ -70,6 +70,10 @@ class ImageFolderData(SplitData):
         preprocessing = {"kind": "image_folder", "size": list(self.size), "mode": self.mode, "input_scale": SCALE}
         return Examples(x, y, split=split, class_names=class_names, preprocessing=preprocessing)
 
+    def read_unlabeled(self, path) -> torch.Tensor:
+        """data.unlabeled_path: a folder of images without class folders (or one image), as predict.py reads them."""
+        return read_new_images(path, self.preprocessing)[1]
+
     def cached_images(self, files: list) -> tuple[torch.Tensor, torch.Tensor]:
         """(the readable images as uint8 (N, C, H, W), which files were readable), from the cache if it fits."""
         settings = short_hash(repr((self.size, self.mode, self.on_bad_image)), 8)
@@ -140,7 +144,7 @@ def find_images(root: Path) -> tuple[list, list, list | None, list]:
             f"{tops[0]} has {len(class_names)} class folder(s) {class_names}; a classifier needs at least two. "
             f"Put each class's images in a sub-folder named after it: {tops[0]}/<class>/<image>.png"
         )
-    files, labels, split_of, ignored = [], [], [], 0
+    files, labels, split_of, ignored = [], [], [], []
     for top in tops:
         strays = sorted(set(d.name for d in folders(top)) - set(class_names))
         if strays:
@@ -149,15 +153,16 @@ def find_images(root: Path) -> tuple[list, list, list | None, list]:
         for label, name in enumerate(class_names):
             found = sorted(p for p in (top / name).rglob("*") if p.is_file() and not p.name.startswith("."))
             images = [p for p in found if p.suffix.lower() in SUFFIXES]
-            ignored += len(found) - len(images)
+            ignored += [p for p in found if p.suffix.lower() not in SUFFIXES]
             if not images and top == tops[0]:
                 raise DataError(f"{top / name} holds no image ({', '.join(SUFFIXES)}): add images or remove "
                                 "the folder.")
             files += images
             labels += [label] * len(images)
             split_of += [SPLITS.index(top.name) if own else 0] * len(images)
-    if ignored:
-        print(f"data: ignored {ignored} file(s) in {root} that are not {'/'.join(SUFFIXES)} images")
+    if ignored:  # named, so that a mistyped suffix (`.PNG ` or `.jpeg2`) is seen
+        names = ", ".join(str(p.relative_to(root)) for p in ignored[:5]) + (" ..." if len(ignored) > 5 else "")
+        print(f"data: ignored {len(ignored)} file(s) in {root} that are not {'/'.join(SUFFIXES)} images: {names}")
     return files, labels, split_of if own else None, class_names
 
 

@@ -44,6 +44,10 @@ class NpzData(SplitData):
                          "input_scale": self.input_scale}
         return Examples(x, y, split=split, class_names=class_names, preprocessing=preprocessing)
 
+    def read_unlabeled(self, path) -> torch.Tensor:
+        """data.unlabeled_path: an .npz with the inputs array only, read as predict.py reads new arrays."""
+        return read_new_npz(path, self.preprocessing)[1]
+
     def targets(self, labels: np.ndarray) -> tuple[torch.Tensor, list | None]:
         where = f"{self.path}, array {self.y_key!r}"
         if self.task == "regression":

@@ -238,13 +238,21 @@ def evaluate(path, k: int = 3, across: tuple = ("seed",)) -> list[tuple[dict, st
             f"{path} is neither a checkpoint (.ckpt), nor a run folder (with checkpoints/), nor a multirun "
             "folder whose jobs hold ranked checkpoints. Give one of those, e.g. logs/runs/<date>_<time>."
         )
-    return [cross_run_table(path, group, across) for group in ensemble_groups(path, runs, across)]
+    ensembles, alone = ensemble_groups(runs, across)
+    # a job that no other job repeats (a grid sweep) is scored on its own: its top-k table
+    return [cross_run_table(path, group, across) for group in ensembles] + [job_table(run, k) for run in alone]
 
 
-def ensemble_groups(path: Path, runs: list[Path], across: tuple) -> list[list[Path]]:
+def job_table(run: Path, k: int) -> tuple[dict, str]:
+    """The table of one job of a sweep that no other job repeats in all but `across`."""
+    (rows, title), = evaluate(run, k)
+    return rows, f"job {describe(run, ())}, {title}"
+
+
+def ensemble_groups(runs: list[Path], across: tuple) -> tuple[list[list[Path]], list[Path]]:
     """The sweep's jobs grouped by their overrides other than `across` (e.g. one group per model and
-    learning rate, its seeds inside): a cross-run ensemble of different setups would say nothing
-    about any of them. Groups of one job are listed and skipped."""
+    learning rate, its seeds inside), and the jobs alone in their group: a cross-run ensemble of
+    different setups would say nothing about any of them, so those are scored one by one."""
     groups: dict[tuple, list[Path]] = {}
     for run in runs:
         setting = tuple((k, v) for k, v in settings_of(run_overrides(run)).items() if k not in across)
@@ -252,14 +260,9 @@ def ensemble_groups(path: Path, runs: list[Path], across: tuple) -> list[list[Pa
     alone = [run for members in groups.values() if len(members) == 1 for run in members]
     if alone:
         print(f"no cross-run ensemble for job {', '.join(describe(run, ()) for run in alone)}: no other job "
-              f"differs from it only in {', '.join(across)} (--across names the keys that may differ)")
-    ensembles = [members for members in groups.values() if len(members) > 1]
-    if not ensembles:
-        raise FileNotFoundError(
-            f"no two jobs of {path} differ only in {', '.join(across)}: nothing to ensemble. Name the keys "
-            "the members of an ensemble may differ in, e.g. `python eval.py <sweep> --across seed,optimizer.lr`."
-        )
-    return ensembles
+              f"differs from it only in {', '.join(across)} (--across names the keys that may differ, e.g. "
+              "`--across seed,optimizer.lr`); each is scored on its own below")
+    return [members for members in groups.values() if len(members) > 1], alone
 
 
 def cross_run_table(path: Path, runs: list[Path], across: tuple) -> tuple[dict, str]:

@@ -20,6 +20,8 @@ def overfit_check_config(cfg: DictConfig) -> DictConfig:
         check.data.subset, check.data.fraction, check.data.label_noise = settings.examples, 1.0, 0.0
         if check.data.get("unlabeled_fraction"):  # every example labelled; no pseudo-label rounds
             check.data.unlabeled_fraction = 0.0
+        if check.data.get("unlabeled_path"):
+            check.data.unlabeled_path = None
         if (check.get("pseudo_label") or {}).get("rounds"):
             print("note: pseudo_label.rounds does not apply to the overfitting check: no rounds.")
             check.pseudo_label.rounds = 0

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from .atomic_write import write_atomically
 from .checkpoints import CheckpointError, load_classifier
-from .data import DataError
+from .data import DataError, normalized
 from .data_csv import read_new_csv
 from .data_images import SUFFIXES, read_new_images
 from .data_npz import inputs, read_new_npz, read_npz
@@ -86,7 +86,7 @@ def read_new_inputs(path, data: dict, id_column: str | None = None) -> tuple[lis
         ids, x = raw_npz_inputs(path, data, expected)
     if tuple(x.shape[1:]) != tuple(data["in_shape"]):  # a guard: each reader already checks its own
         raise DataError(f"{path}: inputs of shape {tuple(x.shape[1:])}, but {expected}.")
-    return ids, x
+    return ids, normalized(x, pre.get("normalization"))  # data.normalize: the training split's statistics
 
 
 def raw_npz_inputs(path: Path, data: dict, expected: str) -> tuple[list, torch.Tensor]:

@@ -2,7 +2,8 @@
 
 `data.unlabeled_fraction=f` hides the labels of that fraction of the training split: data.py
 keeps those examples as the split "unlabeled", whose true labels serve only to count how
-many pseudo-labels are right. With `pseudo_label.rounds=R`, after the usual run (round 0:
+many pseudo-labels are right. `data.unlabeled_path=<file or folder>` reads a real pool of
+inputs without labels instead (then nothing is counted). With `pseudo_label.rounds=R`, after the usual run (round 0:
 the labelled examples only) each round r = 1..R
   1. predicts every unlabelled example with the previous round's weights (those behind its
      test/acc: the best checkpoint),
@@ -56,7 +57,8 @@ def pseudo_label_rounds(cfg: DictConfig, data, module, run_dir: Path, metrics: d
         round_dir = Path(run_dir) / f"round_{r}"
         confidence, predicted, truth = predict_unlabeled(module, data)
         chosen = torch.nonzero(confidence >= threshold).flatten()
-        correct = int((predicted[chosen] == truth[chosen]).sum())
+        # data.unlabeled_path: true labels unknown (-1); data.unlabeled_fraction: hidden, kept to count
+        correct = int((predicted[chosen] == truth[chosen]).sum()) if bool((truth >= 0).all()) else None
         record = {"round": r, "threshold": threshold, "predicted_by": predicted_by,
                   "unlabeled": len(truth), "added": len(chosen), "correct": correct,
                   "positions": data.indices["unlabeled"][chosen].tolist(),  # in load()'s order (data.indices)
@@ -67,11 +69,13 @@ def pseudo_label_rounds(cfg: DictConfig, data, module, run_dir: Path, metrics: d
             round_dir.mkdir(parents=True, exist_ok=True)
             write_atomically(round_dir / "pseudo_labels.json", (json.dumps(record) + "\n").encode())
         module, round_metrics = train_round(round_config(cfg, round_dir, step), data, round_dir, resume_from)
-        results |= round_results(r, round_metrics) | {
-            f"pseudo/round_{r}/added": len(chosen), f"pseudo/round_{r}/correct": correct,
-            f"pseudo/round_{r}/correct_fraction": correct / len(chosen) if len(chosen) else float("nan")}
+        results |= round_results(r, round_metrics) | {f"pseudo/round_{r}/added": len(chosen)}
+        if correct is not None:
+            results |= {f"pseudo/round_{r}/correct": correct,
+                        f"pseudo/round_{r}/correct_fraction": correct / len(chosen) if len(chosen) else float("nan")}
+        right = "their true labels unknown" if correct is None else f"{correct} of them right"
         print(f"pseudo-labels, round {r}: {len(chosen)} of {len(truth)} unlabelled examples added (confidence >= "
-              f"{threshold}), {correct} of them right; test/acc {round_metrics.get('test/acc', float('nan')):.4f} "
+              f"{threshold}), {right}; test/acc {round_metrics.get('test/acc', float('nan')):.4f} "
               f"(round 0: {metrics.get('test/acc', float('nan')):.4f}); {round_dir}")
         if len(chosen) == 0:
             print(f"note: no prediction reached pseudo_label.threshold={threshold}: round {r} trained on the "

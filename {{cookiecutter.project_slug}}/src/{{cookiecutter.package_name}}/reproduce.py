@@ -9,6 +9,7 @@ With `trainer.deterministic=true` (in the recorded run and here), on the same ma
 CPU, the metrics come back equal.
 """
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -46,12 +47,12 @@ def reproduce_config(cfg: DictConfig) -> DictConfig:
     # the new folder's config is what trains (eval.py, resume= and another reproduce= read it)
     OmegaConf.save(recorded, Path(HydraConfig.get().runtime.output_dir) / ".hydra" / "config.yaml")
     print(f"reproducing {run_dir}" + (f" with {' '.join(changed)}" if changed else "") + " in a new run folder")
-    for difference in differences(read_run_record(run_dir)):
+    for difference in differences(read_run_record(run_dir), run_dir):
         print(f"warning: {difference}", file=sys.stderr)
     return recorded
 
 
-def differences(record: dict) -> list[str]:
+def differences(record: dict, run_dir: Path | None = None) -> list[str]:
     """What differs now from the recorded code and packages (sentences); [] when nothing or no record."""
     if not record:
         return ["the run has no run_record.json: its code and package versions are unknown"]
@@ -60,7 +61,11 @@ def differences(record: dict) -> list[str]:
     if then.get("git") != now.get("git"):
         found.append(f"the code differs: the run was at commit {then.get('git')}, the project is at {now.get('git')}")
     elif then.get("dirty") or now.get("dirty"):
-        found.append("the run or the project has uncommitted changes (the run's are in its code.patch)")
+        found.append("the run or the project has uncommitted changes")
+    if then.get("patch") and run_dir is not None:
+        found.append("to run the run's own code, check out its commit and apply its changes (new files "
+                     f"included) first: git stash -u && git checkout {then.get('git')} && "
+                     f"git apply {shlex.quote(str(run_dir / then['patch']))}")
     versions = package_versions()
     for name, version in (record.get("packages") or {}).items():
         if versions.get(name) != version:

@@ -75,28 +75,58 @@ def project_root() -> Path:
     return Path(sys.argv[0]).resolve().parent if sys.argv and sys.argv[0] else Path.cwd()
 
 
-def git(*arguments: str) -> str | None:
+def git(*arguments: str, ok: tuple = (0,)) -> str | None:
+    """git's output in the project root, or None (no git, not a repository, exit code not in `ok`)."""
     try:
         done = subprocess.run(["git", "-C", str(project_root()), *arguments], capture_output=True, text=True,
                               timeout=20)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout if done.returncode == 0 else None
+    return done.stdout if done.returncode in ok else None
 
 
 def code_state(run_dir: Path | None = None) -> dict:
-    """The git commit and whether the work tree differs from it; the difference saved as `code.patch`."""
+    """The git commit and whether the work tree differs from it; the difference saved as `code.patch`:
+    `git diff HEAD` plus every untracked source file as a new file (a model not yet committed), so that
+    `git apply code.patch` on that commit gives back the code that ran."""
     commit = git("rev-parse", "HEAD")
     if commit is None:
         return {"git": None, "note": "not a git repository (or no commit yet): the code of this run is not "
                                      "recorded; `git init` and commit to record it"}
     diff = git("diff", "HEAD") or ""
-    untracked = (git("ls-files", "--others", "--exclude-standard") or "").split()
-    state = {"git": commit.strip(), "dirty": bool(diff or untracked), "untracked": untracked[:50]}
+    untracked = (git("ls-files", "--others", "--exclude-standard", "-z") or "").split("\0")
+    saved, not_saved = untracked_sources([name for name in untracked if name])
+    diff += "".join(git("diff", "--no-index", "--", "/dev/null", name, ok=(1,)) or "" for name in saved)
+    state = {"git": commit.strip(), "dirty": bool(diff or not_saved), "untracked": (saved + not_saved)[:50]}
+    if not_saved:
+        state["untracked_not_saved"] = not_saved[:50]
+        print(f"note: code.patch leaves out {len(not_saved)} untracked file(s) that are not source text under "
+              f"{UNTRACKED_LIMIT // 1000} kB ({', '.join(not_saved[:3])}{' ...' if len(not_saved) > 3 else ''}); "
+              "commit them, or add them to .gitignore if they are not code", file=sys.stderr)
     if diff and run_dir is not None:
         (run_dir / "code.patch").write_text(diff)
         state["patch"] = "code.patch"  # apply with: git apply <run dir>/code.patch on that commit
     return state
+
+
+UNTRACKED_LIMIT = 200_000  # bytes per untracked file saved in code.patch; larger ones are data, not code
+NOT_CODE_FOLDERS = ("logs", "data", "outputs", "multirun")  # what runs write or read, not what runs
+
+
+def untracked_sources(names: list[str]) -> tuple[list[str], list[str]]:
+    """The untracked files to save in code.patch (text, small, outside logs/ and data/), and the rest
+    (listed, not saved). Names are relative to the project root, as git gives them."""
+    saved, not_saved = [], []
+    for name in names:
+        path = project_root() / name
+        if name.split("/", 1)[0] in NOT_CODE_FOLDERS:
+            continue
+        try:
+            text = path.read_bytes() if path.stat().st_size <= UNTRACKED_LIMIT else None
+        except OSError:
+            text = None
+        (saved if text is not None and b"\0" not in text else not_saved).append(name)
+    return saved, not_saved
 
 
 def package_versions() -> dict:
