@@ -6,7 +6,9 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from {{cookiecutter.package_name}} import failures
+from {{cookiecutter.package_name}}.finish_sweep import continue_earlier_attempt, sweep_to_finish_problem
 from {{cookiecutter.package_name}}.launcher_extras import missing_launcher_plugin
+from {{cookiecutter.package_name}}.note_quoting import note_problem
 from {{cookiecutter.package_name}}.run_folder import new_folder, run_name
 
 OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new run folder: configs/hydra/
@@ -15,6 +17,7 @@ OmegaConf.register_new_resolver("run_name", run_name)  # its readable name: the 
 
 @hydra.main(config_path="configs", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
+    cfg = continue_earlier_attempt(cfg)  # finishing a sweep (hydra.sweep.dir=): what this job left (finish_sweep.py)
     return failures.report(validate_and_train, cfg)  # a failure: one message and an exit code (failures.py)
 
 
@@ -39,7 +42,11 @@ def validate_and_train(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    if message := missing_launcher_plugin(sys.argv[1:]):  # e.g. hydra/launcher=joblib without the [sweeps] extra
+    # e.g. hydra/launcher=joblib without the [sweeps] extra; another command line given the folder of a sweep
+    if message := missing_launcher_plugin(sys.argv[1:]) or sweep_to_finish_problem(sys.argv[1:]):
+        print(message, file=sys.stderr)
+        sys.exit(2)
+    if message := note_problem(sys.argv[1:]):  # note=it's: Hydra's lexer needs it quoted (note_quoting.py)
         print(message, file=sys.stderr)
         sys.exit(2)
     try:

@@ -92,7 +92,7 @@ def diff(arguments: list[str]) -> None:
         sys.exit(2)
     try:
         lines = diff_lines(Path(arguments[0]), Path(arguments[1]))
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:  # ValueError: a damaged file of a run (run_files.py)
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
     print("\n".join(lines))

@@ -282,9 +282,10 @@ def test_image_folder_trains_and_the_second_load_reads_the_cache(tmp_path, capsy
     assert "data: converted 90 images to 8x8 rgb, cached in" in process.stdout
     metrics = read_metrics(run_dir)
     assert metrics["test/acc"] > 0.8 and "test/slice/class_2/acc" in metrics, metrics
-    (cache,) = root.glob(".cache_*.pt")
+    (cache,) = (tmp_path / "cache" / "images").glob("fruit_*.pt")  # under paths.log_dir, not in the data folder
+    assert sorted(p.name for p in root.iterdir()) == ["apple", "leaf", "sky"]
     written = cache.stat().st_mtime_ns
-    data = ImageFolderData(path=str(root), size=8)  # the same settings as the run: its cache
+    data = ImageFolderData(path=str(root), size=8, cache_dir=str(cache.parent))  # the run's settings: its cache
     assert "90 images read from the cache" in capsys.readouterr().out and cache.stat().st_mtime_ns == written
     assert data.in_shape == (3, 8, 8) and data.class_names == ["apple", "leaf", "sky"]
     ids, new = read_new_images(root, data.preprocessing)  # what predict.py does with new files
@@ -294,11 +295,11 @@ def test_image_folder_trains_and_the_second_load_reads_the_cache(tmp_path, capsy
 
 def test_a_changed_file_makes_a_new_cache_and_removes_the_stale_one(tmp_path, capsys):
     root = write_images(tmp_path / "fruit", per_class=12)
-    ImageFolderData(path=str(root), size=6, mode="grayscale")
-    (old,) = root.glob(".cache_*.pt")
+    ImageFolderData(path=str(root), size=6, mode="grayscale", cache_dir=str(tmp_path / "cache"))
+    (old,) = (tmp_path / "cache").glob("fruit_*.pt")
     write_images(root, per_class=1, seed=1)  # rewrites apple/000.png, leaf/000.png, sky/000.png
-    data = ImageFolderData(path=str(root), size=6, mode="grayscale")
-    (new,) = root.glob(".cache_*.pt")
+    data = ImageFolderData(path=str(root), size=6, mode="grayscale", cache_dir=str(tmp_path / "cache"))
+    (new,) = (tmp_path / "cache").glob("fruit_*.pt")
     assert new != old and capsys.readouterr().out.count("converted 36 images to 6x6 grayscale") == 2
     assert data.in_shape == (1, 6, 6)
 
@@ -336,12 +337,13 @@ def test_bad_images_are_skipped_with_a_warning_or_fail_naming_the_file(tmp_path,
     (root / "sky" / "notes.txt").write_text("ignored: not an image file name")
     with pytest.raises(DataError, match=r"leaf/003.png cannot be read as an image .*data.on_bad_image=skip"):
         ImageFolderData(path=str(root), size=6)
-    data = ImageFolderData(path=str(root), size=6, on_bad_image="skip")
+    data = ImageFolderData(path=str(root), size=6, on_bad_image="skip", cache_dir=str(tmp_path / "cache"))
     out = capsys.readouterr().out
     assert "skipped 2 unreadable image(s) (data.on_bad_image=skip): leaf/003.png, sky/005.png" in out
     assert "ignored 1 file(s)" in out and "images: sky/notes.txt" in out and sum(len(index) for index in data.indices.values()) == 34
-    ImageFolderData(path=str(root), size=6, on_bad_image="skip")  # from the cache: the same warning
-    assert "skipped 2 unreadable image(s)" in capsys.readouterr().out
+    ImageFolderData(path=str(root), size=6, on_bad_image="skip", cache_dir=str(tmp_path / "cache"))
+    out = capsys.readouterr().out
+    assert "read from the cache" in out and "skipped 2 unreadable image(s)" in out  # from the cache: the same warning
 
 
 def test_unreadable_image_fails_through_train_py_naming_it(tmp_path):
@@ -349,7 +351,7 @@ def test_unreadable_image_fails_through_train_py_naming_it(tmp_path):
     (root / "sky" / "005.png").write_text("not an image")
     process, run_dir = train_on(tmp_path, "data=image_folder", f"data.path={root}", *FAST)
     assert_refused(process, run_dir, f"{root / 'sky' / '005.png'} cannot be read as an image")
-    assert not list(root.glob(".cache_*")) and not list(root.glob("*.partial"))
+    assert not list(tmp_path.rglob("*.pt")) and not list(tmp_path.rglob("*.partial"))
 
 
 # --- bad data: each names the file, column or value and what to do ------------------------------

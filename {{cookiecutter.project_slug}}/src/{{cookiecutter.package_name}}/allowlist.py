@@ -120,10 +120,15 @@ def recorded_config(run_dir, missing: str, error: type[Exception] = CheckpointEr
     """
     from omegaconf import OmegaConf
 
+    from .run_files import read_run_file
+
     config_path = Path(run_dir) / ".hydra" / "config.yaml"
     if not config_path.is_file():
         raise error(missing.format(config=config_path))
-    config = OmegaConf.load(config_path)
+    config = read_run_file(config_path, (
+        "It is the run's config, written when the run started, and cannot be recomputed: restore it (from a copy "
+        "of the run folder), or train a new run with the same overrides (listed in .hydra/overrides.yaml beside it)."
+        ), error)
     config = OmegaConf.select(config, key) if key else config
     check_targets(config, config_path, key)
     return config

@@ -5,13 +5,16 @@
 
 Images (PNG or JPEG, read with Pillow) are converted to `mode` (grayscale or rgb), resized to
 `size` (stretched, not cropped) and scaled to 0..1. Decoding thousands of files takes a while,
-so the result is saved once as a tensor file in the folder, `.cache_<settings>_<files>.pt`,
-named by the settings and by every file's name, size and modification time: the next run
-with the same files and settings reads it in a fraction of a second, and any change to the
-files makes a new one (the stale one is removed). With `in_memory: false` nothing is cached:
-a Dataset reads each image when a batch needs it.
+so the result is saved once as a tensor file in `cache_dir` (`logs/cache/images/`, never in
+the user's data folder), `<folder>_<where>_<settings>_<files>.pt`, named by the folder, the
+settings and every file's name, size and modification time: the next run with the same files
+and settings reads it in a fraction of a second, and any change to the files makes a new one
+(the stale one is removed). The cache is an optimisation: one that cannot be written (read-only
+or full disk) or read back whole is a warning line, never a failed run. With `in_memory: false`
+nothing is cached: a Dataset reads each image when a batch needs it.
 """
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -35,7 +38,7 @@ class ImageFolderData(SplitData):
     """Images of `path`: `size` (pixels, or [height, width]), `mode`, and what an unreadable file does."""
 
     def __init__(self, path: str, size: int | list = 32, mode: str = "rgb", on_bad_image: str = "fail",
-                 **split_settings):
+                 cache_dir: str | None = None, **split_settings):
         size = [size, size] if isinstance(size, int) else list(size)
         if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
             raise ConfigError(f"data.size={size} is not allowed: a number of pixels > 0, or [height, width].")
@@ -47,6 +50,7 @@ class ImageFolderData(SplitData):
             raise ConfigError("data=image_folder is classification (one folder per class); for numeric targets "
                               "save the images and targets in an .npz: data=npz data.task=regression.")
         self.path, self.size, self.mode, self.on_bad_image = Path(path), size, mode, on_bad_image
+        self.cache_dir = Path(cache_dir) if cache_dir else None  # None: no cache, the files are read every time
         super().__init__(**split_settings)
 
     def load(self) -> Examples:
@@ -76,33 +80,33 @@ class ImageFolderData(SplitData):
 
     def cached_images(self, files: list) -> tuple[torch.Tensor, torch.Tensor]:
         """(the readable images as uint8 (N, C, H, W), which files were readable), from the cache if it fits."""
-        settings = short_hash(repr((self.size, self.mode, self.on_bad_image)), 8)
-        listing = "".join(f"{f.relative_to(self.path)}\0{s.st_mtime_ns}\0{s.st_size}\n"
-                          for f, s in ((f, f.stat()) for f in files))
-        cache = self.path / f".cache_{settings}_{short_hash(listing, 12)}.pt"
-        if cache.exists():
-            try:
-                saved = torch.load(cache, weights_only=True)
-                print(f"data: {len(saved['images'])} images read from the cache {cache}")
-                return saved["images"], saved["keep"]
-            except Exception as error:  # a damaged cache is only a slower start: read the files again
-                print(f"data: the cache {cache} is unreadable ({error}); reading the images again")
+        cache, stale = self.cache_file(files)
+        saved = read_cache(cache, len(files), (len(MODES[self.mode]), *self.size)) if cache else None
+        if saved is not None:
+            print(f"data: {len(saved[0])} images read from the cache {cache}")
+            return saved
         height, width = self.size
         decoded = [self.attempt(file, lambda f: read_image(f, self.size, self.mode)) for file in files]
         keep = torch.tensor([image is not None for image in decoded], dtype=torch.bool)
         images = torch.stack([image for image in decoded if image is not None]) if keep.any() else \
             torch.zeros(0, len(MODES[self.mode]), height, width, dtype=torch.uint8)
-        try:  # written whole, then renamed: a concurrent run never reads half a file
-            partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
-            torch.save({"images": images, "keep": keep}, partial)
-            os.replace(partial, cache)
-            for stale in self.path.glob(f".cache_{settings}_*.pt"):  # made from files that have changed since
-                if stale != cache:
-                    stale.unlink(missing_ok=True)
+        if cache and write_cache(cache, images, keep):
+            for old in cache.parent.glob(stale):  # made from files that have changed since
+                if old != cache:
+                    old.unlink(missing_ok=True)
             print(f"data: converted {len(images)} images to {height}x{width} {self.mode}, cached in {cache}")
-        except OSError as error:
-            print(f"data: could not write the cache {cache} ({error}); the next run reads the images again")
         return images, keep
+
+    def cache_file(self, files: list) -> tuple[Path | None, str]:
+        """(the cache file for these files and settings, a glob of its stale versions); (None, "") without cache_dir."""
+        if self.cache_dir is None:
+            return None, ""
+        where = short_hash(str(self.path.resolve()), 8)  # two folders named alike never share a cache
+        settings = short_hash(repr((self.size, self.mode, self.on_bad_image)), 8)
+        listing = "".join(f"{f.relative_to(self.path)}\0{s.st_mtime_ns}\0{s.st_size}\n"
+                          for f, s in ((f, f.stat()) for f in files))
+        prefix = f"{self.path.resolve().name}_{where}_{settings}_"
+        return self.cache_dir / f"{prefix}{short_hash(listing, 12)}.pt", f"{prefix}*.pt"
 
     def attempt(self, file: Path, read):
         """read(file), or for a file Pillow cannot read: None (on_bad_image=skip) or a DataError naming it."""
@@ -164,6 +168,40 @@ def find_images(root: Path) -> tuple[list, list, list | None, list]:
         names = ", ".join(str(p.relative_to(root)) for p in ignored[:5]) + (" ..." if len(ignored) > 5 else "")
         print(f"data: ignored {len(ignored)} file(s) in {root} that are not {'/'.join(SUFFIXES)} images: {names}")
     return files, labels, split_of if own else None, class_names
+
+
+def read_cache(cache: Path, count: int, shape: tuple) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(images, keep) saved for `count` files of `shape`, or None (absent, or damaged: said, then read again)."""
+    if not cache.exists():
+        return None
+    try:
+        saved = torch.load(cache, map_location="cpu", weights_only=True)
+        images, keep = saved["images"], saved["keep"]
+        whole = (keep.dtype == torch.bool and keep.shape == (count,) and images.dtype == torch.uint8
+                 and tuple(images.shape) == (int(keep.sum()), *shape))
+    except Exception:  # cut short, not a dict of tensors, ...
+        whole = False
+    if whole:
+        return images, keep
+    print(f"data: the cache {cache} is damaged (not the {count} images it should hold); reading the images again")
+    return None
+
+
+def write_cache(cache: Path, images: torch.Tensor, keep: torch.Tensor) -> bool:
+    """Save the cache whole (a temporary file, then renamed); a failure (read-only or full disk) is one warning."""
+    partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"images": images, "keep": keep}, partial)
+        os.replace(partial, cache)
+        return True
+    except (OSError, RuntimeError) as error:  # torch.save raises RuntimeError on a full disk
+        with contextlib.suppress(OSError):  # no half file left behind
+            partial.unlink(missing_ok=True)
+        reason = " ".join(str(error).split())[:160]
+        print(f"warning: could not write the image cache {cache} ({reason}); training goes on, and the next run "
+              "reads the images again. Free space or set paths.log_dir to a writable folder to cache them.")
+        return False
 
 
 def folders(path: Path) -> list:

@@ -23,16 +23,18 @@ OWN_KEYS = ("reproduce", "note", "final", "paths")  # of this command, not of th
 
 def reproduce_config(cfg: DictConfig) -> DictConfig:
     """The recorded run's config (+ this command's overrides) when `reproduce=` is given, else `cfg`."""
-    if not cfg.get("reproduce"):
-        return cfg
     from .validate import ConfigError
 
+    refuse_empty_folders(cfg)
+    if not cfg.get("reproduce"):
+        return cfg
     run_dir = Path(cfg.reproduce).resolve()
     from .allowlist import recorded_config
 
     recorded = recorded_config(run_dir, (  # everything in it gets built: only allowlisted targets
         f"reproduce={cfg.reproduce}: " "{config} does not exist. Give the folder of a run started by train.py "
         "(it holds .hydra/config.yaml), e.g. one listed by `python worklog.py`."), ConfigError)
+    record = read_run_record(run_dir, ConfigError)  # damaged: said before anything is written
     changed = [o for o in HydraConfig.get().overrides.task if o.split("=", 1)[0].lstrip("+~") not in OWN_KEYS
                and not o.split("=", 1)[0].lstrip("+~").startswith("paths.")]
     for override in changed:
@@ -47,9 +49,24 @@ def reproduce_config(cfg: DictConfig) -> DictConfig:
     # the new folder's config is what trains (eval.py, resume= and another reproduce= read it)
     OmegaConf.save(recorded, Path(HydraConfig.get().runtime.output_dir) / ".hydra" / "config.yaml")
     print(f"reproducing {run_dir}" + (f" with {' '.join(changed)}" if changed else "") + " in a new run folder")
-    for difference in differences(read_run_record(run_dir), run_dir):
+    for difference in differences(record, run_dir):
         print(f"warning: {difference}", file=sys.stderr)
     return recorded
+
+
+def refuse_empty_folders(cfg: DictConfig) -> None:
+    """`resume=` or `reproduce=` with nothing after `=` (`resume=$RUN` with RUN unset in a script) is a
+    mistake, not a request for a new run: ConfigError before anything else."""
+    from .validate import ConfigError
+
+    for key in ("resume", "reproduce"):
+        value = cfg.get(key)
+        if value is not None and not str(value).strip():
+            raise ConfigError(
+                f"{key}= is empty: give the folder of a run, e.g. {key}=logs/runs/<date>_<time> (`python worklog.py` "
+                f"lists them). In a script, check that the variable after {key}= is set. Leave {key} out to train a "
+                "new run. Nothing was trained."
+            )
 
 
 def differences(record: dict, run_dir: Path | None = None) -> list[str]:

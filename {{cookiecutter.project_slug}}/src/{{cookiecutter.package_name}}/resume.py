@@ -24,8 +24,9 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from .allowlist import recorded_config
-from .checkpoints import newest_checkpoint
+from .checkpoints import CheckpointError, newest_checkpoint
 from .run_folder import lock_run_folder, remove_if_unused
+from .run_record import read_run_record
 from .run_status import read_status, write_status
 
 BUDGET = ("trainer.max_epochs", "trainer.max_steps")
@@ -41,6 +42,7 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
         f"Cannot resume from resume={cfg.resume}: " "{config} does not exist. Give the folder of a run "
         "started by train.py (it holds .hydra/config.yaml and checkpoints/ with last.ckpt, written at the end "
         "of every epoch). Nothing was trained."))
+    read_run_record(run_dir, CheckpointError)  # damaged: said now, before anything is changed
     OmegaConf.update(original, "resume", str(run_dir), force_add=True)
     # the run's folder, wherever it is now (moved, synced): not the folder Hydra made for this command
     OmegaConf.update(original, "paths.run_dir", str(run_dir), force_add=True)
@@ -78,8 +80,9 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
 def budget_overrides(cfg: DictConfig) -> dict:
     """{key: value} of the budget keys given on the command line; the other overrides are listed as ignored."""
     given = {o.split("=", 1)[0].lstrip("+~"): o for o in HydraConfig.get().overrides.task}
+    own = recorded_overrides(Path(cfg.resume))  # the run's own (a sweep's job being finished: the same)
     ignored = [o for key, o in given.items()  # stages.*: read by the ladder that resumes this stage (stages.py)
-               if key not in (*BUDGET, "resume") and not key.startswith("stages.")]
+               if key not in (*BUDGET, "resume") and not key.startswith("stages.") and o not in own]
     if ignored:
         print(
             f"note: ignored overrides: {' '.join(ignored)}. A resumed run keeps its own config: changing it "
@@ -88,6 +91,14 @@ def budget_overrides(cfg: DictConfig) -> dict:
             file=sys.stderr,
         )
     return {key: OmegaConf.select(cfg, key) for key in BUDGET if key in given}
+
+
+def recorded_overrides(run_dir: Path) -> set[str]:
+    """The overrides the run was started with (.hydra/overrides.yaml); none if missing or unreadable."""
+    try:
+        return {str(o) for o in OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")}
+    except Exception:  # missing or damaged: every override given is then listed as ignored
+        return set()
 
 
 def raises_budget(original: DictConfig, budget: dict) -> bool:

@@ -5,11 +5,11 @@ metrics side by side with their difference. Reads only files (`.hydra/config.yam
 run_record.json, metrics.json): nothing is built or imported from a run.
 """
 
-import json
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from .run_files import read_run_file
 from .run_record import read_run_record
 
 MISSING = "(absent)"
@@ -29,12 +29,15 @@ def flat(node, prefix: str = "") -> dict:
 
 def run_config(run_dir: Path) -> dict:
     path = run_dir / ".hydra" / "config.yaml"
-    return flat(OmegaConf.to_container(OmegaConf.load(path), resolve=False)) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    config = read_run_file(path, "It is the run's config, written when the run started: restore it.", ValueError)
+    return flat(OmegaConf.to_container(config, resolve=False))
 
 
 def run_metrics(run_dir: Path) -> dict:
     path = run_dir / "metrics.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return read_run_file(path, "Restore it, or train the run again.", ValueError) if path.is_file() else {}
 
 
 def diff_lines(a, b) -> list[str]:
@@ -49,7 +52,7 @@ def diff_lines(a, b) -> list[str]:
     changed = [k for k in sorted(config_a.keys() | config_b.keys()) if config_a.get(k, MISSING) != config_b.get(k, MISSING)]
     lines += [f"  {k}: {config_a.get(k, MISSING)} -> {config_b.get(k, MISSING)}" for k in changed] or ["  (the same)"]
 
-    record_a, record_b = read_run_record(a), read_run_record(b)
+    record_a, record_b = read_run_record(a, ValueError), read_run_record(b, ValueError)
     code_a, code_b = record_a.get("code", {}), record_b.get("code", {})
     lines += ["", "code:"]
     for name, code in (("a", code_a), ("b", code_b)):

@@ -49,7 +49,7 @@ def write_run_record(cfg, run_dir) -> None:
     path = run_dir / "run_record.json"
     if path.is_file():  # resume=: the run's record stays; each resume adds its own command, code and versions
         resumed = record
-        record = json.loads(path.read_text())
+        record = read_run_record(run_dir)
         record.setdefault("resumed", []).append({k: resumed[k] for k in ("command", "started", "code", "packages")})
     write_json(path, record)
 
@@ -58,7 +58,11 @@ def finish_run_record(run_dir, status: str, wall_time: float) -> None:
     """Add how the run ended and how long it took (seconds)."""
     path = Path(run_dir) / "run_record.json"
     if path.is_file():
-        record = json.loads(path.read_text())
+        try:  # read (and checked) when the run started: only a change since then is damage
+            record = read_run_record(run_dir)
+        except Exception as damaged:  # the run's results stand: only its end time is not recorded
+            print(f"warning: {damaged}", file=sys.stderr)
+            return
         record |= {"status": status, "ended": time.strftime("%Y-%m-%d %H:%M:%S"), "wall_time_s": round(wall_time, 1)}
         write_json(path, record)
 
@@ -157,9 +161,16 @@ def machine() -> dict:
     return info
 
 
-def read_run_record(run_dir) -> dict:
+def read_run_record(run_dir, error: type[Exception] = ValueError) -> dict:
+    """The run's run_record.json ({} if it has none), or `error` saying it is damaged (resume= and
+    reproduce= read it first, with their own error class: later reads find it whole)."""
+    from .run_files import read_run_file
+
     path = Path(run_dir) / "run_record.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    return read_run_file(path, "It records the run's command, code and package versions: restore it, or delete it "
+                               "(the run then goes on without that record; reproduce= says it is missing).", error)
 
 
 def write_json(path: Path, content: dict) -> None:

@@ -68,14 +68,14 @@ def save_status(path: Path, text: str) -> None:
 
 
 def read_status(run_dir) -> dict:
-    """The folder's status.json, or {} if it has none (or an unreadable one); "running" whose process
-    is gone from this host reads "died" (killed with -9, out of memory, the machine rebooted)."""
+    """The folder's status.json, or {} if it has none (or an unreadable or damaged one); "running" whose
+    process is gone from this host reads "died" (killed with -9, out of memory, the machine rebooted)."""
     try:
         status = json.loads((Path(run_dir) / FILENAME).read_text())
     except (OSError, ValueError):
         return {}
     if not isinstance(status, dict):
-        return {}
+        return {}  # damaged: the run rewrites it whole when it starts or ends
     if status.get("status") == "running" and status.get("host") == socket.gethostname() and not alive(status):
         status["status"] = "died"
         status["error"] = f"its process (pid {status.get('pid')}) is gone: killed, or out of memory"

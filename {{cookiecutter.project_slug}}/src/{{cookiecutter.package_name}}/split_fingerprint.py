@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .atomic_write import write_atomically
 from .checkpoints import CheckpointError
+from .run_files import read_run_file
 
 
 def write_split_fingerprint(run_dir: Path, data) -> None:
@@ -20,7 +21,11 @@ def write_split_fingerprint(run_dir: Path, data) -> None:
 def recorded_split(run_dir: Path) -> dict:
     """The fingerprint the run wrote when it was trained ({} for runs older than split.json)."""
     path = Path(run_dir) / "split.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    return read_run_file(path, "It records which examples the run was tested on: restore it, or delete it (eval.py "
+                               "then rebuilds the test set from the run's config without checking it against split.json).",
+                         CheckpointError)
 
 
 def check_same_test_set(test_sets: dict) -> None:

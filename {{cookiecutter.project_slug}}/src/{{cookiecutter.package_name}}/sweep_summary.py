@@ -29,6 +29,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 
+from .finish_sweep import finish_line
 from .run_record import labels_only
 from .run_status import read_metrics, read_status
 
@@ -45,7 +46,7 @@ class SweepSummary(Callback):
         if config.hydra.mode != RunMode.MULTIRUN:
             return
         job_dir = Path(config.hydra.runtime.output_dir)
-        if self.tensorboard:
+        if self.tensorboard and not (job_dir / "hparams").is_dir():  # a finished job kept when a sweep is finished
             write_hparams(job_dir, job_dir / "hparams")
         with locked(job_dir.parent):  # jobs ending together write one after the other
             write_summary(job_dir.parent, config.get("optimized_metric", ""), self.direction)
@@ -175,7 +176,10 @@ def write_summary(sweep_dir: Path, metric: str, direction: str = "auto") -> tupl
     groups = seed_groups(jobs, metrics)
     if groups:
         write_atomically(sweep_dir / "summary_by_config.csv", csv_text(grouped_rows(groups, metrics)).encode())
-    write_atomically(sweep_dir / "summary.md", markdown(jobs, metric, lower, groups).encode())
+    text = markdown(jobs, metric, lower, groups)
+    if any(job["status"] not in ("finished", "failed", "pruned") for job in jobs):  # running, or stopped or killed
+        text += finish_line(sweep_dir)
+    write_atomically(sweep_dir / "summary.md", text.encode())
     return jobs, metric, lower
 
 
@@ -339,3 +343,5 @@ if __name__ == "__main__":
     jobs, metric, lower = write_summary(folder, config.get("optimized_metric", ""))
     plot_swept_keys(folder, jobs, metric)
     print_best(folder, jobs, metric, lower, top=5)
+    if any(job["status"] not in ("finished", "failed", "pruned") for job in jobs):
+        print(finish_line(folder).strip())  # e.g. a sweep killed with -9: the command that finishes it

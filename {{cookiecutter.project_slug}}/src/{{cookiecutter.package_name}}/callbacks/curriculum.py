@@ -22,8 +22,10 @@ import lightning as L
 import torch
 
 from ..atomic_write import write_atomically
+from ..checkpoints import CheckpointError
 from ..curriculum import baseline_difficulty, checkpoint_difficulty, easiest, fraction_at, per_example_loss
 from ..data import examples_fingerprint
+from ..run_files import read_run_file
 
 
 class Curriculum(L.Callback):
@@ -62,9 +64,10 @@ class Curriculum(L.Callback):
         path = Path(self.scores_file) if self.scores_file else None
         if path is None or not path.is_file():
             return None
-        saved = torch.load(path, weights_only=True)
+        saved = read_run_file(path, "It is a cache of the curriculum's difficulty scores: delete it and they are "
+                                    "computed again.", CheckpointError)
         same = saved.get("fingerprint") == fingerprint and saved.get("scorer") == self.scorer_name()
-        return saved["difficulty"] if same else None
+        return saved["difficulty"] if same and isinstance(saved.get("difficulty"), torch.Tensor) else None
 
     def scorer_name(self) -> str:
         return f"checkpoint {self.checkpoint}" if self.scorer == "checkpoint" else "baseline"
