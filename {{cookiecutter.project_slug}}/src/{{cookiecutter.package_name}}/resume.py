@@ -114,8 +114,9 @@ def raises_budget(original: DictConfig, budget: dict) -> bool:
 def finished(run_dir: Path) -> bool:
     """Has the run in this folder finished? metrics.json is there and no later training failed or stopped
     (a longer run resumed from it and killed has status.json "died" beside the shorter run's metrics.json)."""
-    status = read_status(run_dir).get("status")
-    return (run_dir / "metrics.json").is_file() and status in (None, "finished", "pruned")
+    status = read_status(run_dir)
+    ours = status.get("status") == "running" and status.get("pid") == os.getpid()  # a sweep job's own folder
+    return (run_dir / "metrics.json").is_file() and (ours or status.get("status") in (None, "finished", "pruned"))
 
 
 def start_resumed_training(cfg: DictConfig) -> None:
