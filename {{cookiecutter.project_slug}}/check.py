@@ -4,11 +4,13 @@ Takes the same overrides as train.py and checks exactly that setup; exits 1 if a
 """
 
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from {{cookiecutter.package_name}} import failures
+from {{cookiecutter.package_name}}.command_line import command_line_problem
 from {{cookiecutter.package_name}}.run_folder import new_folder
 
 OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new folder: configs/check.yaml
@@ -31,6 +33,9 @@ def validate_and_check(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    if message := command_line_problem(sys.argv[1:], Path(__file__).parent / "configs", "check"):  # model=huge, ...
+        print(message, file=sys.stderr)
+        sys.exit(2)
     try:
         main()
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM stopped a sweep (failures.report): 130 or 143

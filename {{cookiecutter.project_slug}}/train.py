@@ -1,11 +1,13 @@
 """Train: `python train.py [group=option] [key=value ...]` (see README.md)."""
 
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from {{cookiecutter.package_name}} import failures
+from {{cookiecutter.package_name}}.command_line import command_line_problem
 from {{cookiecutter.package_name}}.finish_sweep import continue_earlier_attempt, sweep_to_finish_problem
 from {{cookiecutter.package_name}}.launcher_extras import missing_launcher_plugin
 from {{cookiecutter.package_name}}.note_quoting import note_problem
@@ -42,8 +44,11 @@ def validate_and_train(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    # e.g. hydra/launcher=joblib without the [sweeps] extra; another command line given the folder of a sweep
-    if message := missing_launcher_plugin(sys.argv[1:]) or sweep_to_finish_problem(sys.argv[1:]):
+    arguments, configs = sys.argv[1:], Path(__file__).parent / "configs"
+    # e.g. hydra/launcher=joblib or sweep=random without the [sweeps] extra; another command line given the folder
+    # of a sweep; a Hydra-level mistake (model=huge, trainer.max_epoch=3)
+    if message := (missing_launcher_plugin(arguments) or sweep_to_finish_problem(arguments)
+                   or command_line_problem(arguments, configs, "train")):
         print(message, file=sys.stderr)
         sys.exit(2)
     if message := note_problem(sys.argv[1:]):  # note=it's: Hydra's lexer needs it quoted (note_quoting.py)

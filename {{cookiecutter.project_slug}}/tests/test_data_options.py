@@ -157,6 +157,48 @@ def test_npz_regression_keeps_float_targets(tmp_path):
     assert data.num_outputs == 1 and data.class_names is None and data.split_tensors("train")[1].dtype == torch.float32
 
 
+def five_classes(count=300, features=6, seed=0):
+    """Class k (of 5) has feature k raised: vectors an MLP learns in a few steps, labels 0..4."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(count) % 5
+    x = rng.normal(size=(count, features)).astype(np.float32)
+    x[np.arange(count), y] += 3.0
+    return x, y
+
+
+def test_integer_labels_that_are_not_0_to_k_are_class_names(tmp_path):
+    """Labels 1..5, 3/7/9 or -1/1: the classes that occur, named by their values; never a class without examples."""
+    x, y = five_classes()
+    for labels, names in [(y + 1, ["1", "2", "3", "4", "5"]), (np.array([3, 7, 9])[y % 3], ["3", "7", "9"]),
+                          (np.array([-1, 1])[y % 2], ["-1", "1"]), (y, ["0", "1", "2", "3", "4"])]:
+        path = save_npz(tmp_path, x=x, y=labels)
+        own_split = np.random.default_rng(0).choice(3, size=300, p=[0.6, 0.2, 0.2])
+        for data in (NpzData(path=str(path)), NpzData(path=str(save_npz(tmp_path, x=x, y=labels, split=own_split)))):
+            assert data.class_names == names and data.num_classes == data.num_outputs == len(names)
+            train_y = data.split_tensors("train")[1]
+            assert set(train_y.tolist()) == set(range(len(names)))  # indices 0..K-1, every class present
+            assert [data.class_names[k] for k in train_y[:5].tolist()] == [str(v) for v in labels[data.indices["train"][:5]]]
+    # a rare class: the message counts what each class really has (not a phantom class 0 with none)
+    labels = np.where(np.arange(40) < 38, 0, 5)
+    with pytest.raises(DataError, match=r"the classes \{'5': 2\} \(examples per class\)"):
+        NpzData(path=str(save_npz(tmp_path, x=np.zeros((40, 2)), y=labels)))
+
+
+def test_npz_labels_1_to_5_train_and_predict_names_them(tmp_path):
+    x, y = five_classes()
+    split = np.random.default_rng(0).choice(3, size=300, p=[0.6, 0.2, 0.2])  # the file's own: 0 train, 1 val, 2 test
+    np.savez(tmp_path / "five.npz", x=x, y=y + 1, split=split)
+    process, run_dir = train_on(tmp_path, "data=npz", f"data.path={tmp_path / 'five.npz'}", "model=mlp_small", *SHORT)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
+    assert read_metrics(run_dir)["test/acc"] > 0.8  # 5 outputs, not 6 with an empty class 0
+    out = tmp_path / "predictions.csv"
+    process = run_script("predict.py", str(run_dir), str(tmp_path / "five.npz"), "--out", str(out))
+    assert process.returncode == 0, process.stderr[-3000:]
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["id", "predicted", "confidence", "p_1", "p_2", "p_3", "p_4", "p_5"]
+    assert np.mean([row[1] == str(label) for row, label in zip(rows[1:], y + 1, strict=True)]) > 0.8
+
+
 def test_missing_npz_fails_through_train_py_before_anything_is_written(tmp_path):
     process, run_dir = train_on(tmp_path, "data=npz", f"data.path={tmp_path / 'nothing.npz'}", *FAST)
     assert_refused(process, run_dir, f"data.path={tmp_path / 'nothing.npz'}: no such file")
@@ -262,6 +304,27 @@ def test_csv_regression(tmp_path):
     data = CsvData(path=str(path), target="price", task="regression")
     x, y = data.split_tensors("train")
     assert data.num_outputs == 1 and y.dtype == torch.float32 and data.describe()["class_names"] is None
+
+
+def test_csv_with_several_targets_trains_and_predicts_a_multi_output_regression(tmp_path):
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(300, 4))
+    targets = np.stack([features[:, 0] * 2, features[:, 1] - features[:, 2], np.sin(features[:, 3])], 1)
+    rows = ["f0,f1,f2,f3,a,b,c"] + [",".join(f"{v:.5f}" for v in row) for row in np.hstack([features, targets])]
+    (tmp_path / "three.csv").write_text("\n".join(rows) + "\n")
+    process, run_dir = train_on(tmp_path, "data=csv", f"data.path={tmp_path / 'three.csv'}", "data.target=[a,b,c]",
+                                "data.task=regression", "model=mlp_small", *SHORT)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
+    metrics = read_metrics(run_dir)
+    assert metrics["test/r2"] > 0.3, metrics
+    out = tmp_path / "predictions.csv"
+    process = run_script("predict.py", str(run_dir), str(tmp_path / "three.csv"), "--out", str(out))
+    assert process.returncode == 0, process.stderr[-3000:]
+    predicted = list(csv.reader(out.open()))
+    assert predicted[0] == ["id", "value_0", "value_1", "value_2"] and len(predicted) == 301
+    # several targets are a regression only
+    with pytest.raises(ConfigError, match=r"data.target=\['a', 'b'\] is not allowed: several target columns"):
+        CsvData(path=str(tmp_path / "three.csv"), target=["a", "b"])
 
 
 def test_bad_target_fails_through_train_py_listing_the_columns(tmp_path):
@@ -384,12 +447,12 @@ BAD_DATA = {
         r"'weight' holds non-whole numbers .*use data.task=regression"),
     "rare class in csv": (
         lambda p: CsvData(path=str(bad_table(p, "a,y\n" + "1,common\n" * 40 + "2,rare\n" * 3)), target="y"),
-        r"The classes \['rare'\] have 3 example\(s\) or fewer; the split .* needs at least 10 per class"),
+        r"Too few examples in the classes \{'rare': 3\} \(examples per class\); the split .* needs at least 10 per class"),
     "missing folder": (lambda p: ImageFolderData(path=str(p / "none")), r"data.path=.*none: no such folder"),
     "one class folder": (lambda p: ImageFolderData(path=str(one_class_folder(p))),
                          r"has 1 class folder\(s\) \['apple'\]; a classifier needs at least two"),
     "rare class folder": (lambda p: ImageFolderData(path=str(write_images(p / "f", per_class=4))),
-                          r"The classes \['apple', 'leaf', 'sky'\] have 4 example\(s\) or fewer"),
+                          r"the classes \{'apple': 4, 'leaf': 4, 'sky': 4\} \(examples per class\)"),
     "half a split": (lambda p: ImageFolderData(path=str(write_images(p / "f", layout={"train": 3}))),
                      r"has train/ but an own split needs train/ and test/"),
     "npz without the key": (lambda p: NpzData(path=str(save_npz(p, inputs=np.zeros((9, 2)), y=np.zeros(9)))),

@@ -1,12 +1,14 @@
 """The run folder can be trusted: loading builds only allowlisted targets, what is saved is
 complete and finite, unreadable checkpoints are skipped, runs are combined only on one test set."""
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from omegaconf import OmegaConf
 
 from conftest import FAST, ROOT, read_metrics, run_script
@@ -94,31 +96,189 @@ def test_a_crafted_run_config_is_refused_by_eval_and_by_resume(run, tmp_path):
     assert not (resumed / "checkpoints").exists()
 
 
-def test_the_allowlist_takes_what_the_package_defines_and_the_listed_library_classes():
+def test_the_allowlist_takes_only_the_targets_it_names():
     from {{cookiecutter.package_name}}.allowlist import unlisted_targets
 
     config = {
         "ok": [{"_target_": "{{cookiecutter.package_name}}.models.ResNet"}, {"_target_": "torch.optim.AdamW"}],
         "imported_not_defined": {"_target_": "{{cookiecutter.package_name}}.checkpoints.Path"},
         "attribute_of_an_import": {"_target_": "{{cookiecutter.package_name}}.checkpoints.Path.write_text"},
+        "own_helper_that_writes": {"_target_": "{{cookiecutter.package_name}}.worklog.write_whole"},
+        "own_function_not_named": {"_target_": "{{cookiecutter.package_name}}.models.make_norm"},
         "not_a_name": {"_target_": 42},
         "interpolated": OmegaConf.create({"x": {"_target_": "${y}"}, "y": "os.system"}),
         "deep": {"_args_": [{"a": {"_target_": "subprocess.run"}}]},
+        "what_hydra_writes": {"dir": "${hydra:runtime.output_dir}", "log": "${paths.log_dir}/x", "t": "${now:%H}"},
+        "builds_after_the_check": {"x": "${oc.create:{_target_: os.system, _args_: [ls]}}"},
+        "makes_a_folder": ["${new_folder:/tmp/x}"],
+        "nested": "${${a}:b}",
     }
     assert unlisted_targets(config) == [
         ("imported_not_defined._target_", "{{cookiecutter.package_name}}.checkpoints.Path"),
         ("attribute_of_an_import._target_", "{{cookiecutter.package_name}}.checkpoints.Path.write_text"),
+        ("own_helper_that_writes._target_", "{{cookiecutter.package_name}}.worklog.write_whole"),
+        ("own_function_not_named._target_", "{{cookiecutter.package_name}}.models.make_norm"),
         ("not_a_name._target_", 42),
         ("interpolated.x._target_", "${y}"),
         ("deep._args_[0].a._target_", "subprocess.run"),
+        ("builds_after_the_check.x", "${oc.create:{_target_: os.system, _args_: [ls]}}"),
+        ("makes_a_folder[0]", "${new_folder:/tmp/x}"),
+        ("nested", "${${a}:b}"),
     ]
+
+
+def test_overrides_read_from_a_file_are_parsed_and_checked():
+    from {{cookiecutter.package_name}}.allowlist import check_overrides
+    from {{cookiecutter.package_name}}.checkpoints import CheckpointError
+
+    check_overrides(["model=small", "optimizer.lr=0.01", "data._target_={{cookiecutter.package_name}}.data_npz.NpzData",
+                     "+callbacks.x={_target_:lightning.pytorch.callbacks.EarlyStopping,monitor:val/loss}"], "f")
+    check_overrides(["hydra.searchpath=[file://configs]"], "f", ("hydra.searchpath",))
+    refused = {  # override -> what the one paragraph must name
+        "data._target_=shutil.copyfile": "'shutil.copyfile'` (at data._target_)",
+        "+callbacks.x={_target_:os.system,_args_:[ls]}": "'os.system'` (at callbacks.x._target_)",
+        "model.width=[1,{_target_:{{cookiecutter.package_name}}.worklog.write_whole}]":
+            "'{{cookiecutter.package_name}}.worklog.write_whole'` (at model.width[1]._target_)",
+        "++data._target_=${oc.env:X}": "'${oc.env:X}'",
+        "+callbacks.x='${oc.create:{_target_:os.system}}'": "the interpolation '${oc.create:{_target_:os.system}}' (at callbacks.x)",
+        "hydra.callbacks.x._target_=os.system": "key hydra.callbacks.x._target_",
+        "hydra/launcher=joblib": "key hydra.launcher",
+        "+data@x=../../../../tmp/evil": "key data): a config group option with `..`",
+        "hydra.searchpath=[file:///tmp]": "key hydra.searchpath",
+        "data=(": "cannot parse",
+    }
+    for override, named in refused.items():
+        with pytest.raises(CheckpointError) as error:
+            check_overrides(["model=small", override], "the/file.yaml")
+        assert named in str(error.value) and "the/file.yaml" in str(error.value), (override, str(error.value))
+    with pytest.raises(CheckpointError, match="list of Hydra overrides"):
+        check_overrides({"data._target_": "os.system"}, "f")
 
 
 def test_every_target_of_the_shipped_configs_is_allowed():
     from {{cookiecutter.package_name}}.allowlist import unlisted_targets
 
     for path in sorted((ROOT / "configs").rglob("*.yaml")):
-        assert unlisted_targets(OmegaConf.load(path), str(path.relative_to(ROOT))) == []
+        if path.parent.name == "hydra":  # Hydra's own settings (${new_folder:...}): never in a run's saved config
+            continue
+        config = OmegaConf.to_container(OmegaConf.load(path))
+        config.pop("hydra", None)
+        assert unlisted_targets(config, str(path.relative_to(ROOT))) == []
+
+
+# 1b. Payloads that would write a file, through every loader -------------------------------
+
+KINDS = ("own_helper", "copyfile", "os_system")
+
+
+def payload(kind: str, marker: Path) -> dict:
+    """A `_target_` that writes `marker` when Hydra builds it: our own helper that appends text to any file,
+    a library function, a shell command."""
+    return {
+        "own_helper": {"_target_": "{{cookiecutter.package_name}}.worklog.write_whole", "_args_": [str(marker), "pwned"]},
+        "copyfile": {"_target_": "shutil.copyfile", "_args_": [str(ROOT / "README.md"), str(marker)]},
+        "os_system": {"_target_": "os.system", "_args_": [f"touch {marker}"]},
+    }[kind]
+
+
+def as_override(key: str, value) -> str:
+    """`key=value` in Hydra's override grammar (a dict or list value written out, strings quoted)."""
+    def written(v):
+        if isinstance(v, dict):
+            return "{" + ",".join(f"{k}:{written(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, list):
+            return "[" + ",".join(written(x) for x in v) + "]"
+        return f"'{v}'"
+    return f"{key}={written(value)}"
+
+
+def refused(process, file: Path, key: str, marker: Path) -> None:
+    """The command failed before any work, with one paragraph naming the file and the key; nothing written."""
+    assert process.returncode not in (0, None), process.stdout[-2000:] + process.stderr[-2000:]
+    assert "Traceback" not in process.stderr, process.stderr[-3000:]
+    paragraph = [line for line in process.stderr.splitlines() if "allowlist.py" in line]
+    assert paragraph and str(file) in paragraph[-1] and key in paragraph[-1], process.stderr[-3000:]
+    assert "Epoch" not in process.stdout and "test/acc" not in process.stdout  # no training
+    assert not marker.exists(), "the payload ran"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_checkpoint_carrying_a_payload_writes_nothing(run, tmp_path, kind):
+    marker = tmp_path / "marker"
+    checkpoint = torch.load(run / "checkpoints" / "epoch000.ckpt", weights_only=True)
+    checkpoint["hyper_parameters"]["model"] = payload(kind, marker)
+    crafted = copy_of(run, tmp_path) / "checkpoints" / "epoch000.ckpt"
+    torch.save(checkpoint, crafted)
+    refused(run_script("eval.py", str(crafted)), crafted, "model._target_", marker)
+    refused(run_script("predict.py", str(crafted), str(ROOT / "README.md"), "--out", str(tmp_path / "p.csv")),
+            crafted, "model._target_", marker)
+    assert not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_run_config_carrying_a_payload_writes_nothing(run, tmp_path, kind):
+    marker = tmp_path / "marker"
+    crafted = copy_of(run, tmp_path)
+    config_path = crafted / ".hydra" / "config.yaml"
+    config = OmegaConf.load(config_path)
+    config.data = payload(kind, marker)  # eval.py rebuilds the run's data; resume= and reproduce= everything
+    OmegaConf.save(config, config_path)
+    refused(run_script("eval.py", str(crafted)), config_path, "data._target_", marker)
+    for command in ("resume", "reproduce"):
+        folder = tmp_path / command
+        refused(run_script("train.py", f"{command}={crafted}", f"hydra.run.dir={folder}", *FAST),
+                config_path, "data._target_", marker)
+        assert not (folder / "checkpoints").exists() and not (folder / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_ladder_record_carrying_a_payload_writes_nothing(tmp_path, kind):
+    """resume=<ladder folder> composes what its stages.json names: each override there is checked first."""
+    marker = tmp_path / "marker"
+    ladder = tmp_path / "ladder"
+    ladder.mkdir()
+    stage = {"name": "baseline", "overrides": ["model=tiny", as_override("+callbacks.extra", payload(kind, marker))],
+             "gate": {}}
+    record = {"settings": {"warm_start": False, "continue_on_fail": False, "ladder": [stage]},
+              "overrides": ["trainer.max_epochs=1"], "stages": []}
+    (ladder / "stages.json").write_text(json.dumps(record))
+    refused(run_script("train.py", f"resume={ladder}", *FAST), ladder / "stages.json", "callbacks.extra._target_",
+            marker)
+    assert sorted(p.name for p in ladder.iterdir()) == ["stages.json"]  # no stage folder
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_scale_up_folder_carrying_a_payload_writes_nothing(tmp_path, kind):
+    """hydra.sweeper.small=<folder>: summary.csv -> a job's run_dir -> its .hydra/overrides.yaml, checked first."""
+    marker = tmp_path / "marker"
+    small, job = tmp_path / "small", tmp_path / "small" / "0"
+    (job / ".hydra").mkdir(parents=True)
+    (small / "summary.csv").write_text(f"job,status,run_dir,val/acc\n0,finished,{job},0.5\n")
+    overrides = ["optimizer.lr=0.01", as_override("+callbacks.extra", payload(kind, marker))]
+    (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    (job / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"data": {"fraction": 0.05}}))
+    large = tmp_path / "large"
+    process = run_script("train.py", "-m", "experiment=scale_10x", f"hydra.sweeper.small={small}", *FAST,
+                         f"hydra.sweep.dir={large}", f"paths.log_dir={tmp_path}")
+    refused(process, job / ".hydra" / "overrides.yaml", "callbacks.extra._target_", marker)
+    assert not list(large.glob("*/.hydra"))  # no job launched
+
+
+def test_a_crafted_baselines_cache_is_fitted_again(run, tmp_path):
+    """logs/cache/baselines: fake scores or extra keys never reach metrics.json."""
+    shutil.copytree(run.parent / "cache", tmp_path / "cache")
+    (cached,) = (tmp_path / "cache" / "baselines").glob("*.json")
+    true = {k: v for k, v in read_metrics(run).items() if k.startswith("baseline/")}
+    assert json.loads(cached.read_text()) == pytest.approx(true)  # the same split: the same cache file
+    cached.write_text(json.dumps({**true, "baseline/svc_acc": 1.5, "baseline/pwned": 1.0}))
+    folder = tmp_path / "run"
+    process = run_script("train.py", f"hydra.run.dir={folder}", f"paths.log_dir={tmp_path}", "trainer.max_epochs=1",
+                         *FAST)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert f"ignored the baselines cache {cached}" in process.stdout
+    metrics = read_metrics(folder)
+    assert {k: v for k, v in metrics.items() if k.startswith("baseline/")} == pytest.approx(true)
+    assert json.loads(cached.read_text()) == pytest.approx(true)  # the cache is whole again
 
 
 # 4a. Only finite checkpoints ------------------------------------------------------------

@@ -99,7 +99,7 @@ def baseline_metrics(data, max_examples: int = 20000, notice: bool = True, cache
     train_x, train_y = data.split_tensors("train", None if in_memory else max_examples)
     test_x, test_y = data.split_tensors("test", max_examples)
     path = cached_path(cache_dir, data.task, train_x, train_y, test_x, test_y) if cache_dir else None
-    cached = read_cached(path) if path else None
+    cached = read_cached(path, data.task) if path and path.is_file() else None
     if cached is not None:
         if notice:
             print(f"baselines: cached by an earlier run on the same split ({path}; delete it to fit them again)")
@@ -128,17 +128,36 @@ def cached_path(cache_dir: Path, task: str, train_x, train_y, test_x, test_y) ->
     return Path(cache_dir) / "baselines" / f"{key[:32]}.json"
 
 
-def read_cached(path: Path) -> dict | None:
-    """The cached scores, or None if absent or not what this file writes (read from disk: only names and numbers)."""
+CACHED_KEYS = {  # what baseline_accuracies and baseline_regression_scores return, per task
+    "classification": {"baseline/majority_acc", "baseline/logreg_acc", "baseline/svc_acc"},
+    "regression": {"baseline/mean_rmse", "baseline/mean_r2", "baseline/ridge_rmse", "baseline/ridge_r2"},
+}
+
+
+def read_cached(path: Path, task: str) -> dict | None:
+    """The cached scores, or None if absent or not what this file writes for `task`.
+
+    Read from disk, so untrusted: exactly the keys of the task, each a finite number in its
+    range (an accuracy in [0, 1], an R2 at most 1, an RMSE >= 0); anything else is refitted.
+    """
     import json
 
     try:
         scores = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    valid = isinstance(scores, dict) and scores and all(
-        isinstance(k, str) and k.startswith("baseline/") and isinstance(v, (int, float)) for k, v in scores.items())
-    return {k: float(v) for k, v in scores.items()} if valid else None
+
+    def in_range(key, value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        return 0 <= value <= 1 if key.endswith("_acc") else value <= 1 if key.endswith("_r2") else value >= 0
+
+    expected = CACHED_KEYS["regression" if task == "regression" else "classification"]
+    if not (isinstance(scores, dict) and set(scores) == expected and all(in_range(*kv) for kv in scores.items())):
+        print(f"note: ignored the baselines cache {path}: not what baselines.py writes (keys "
+              f"{', '.join(sorted(expected))}, numbers in range); fitting them again")
+        return None
+    return {k: float(v) for k, v in scores.items()}
 
 
 def write_cached(path: Path, scores: dict) -> None:

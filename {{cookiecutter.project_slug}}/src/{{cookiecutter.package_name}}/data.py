@@ -33,6 +33,7 @@ over in-memory tensors.
 
 import hashlib
 import importlib.util
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,25 @@ class Examples:
     split: dict | None = None
     class_names: list | None = None
     preprocessing: dict | None = None
+
+
+def class_indices(labels: torch.Tensor, names: list | None, source: str) -> tuple[torch.Tensor, list]:
+    """(class indices 0..K-1, the K class names): labels as the user has them.
+
+    With `names` (load() gave them) the labels are already indices into them. Without, labels
+    0..K-1 with every class present are their own names; any other integers (1..5, 3/7/9, -1/1)
+    are class names like strings: the sorted distinct values become 0..K-1, and their names are
+    recorded (predict.py's `p_<name>` columns). No class without an example is ever made up.
+    """
+    if names is not None:
+        if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= len(names)):
+            raise DataError(f"{source} gave labels from {int(labels.min())} to {int(labels.max())} with "
+                            f"{len(names)} class names: labels must be indices 0..{len(names) - 1} into them.")
+        return labels, [str(name) for name in names]
+    values, indices = torch.unique(labels, return_inverse=True)
+    if len(values) and int(values[0]) == 0 and int(values[-1]) == len(values) - 1:
+        return labels, [str(c) for c in range(len(values))]
+    return indices.reshape(labels.shape), [str(int(v)) for v in values]
 
 
 def stratified_split(labels: torch.Tensor, fractions: list[float], seed: int) -> list[torch.Tensor]:
@@ -247,6 +267,35 @@ def normalized(x: torch.Tensor, stats: dict | None) -> torch.Tensor:
     return (x - mean) / std
 
 
+# --- .npz files of plain arrays (data=npz, digits' unlabelled pool, predict.py): never unpickled -----------
+
+
+def read_npz(path: Path) -> dict:
+    """Every array of the file, or a DataError that says what is wrong with it."""
+    if not path.is_file():
+        raise DataError(f"data.path={path}: no such file ({path.resolve()}). Give the path of an .npz file, "
+                        "e.g. `python train.py data=npz data.path=data/arrays.npz`.")
+    try:
+        with np.load(path, allow_pickle=False) as file:
+            return {key: file[key] for key in file.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        raise DataError(f"{path} cannot be read as an .npz of plain arrays ({error}). Save it with "
+                        "np.savez(path, x=inputs, y=labels); object arrays (pickles) are refused.") from None
+
+
+def inputs(array: np.ndarray, path: Path, key: str, scale: float) -> torch.Tensor:
+    """Numeric inputs as float32 (times `scale`); (N,) becomes (N, 1): one feature per example."""
+    if array.dtype.kind not in "biuf":
+        raise DataError(f"{path}, array {key!r}: inputs must be numbers, not {array.dtype}.")
+    if array.ndim == 1:
+        array = array[:, None]
+    finite = np.isfinite(array.reshape(len(array), -1)).all(1)
+    if not finite.all():
+        raise DataError(f"{path}, array {key!r}: {int((~finite).sum())} example(s) have NaN or inf inputs, the first "
+                        f"at index {int(np.argmin(finite))}. Remove or impute them (data=npz does not impute).")
+    return torch.tensor(array.astype(np.float32) * np.float32(scale))
+
+
 class SplitData(L.LightningDataModule):
     """The data contract (see the module docstring), implemented once for every dataset.
 
@@ -275,10 +324,6 @@ class SplitData(L.LightningDataModule):
         unlabeled_path: str | None = None,
     ):
         super().__init__()
-        if normalize not in NORMALIZATIONS:
-            raise ConfigError(f"data.normalize={normalize!r} is not allowed: use one of {', '.join(NORMALIZATIONS)} "
-                              "(inputs standardized with the training split's mean and std, over all values or per "
-                              "channel).")
         self.normalization = normalize  # read by the default normalize() hook below
         self.batch_size, self.num_workers, self.in_memory = batch_size, num_workers, in_memory
         self.train_pool = None  # the curriculum's hook: training positions to draw from (None: all)
@@ -286,23 +331,12 @@ class SplitData(L.LightningDataModule):
         # test/ folders) can carve the rest the same way
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.task = task or self.task
-        if self.task not in TASKS:
-            raise ConfigError(f"data.task={self.task!r} is not allowed: use one of {', '.join(TASKS)}.")
-        if label_noise and self.task != "classification":
-            raise ConfigError(f"data.label_noise={label_noise} applies to classification only (task: {self.task}).")
-        if unlabeled_fraction and self.task != "classification":
-            raise ConfigError(f"data.unlabeled_fraction={unlabeled_fraction} applies to classification only (task: "
-                              f"{self.task}): pseudo-labels are predicted classes.")
+        self.check_settings(label_noise, unlabeled_fraction)
         examples = self.load()
         x, y = examples.x, examples.y
         if self.task == "classification":
-            y = y.long()
-            if len(y) and int(y.min()) < 0:
-                raise DataError(f"Labels must be class indices 0, 1, ...; {type(self).__name__} gave {int(y.min())}.")
-            self.num_classes = int(y.max()) + 1 if len(y) else 0
-            self.class_names = [str(c) for c in (examples.class_names or range(self.num_classes))]
-            self.num_classes = max(self.num_classes, len(self.class_names))
-            self.num_outputs = self.num_classes
+            y, self.class_names = class_indices(y.long(), examples.class_names, type(self).__name__)
+            self.num_classes = self.num_outputs = len(self.class_names)
         else:
             y = y.float()
             self.num_classes, self.class_names = None, None
@@ -331,6 +365,20 @@ class SplitData(L.LightningDataModule):
         self.indices = indices  # which loaded examples are in which split (positions in load()'s order)
         if unlabeled_path:  # pseudo-labels from a pool of inputs without labels: the split "unlabeled"
             self.add_unlabeled_pool(Path(unlabeled_path), count=len(y))
+
+    def check_settings(self, label_noise: float, unlabeled_fraction: float) -> None:
+        """Settings that cannot apply fail before anything is loaded."""
+        if self.normalization not in NORMALIZATIONS:
+            raise ConfigError(f"data.normalize={self.normalization!r} is not allowed: use one of "
+                              f"{', '.join(NORMALIZATIONS)} (inputs standardized with the training split's mean and "
+                              "std, over all values or per channel).")
+        if self.task not in TASKS:
+            raise ConfigError(f"data.task={self.task!r} is not allowed: use one of {', '.join(TASKS)}.")
+        if label_noise and self.task != "classification":
+            raise ConfigError(f"data.label_noise={label_noise} applies to classification only (task: {self.task}).")
+        if unlabeled_fraction and self.task != "classification":
+            raise ConfigError(f"data.unlabeled_fraction={unlabeled_fraction} applies to classification only (task: "
+                              f"{self.task}): pseudo-labels are predicted classes.")
 
     def load(self) -> Examples:
         """Every example (and optionally the data's own split and class names). Subclasses implement this."""
@@ -364,9 +412,10 @@ class SplitData(L.LightningDataModule):
             smallest = int(counts.min())
             needed = max(1 / f for f in fractions if f > 0)
             if smallest < needed:
-                rare = [self.class_names[c] for c in torch.nonzero(counts < needed).flatten().tolist()][:10]
+                rare = "{" + ", ".join(f"{self.class_names[c]!r}: {int(counts[c])}"
+                                       for c in torch.nonzero(counts < needed).flatten().tolist()[:10]) + "}"
                 raise DataError(
-                    f"The classes {rare} have {smallest} example(s) or fewer; the split (val_fraction={val_fraction}, "
+                    f"Too few examples in the classes {rare} (examples per class); the split (val_fraction={val_fraction}, "
                     f"test_fraction={test_fraction}) needs at least {needed:.0f} per class to put one in every "
                     "split. Add examples, merge or drop rare classes, or bring your own split."
                 )
@@ -535,8 +584,6 @@ class DigitsData(SplitData):
 
     def read_unlabeled(self, path: Path) -> torch.Tensor:
         """An .npz whose array `x` holds raw 0..16 digits, (N, 64) or (N, 1, 8, 8)."""
-        from .data_npz import inputs, read_npz
-
         arrays = read_npz(path)
         if "x" not in arrays:
             raise DataError(f"{path} has no array 'x' (its arrays: {', '.join(arrays)}): unlabelled digits are raw "

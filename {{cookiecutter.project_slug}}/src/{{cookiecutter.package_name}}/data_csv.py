@@ -34,17 +34,25 @@ LARGE_FILE = 20_000_000  # bytes: reading says where it is every few seconds
 class CsvData(SplitData):
     """A table: `target` is the label column, every other column (but `drop_columns`) a feature.
 
+    With data.task=regression `target` may name several columns (`data.target=[a,b,c]`): one
+    model with an output per column.
+
     `raw_columns` keeps every column's text values in load()'s order (rows dropped for missing
     values excluded), so `raw_columns[name][data.indices[split]]` gives a split's values.
     """
 
-    def __init__(self, path: str, target: str = "target", missing: str = "fail", delimiter: str = ",",
+    def __init__(self, path: str, target: str | list = "target", missing: str = "fail", delimiter: str = ",",
                  drop_columns: list | None = None, max_categories: int = 200, **split_settings):
         if missing not in MISSING_CHOICES:
             raise ConfigError(f"data.missing={missing!r} is not allowed: use one of {', '.join(MISSING_CHOICES)}.")
         if not isinstance(max_categories, int) or isinstance(max_categories, bool) or max_categories < 2:
             raise ConfigError(f"data.max_categories={max_categories!r} is not allowed: a whole number >= 2.")
-        self.path, self.target, self.missing, self.delimiter = Path(path), target, missing, delimiter
+        self.target_columns = [target] if isinstance(target, str) else [str(t) for t in target]
+        if len(self.target_columns) != 1 and (split_settings.get("task") or self.task) != "regression":
+            raise ConfigError(f"data.target={self.target_columns} is not allowed: several target columns make a "
+                              "multi-output regression (data.task=regression); a classifier takes one label column.")
+        self.path, self.missing, self.delimiter = Path(path), missing, delimiter
+        self.target = target if isinstance(target, str) else self.target_columns  # as given: named in messages
         self.max_categories = max_categories
         self.drop_columns = list(drop_columns or [])
         if split_settings.get("normalize", "none") != "none":
@@ -66,11 +74,11 @@ class CsvData(SplitData):
     def read_examples(self) -> Examples:
         started = time.monotonic()
         header, rows, lines = read_table(self.path, self.delimiter)
-        unknown = [c for c in [self.target, *self.drop_columns] if c not in header]
+        unknown = [c for c in [*self.target_columns, *self.drop_columns] if c not in header]
         if unknown:
             raise DataError(f"{self.path} has no column {unknown[0]!r} (data.target / data.drop_columns). "
                             f"Its columns are: {', '.join(header)}.")
-        features = [c for c in header if c != self.target and c not in self.drop_columns]
+        features = [c for c in header if c not in self.target_columns and c not in self.drop_columns]
         if not features:
             raise DataError(f"{self.path}: no feature column is left besides the target {self.target!r}.")
         table = dict(zip(header, map(list, zip(*rows, strict=True)), strict=True))  # column by column
@@ -81,7 +89,9 @@ class CsvData(SplitData):
             table = {name: [v for v, k in zip(values, keep, strict=True) if k] for name, values in table.items()}
             numbers = {name: n[np.array(keep)] if n is not None else None for name, n in numbers.items()}
 
-        y, class_names = self.labels(table[self.target], [n for n, k in zip(lines, keep, strict=True) if k])
+        kept_lines = [n for n, k in zip(lines, keep, strict=True) if k]
+        targets = [self.labels(table[name], kept_lines, name) for name in self.target_columns]
+        y, class_names = targets[0] if len(targets) == 1 else (torch.stack([t[0] for t in targets], 1), None)
         columns = [column_kind(name, table[name], numbers[name]) for name in features]
         refuse_identifiers(self.path, columns, len(lines), self.max_categories)  # before any one-hot block
         for column in columns:
@@ -113,13 +123,13 @@ class CsvData(SplitData):
 
     def rows_to_keep(self, table: dict, numbers: dict, features: list, lines: list) -> list:
         """Rows without a target always go (when `missing` allows); missing features per `missing`."""
-        no_target = [is_missing(v) for v in table[self.target]]
+        no_target = [any(is_missing(table[t][i]) for t in self.target_columns) for i in range(len(lines))]
         gaps = {name: int(np.isnan(numbers[name]).sum()) if numbers[name] is not None
                 else sum(map(is_missing, table[name])) for name in features}
         gaps = {name: count for name, count in gaps.items() if count}
         count = sum(gaps.values())
         if self.missing == "fail" and (count or any(no_target)):
-            name = self.target if any(no_target) else next(iter(gaps))
+            name = next((t for t in self.target_columns if any(map(is_missing, table[t]))), None) or next(iter(gaps))
             first = lines[next(i for i, v in enumerate(table[name]) if is_missing(v))]
             where = ", ".join(f"{n}: {c}" for n, c in gaps.items()) or "none in the features"
             raise DataError(
@@ -139,13 +149,14 @@ class CsvData(SplitData):
             raise DataError(f"{self.path}: no row is left after dropping the rows with missing values.")
         return keep
 
-    def labels(self, values: list, lines: list) -> tuple[torch.Tensor, list | None]:
+    def labels(self, values: list, lines: list, target: str) -> tuple[torch.Tensor, list | None]:
+        """The column `target` as regression targets, or as class indices and their names (sorted)."""
         if self.task == "regression":
             numbers = parse_numbers(values)
             if numbers is None:
                 bad = next(i for i, v in enumerate(values) if parse_number(v) is None)
                 raise DataError(
-                    f"{self.path}: data.task=regression needs numbers in the target column {self.target!r}, but "
+                    f"{self.path}: data.task=regression needs numbers in the target column {target!r}, but "
                     f"line {lines[bad]} has {values[bad]!r}. For class labels use data.task=classification."
                 )
             return torch.tensor(numbers, dtype=torch.float32), None
@@ -153,15 +164,15 @@ class CsvData(SplitData):
         if numbers is not None and not np.all(numbers == np.round(numbers)):
             example = next(v for v, n in zip(values, numbers, strict=True) if n != round(n))
             raise DataError(
-                f"{self.path}: the target column {self.target!r} holds non-whole numbers (e.g. {example!r}), "
+                f"{self.path}: the target column {target!r} holds non-whole numbers (e.g. {example!r}), "
                 "not class labels. For a numeric target use data.task=regression."
             )
         keys = numbers.astype(np.int64) if numbers is not None else np.array(values)  # sorted numerically or by text
         classes, y = np.unique(keys, return_inverse=True)
         if len(classes) < 2:
             raise DataError(
-                f"{self.path}: the target column {self.target!r} has a single value ({str(classes[0])!r}) in all "
-                f"{len(values)} rows; a classifier needs at least two classes. Is {self.target!r} the right "
+                f"{self.path}: the target column {target!r} has a single value ({str(classes[0])!r}) in all "
+                f"{len(values)} rows; a classifier needs at least two classes. Is {target!r} the right "
                 "column (data.target)?"
             )
         return torch.tensor(y.reshape(-1), dtype=torch.long), [str(c) for c in classes]

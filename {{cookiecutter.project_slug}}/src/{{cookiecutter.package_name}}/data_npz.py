@@ -7,13 +7,12 @@ is the data's own split. Saved with `np.savez(path, x=inputs, y=labels[, split=s
 Read without pickle (`allow_pickle=False`): a data file must not run code.
 """
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .data import SPLITS, DataError, Examples, SplitData
+from .data import SPLITS, DataError, Examples, SplitData, inputs, read_npz
 
 
 class NpzData(SplitData):
@@ -84,32 +83,6 @@ class NpzData(SplitData):
         print(f"data: the file's own split ({self.split_key!r}): "
               + ", ".join(f"{name} {len(index)}" for name, index in parts.items()))
         return parts
-
-
-def read_npz(path: Path) -> dict:
-    """Every array of the file, or a DataError that says what is wrong with it."""
-    if not path.is_file():
-        raise DataError(f"data.path={path}: no such file ({path.resolve()}). Give the path of an .npz file, "
-                        "e.g. `python train.py data=npz data.path=data/arrays.npz`.")
-    try:
-        with np.load(path, allow_pickle=False) as file:
-            return {key: file[key] for key in file.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-        raise DataError(f"{path} cannot be read as an .npz of plain arrays ({error}). Save it with "
-                        "np.savez(path, x=inputs, y=labels); object arrays (pickles) are refused.") from None
-
-
-def inputs(array: np.ndarray, path: Path, key: str, scale: float) -> torch.Tensor:
-    """Numeric inputs as float32 (times `scale`); (N,) becomes (N, 1): one feature per example."""
-    if array.dtype.kind not in "biuf":
-        raise DataError(f"{path}, array {key!r}: inputs must be numbers, not {array.dtype}.")
-    if array.ndim == 1:
-        array = array[:, None]
-    finite = np.isfinite(array.reshape(len(array), -1)).all(1)
-    if not finite.all():
-        raise DataError(f"{path}, array {key!r}: {int((~finite).sum())} example(s) have NaN or inf inputs, the first "
-                        f"at index {int(np.argmin(finite))}. Remove or impute them (data=npz does not impute).")
-    return torch.tensor(array.astype(np.float32) * np.float32(scale))
 
 
 def read_new_npz(path, preprocessing: dict) -> tuple[list, torch.Tensor]:

@@ -19,10 +19,10 @@ import torch.nn.functional as F
 
 from .atomic_write import write_atomically
 from .checkpoints import CheckpointError, load_classifier
-from .data import DataError, normalized
+from .data import DataError, inputs, normalized, read_npz
 from .data_csv import read_new_csv
 from .data_images import SUFFIXES, read_new_images
-from .data_npz import inputs, read_new_npz, read_npz
+from .data_npz import read_new_npz
 from .ensemble import ranked_checkpoints
 
 

@@ -55,7 +55,8 @@ def run_ladder(cfg: DictConfig, parent: Path) -> float | None:
     if problems:
         raise ConfigError("Invalid ladder (stages): " + " ".join(problems) + " Nothing was trained.")
     lock_run_folder(parent)  # one process per ladder
-    plan = plan_stages(settings, overrides, parent)  # every stage composed and checked before any training
+    saved = parent / "stages.json" if cfg.get("resume") else None  # then what each stage builds came from a file
+    plan = plan_stages(settings, overrides, parent, saved)  # every stage composed and checked before any training
     table = LadderTable(parent, settings, overrides, plan, before, target=cfg.get("target"))
     table.write()
     previous, failed, result = None, [], None
@@ -93,6 +94,7 @@ def run_ladder(cfg: DictConfig, parent: Path) -> float | None:
 def continued_ladder(cfg: DictConfig, parent: Path):
     """resume=<ladder folder>: the ladder's own settings and overrides (stages.json), this command's folder gone."""
     saved = json.loads((parent / "stages.json").read_text())
+    check_saved_ladder(saved, parent / "stages.json")  # untrusted: it names what gets composed and built
     settings = OmegaConf.create(saved["settings"])
     given = {o.split("=", 1)[0].lstrip("+~"): o for o in HydraConfig.get().overrides.task}
     if "stages.continue_on_fail" in given:  # going on past a failed gate needs no retraining
@@ -104,6 +106,22 @@ def continued_ladder(cfg: DictConfig, parent: Path):
     remove_if_unused(HydraConfig.get().runtime.output_dir)  # the folder Hydra made for this command
     print(f"continuing the ladder in {parent}")
     return settings, saved["overrides"], {row["name"]: row for row in saved["stages"]}
+
+
+def check_saved_ladder(saved, path: Path) -> None:
+    """stages.json builds only allowlisted targets (allowlist.py): none anywhere in it, and every override
+    it holds (the ladder's and each stage's) parsed and checked; `hydra.searchpath` is the ladder's own."""
+    from .allowlist import check_overrides, check_targets
+    from .checkpoints import CheckpointError
+
+    check_targets(saved, path)
+    if not (isinstance(saved, dict) and isinstance(saved.get("settings"), dict)
+            and isinstance(saved["settings"].get("ladder"), list) and isinstance(saved.get("stages"), list)):
+        raise CheckpointError(f"{path} is not a ladder's record (settings, overrides, stages): it was not written "
+                              "by this project. Nothing was built.")
+    check_overrides(saved.get("overrides"), path, ("hydra.searchpath",))
+    for stage in saved["settings"]["ladder"]:
+        check_overrides((stage.get("overrides") or []) if isinstance(stage, dict) else stage, path)
 
 
 def this_job_overrides() -> list[str]:
@@ -174,8 +192,12 @@ def compose(overrides: list[str]) -> tuple[DictConfig, dict]:
     return config, choices
 
 
-def plan_stages(settings, overrides: list[str], parent: Path) -> list[dict]:
-    """Every stage's config, composed and validated, or why it is skipped: bad settings fail before any work."""
+def plan_stages(settings, overrides: list[str], parent: Path, saved: Path | None = None) -> list[dict]:
+    """Every stage's config, composed and validated, or why it is skipped: bad settings fail before any work.
+
+    `saved`: the stages.json these come from (resume=): each stage's config builds only allowlisted targets.
+    """
+    from .allowlist import check_targets
     from .ddp_in_sweeps import check_ddp_strategy
     from .module import check_model_fits_data
     from .run import build_data, optimized_metric
@@ -204,6 +226,8 @@ def plan_stages(settings, overrides: list[str], parent: Path) -> list[dict]:
                 cfg = compose(overrides + kept + own)[0]
             except HydraException as error:  # e.g. an option that does not exist: one message, no traceback
                 raise ConfigError(str(error).splitlines()[0]) from None
+            if saved is not None:
+                check_targets(cfg, saved)
             with open_dict(cfg):
                 cfg.paths.run_dir = str(parent / item["folder"])
             validate(cfg)

@@ -20,17 +20,9 @@ import re
 from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from .unknown_keys import COLLECTIONS, PASSED_BY_CODE
 from .validate import is_number, is_whole
 
-# Arguments our own code passes (run.py, module.py): a target gets them without the config
-# naming them, and a config value for one would be silently replaced, so it is refused.
-PASSED_BY_CODE = {
-    "model": {"in_shape": "the data", "num_outputs": "the data", "dropout": "regularization.dropout"},
-    "optimizer": {"params": "the model", "weight_decay": "regularization.weight_decay"},
-    "scheduler": {"optimizer": "the optimizer", "total_steps": "the trainer (the run's length)"},
-    "trainer": {"callbacks": "the callbacks group", "logger": "the logger group",
-                "default_root_dir": "paths.run_dir"},
-}
 # Words of an annotation that say nothing about the kind of value (containers, None, tensors).
 NEUTRAL = {"typing", "Union", "Optional", "None", "NoneType", "tuple", "Tuple", "list", "List", "Sequence",
            "collections", "abc", "torch", "Tensor"}
@@ -41,7 +33,7 @@ def argument_problems(cfg: DictConfig) -> list[str]:
     problems = []
     for group in ("data", "model", "optimizer", "scheduler", "augmentation", "curriculum", "trainer"):
         problems += target_problems(cfg.get(group), group, PASSED_BY_CODE.get(group, {}))
-    for group in ("callbacks", "logger"):
+    for group in COLLECTIONS:
         for name in cfg.get(group) or {}:
             problems += target_problems(cfg[group][name], f"{group}.{name}", {})
     return problems

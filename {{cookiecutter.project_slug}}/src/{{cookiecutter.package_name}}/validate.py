@@ -16,6 +16,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
 from .target import target_problems
+from .unknown_keys import unknown_key_problems
 
 # The names models.py accepts. Repeated here because this file must not import torch;
 # tests/test_knobs.py checks that both lists agree.
@@ -35,6 +36,7 @@ class ConfigError(ValueError):
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError naming every bad value; then check what needs the libraries (see the top)."""
     problems = broken_references(cfg)  # the checks below read values: first, every value must resolve
+    problems += unknown_key_problems(cfg)  # and every key must be one the project reads (unknown_keys.py)
     if not problems:
         problems = value_problems(cfg)
     if not problems:  # the values are fine: now what needs torch and lightning (a few seconds)

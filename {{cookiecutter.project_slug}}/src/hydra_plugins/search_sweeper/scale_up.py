@@ -81,9 +81,9 @@ class ScaleUpSweeper(Sweeper):
         jobs = []
         for row in rows:
             folder = Path(row["run_dir"])
-            overrides = [str(o) for o in OmegaConf.load(folder / ".hydra" / "overrides.yaml")
+            overrides = [str(o) for o in checked_overrides(folder / ".hydra" / "overrides.yaml")
                          if not key_of(str(o)).startswith(NOT_THE_CONFIGURATION) and key_of(str(o)) != self.key]
-            value = OmegaConf.select(OmegaConf.load(folder / ".hydra" / "config.yaml"), self.key)
+            value = recorded_value(folder / ".hydra" / "config.yaml", self.key)
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise HydraException(f"hydra.sweeper.key={self.key}: job {row['job']} has {value!r} there, not a number.")
             scaled = value * self.factor
@@ -95,6 +95,33 @@ class ScaleUpSweeper(Sweeper):
             jobs.append({"job": row["job"], "overrides": overrides, "value": value, "scaled": scaled,
                          "metric": float(row[metric]) if row.get(metric) else math.nan})
         return jobs
+
+
+def checked_overrides(path: Path) -> list:
+    """A small job's overrides, untrusted: each parsed and checked before any job is launched (allowlist.py)."""
+    from hydra.errors import CompactHydraException
+
+    from {{cookiecutter.package_name}}.allowlist import check_overrides
+    from {{cookiecutter.package_name}}.checkpoints import CheckpointError
+
+    if not path.is_file():
+        raise CompactHydraException(f"hydra.sweeper.small: {path} does not exist: summary.csv names a job folder "
+                                    "without its overrides. No job was launched.")
+    overrides = OmegaConf.to_container(OmegaConf.load(path))
+    try:
+        check_overrides(overrides, path)
+    except CheckpointError as error:
+        raise CompactHydraException(f"hydra.sweeper.small: {error} No job was launched.") from None
+    return overrides
+
+
+def recorded_value(path: Path, key: str):
+    """The value at `key` of a small job's config, as written: an interpolation is not resolved (a file's
+    `${...}` could run a resolver), so it reads as text, not a number."""
+    value = OmegaConf.to_container(OmegaConf.load(path), resolve=False) if path.is_file() else None
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def key_of(override: str) -> str:
