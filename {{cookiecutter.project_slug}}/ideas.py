@@ -8,7 +8,7 @@ import sys
 
 from {{cookiecutter.package_name}}.idea_backlog import overrides, ranked, read_ideas, result, words
 from {{cookiecutter.package_name}}.printed_command import printed_command
-from {{cookiecutter.package_name}}.worklog import read_entries
+from {{cookiecutter.package_name}}.worklog import read_worklog, skipped_lines
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("command", nargs="*", help="nothing (the ranking) or: run <name>")
@@ -27,8 +27,11 @@ def main() -> None:
         return run(args.command[1], ideas)
     if args.command:
         parser.error("use `python ideas.py` or `python ideas.py run <name>`")
+    entries, skipped = read_worklog(args.log)
+    if skipped:
+        print(skipped_lines(args.log, skipped), file=sys.stderr)
     print(f"{'score':>6s}  {'idea':<24s} {'run':<40s} tried")
-    for value, name, idea, runs in ranked(ideas, read_entries(args.log)):
+    for value, name, idea, runs in ranked(ideas, entries):
         tried = f"{len(runs)}x, last: {result(runs[-1])} ({runs[-1]['run']})" if runs else "-"
         print(f"{value:6.2f}  {name:<24s} {idea['run']:<40s} {tried}")
         print(f"{'':8s}{idea.get('description', '')}")

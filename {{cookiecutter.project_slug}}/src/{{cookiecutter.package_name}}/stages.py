@@ -297,7 +297,8 @@ def train_stage(stage: dict, run_dir: Path, previous, settings, row: dict, table
 
 def read_metrics(run_dir: Path) -> dict:
     path = run_dir / "metrics.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    metrics = json.loads(path.read_text()) if path.is_file() else {}
+    return {key: value for key, value in metrics.items() if value is not None}  # null: not measured (run.finish)
 
 
 def floor_of(gate: dict, metric: str, metrics: dict, previous) -> float | None:

@@ -51,6 +51,19 @@ class SweepSummary(Callback):
             write_summary(job_dir.parent, config.get("optimized_metric", ""), self.direction)
 
     def on_multirun_end(self, config, **kwargs) -> None:
+        """The summary, the best jobs, the worklog line; a summary that fails fails the sweep, with the reason
+        (Hydra would only warn about an error in a callback: a stale summary, no worklog line, exit 0)."""
+        from . import failures
+
+        try:
+            self.summarize(config)
+        except Exception as error:  # every failure here must reach the exit code
+            print(f"error: the sweep summary of {config.hydra.sweep.dir} failed: {type(error).__name__}: {error}. "
+                  f"The jobs' own results are in their folders; write the summary again with: "
+                  + printed_command("python", "-m", f"{__package__}.sweep_summary", str(config.hydra.sweep.dir)), file=sys.stderr, flush=True)
+            failures.exit_code = failures.exit_code or 1
+
+    def summarize(self, config) -> None:
         from omegaconf import OmegaConf
 
         from . import failures
