@@ -4,11 +4,11 @@ and shows which were tried, with the result; `python ideas.py run <name>` launch
 
 import argparse
 import os
-import shlex
 import sys
 
-from {{cookiecutter.package_name}}.idea_backlog import overrides, ranked, read_ideas, result
-from {{cookiecutter.package_name}}.worklog import read_entries
+from {{cookiecutter.package_name}}.idea_backlog import overrides, ranked, read_ideas, result, words
+from {{cookiecutter.package_name}}.printed_command import printed_command
+from {{cookiecutter.package_name}}.worklog import read_worklog, skipped_lines
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("command", nargs="*", help="nothing (the ranking) or: run <name>")
@@ -27,8 +27,11 @@ def main() -> None:
         return run(args.command[1], ideas)
     if args.command:
         parser.error("use `python ideas.py` or `python ideas.py run <name>`")
+    entries, skipped = read_worklog(args.log)
+    if skipped:
+        print(skipped_lines(args.log, skipped), file=sys.stderr)
     print(f"{'score':>6s}  {'idea':<24s} {'run':<40s} tried")
-    for value, name, idea, runs in ranked(ideas, read_entries(args.log)):
+    for value, name, idea, runs in ranked(ideas, entries):
         tried = f"{len(runs)}x, last: {result(runs[-1])} ({runs[-1]['run']})" if runs else "-"
         print(f"{value:6.2f}  {name:<24s} {idea['run']:<40s} {tried}")
         print(f"{'':8s}{idea.get('description', '')}")
@@ -40,10 +43,10 @@ def run(name: str, ideas: dict) -> None:
         print(f"error: no idea {name!r} in ideas.yaml; there are: {', '.join(ideas)}", file=sys.stderr)
         sys.exit(2)
     idea = ideas[name]
-    flags = [t for t in idea["run"].split() if t.startswith("-")]
+    flags = [t for t in words(idea["run"]) if t.startswith("-")]
     train = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
     command = [sys.executable, train, *flags, *overrides(idea), f'note="idea {name}"']
-    print("running: python train.py", " ".join(shlex.quote(c) for c in command[2:]), flush=True)
+    print("running:", printed_command("train.py", *command[2:]), flush=True)
     os.execv(sys.executable, command)
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from {{cookiecutter.package_name}}.target import lower_is_better
-from {{cookiecutter.package_name}}.worklog import read_entries, tested_setups
+from {{cookiecutter.package_name}}.worklog import read_worklog, skipped_lines, tested_setups
 
 COMPARISONS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "=": operator.eq}
 
@@ -35,7 +35,9 @@ def main() -> None:
                         help="only entries with this metric condition, e.g. 'test/acc>0.9' (repeatable)")
     parser.add_argument("--last", type=int, default=20, help="show the last N entries (default 20; 0: all)")
     args = parser.parse_args()
-    entries = read_entries(args.log)
+    entries, skipped = read_worklog(args.log)
+    if skipped:
+        print(skipped_lines(args.log, skipped), file=sys.stderr)
     if not entries:
         print(f"{args.log}: no entries yet (every `python train.py` adds one when it ends)")
         return
@@ -46,7 +48,8 @@ def main() -> None:
     rows = [[e["date"][5:16], e["run"], e["status"] + (" final" if e.get("final") else ""),
              *[f"{e['metrics'][k]:.4f}" if k in e["metrics"] else "-" for k in metrics], e.get("note") or ""]
             for e in shown]
-    widths = [min(60, max(len(str(r[i])) for r in [header, *rows])) for i in range(len(header))]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    widths = [w if i == 1 else min(60, w) for i, w in enumerate(widths)]  # the run folder whole: it is typed back
     for row in [header, ["-" * w for w in widths], *rows]:
         print("  ".join(str(cell)[:w].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     print(f"\n{len(shown)} of {len(entries)} entries; {len(tested_setups(entries))} distinct configurations "

@@ -17,19 +17,25 @@ SETUP = ["trainer.max_epochs=5", "trainer.deterministic=true", *FAST]
 
 
 def start(run_dir, *overrides, log=None):
+    """train.py in the background, started as a non-interactive shell starts `cmd &` (a CI script, a
+    launcher): with SIGINT ignored. Ctrl-C and `kill -INT` must still stop it (stop_signals.py)."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
     out = open(log, "w") if log else subprocess.DEVNULL  # a file, never a pipe that could fill up
     return subprocess.Popen([sys.executable, str(ROOT / "train.py"), f"hydra.run.dir={run_dir}", *overrides],
-                            env=env, stdout=out, stderr=out)
+                            env=env, stdout=out, stderr=out,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
 
 
-def stop_after_first_epoch(process, run_dir, sig):
-    """Send `sig` in the middle of the second epoch (or so): after the first checkpoint appears."""
-    while not (run_dir / "checkpoints" / "epoch000.ckpt").exists():
+def stop_after_first_epoch(process, run_dir, sig, marker="epoch000.ckpt"):
+    """Send `sig` once the first epoch's `marker` checkpoint is there: the run is frozen (SIGSTOP),
+    checked to be still training, and the signal lands when it is thawed (SIGCONT)."""
+    while not (run_dir / "checkpoints" / marker).exists():
         assert process.poll() is None, "the run ended before its first checkpoint"
         time.sleep(0.02)
-    time.sleep(0.2)
+    process.send_signal(signal.SIGSTOP)
+    assert not (run_dir / "checkpoints" / "epoch004.ckpt").exists(), "the run had trained all epochs: too late"
     process.send_signal(sig)
+    process.send_signal(signal.SIGCONT)
     return process.wait(timeout=120)
 
 
@@ -43,7 +49,7 @@ def test_a_killed_run_resumed_ends_exactly_like_the_run_left_alone(tmp_path):
     alone, killed = tmp_path / "alone", tmp_path / "killed"
     process = run_script("train.py", f"hydra.run.dir={alone}", *SETUP)
     assert process.returncode == 0, process.stderr[-3000:]
-    assert stop_after_first_epoch(start(killed, *SETUP), killed, signal.SIGKILL) == -signal.SIGKILL
+    assert stop_after_first_epoch(start(killed, *SETUP), killed, signal.SIGKILL, "last.ckpt") == -signal.SIGKILL
     saved = torch.load(killed / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["epoch"] < 4, "killed too late to test anything"
     process = run_script("train.py", f"resume={killed}", f"hydra.run.dir={tmp_path / 'resume'}", *FAST)
@@ -80,7 +86,8 @@ def test_with_last_ckpt_every_3_epochs_a_killed_run_resumes_exactly_from_the_new
 def test_ctrl_c_and_sigterm_keep_last_ckpt_fail_and_say_how_to_resume(tmp_path, sig, code):
     # SIGTERM is what a scheduler, a preemption or `timeout` sends: Lightning alone would exit 0 there
     run_dir, log = tmp_path / "run", tmp_path / "log"
-    assert stop_after_first_epoch(start(run_dir, *SETUP, log=log), run_dir, sig) == code, log.read_text()[-3000:]
+    process = start(run_dir, *SETUP, log=log)
+    assert stop_after_first_epoch(process, run_dir, sig, marker="last.ckpt") == code, log.read_text()[-3000:]
     assert (run_dir / "checkpoints" / "last.ckpt").exists()
     said = log.read_text().strip().splitlines()
     assert said[-2] == f"stopped by {sig.name}; the run folder: {run_dir}", said[-3:]

@@ -125,7 +125,7 @@ def test_concurrent_runs_each_append_one_whole_worklog_line(tmp_path):
     assert status == {"run 0": "finished", "run 1": "finished", "broken": "failed"}
     finished = [e for e in entries if e["status"] == "finished"]
     assert all("test/acc" in e["metrics"] and e["tested"] for e in finished)
-    assert any("lr=0.01" in e["run"] for e in finished)  # readable folder names
+    assert any("_lr-0.01" in e["run"] for e in finished)  # readable folder names, safe to type
     rows = (log_dir / "worklog.md").read_text().splitlines()
     assert sum(row.startswith("| 20") for row in rows) == 3
     for e in finished:  # train.log ends with the headline metrics
@@ -170,15 +170,19 @@ def test_a_bad_target_fails_before_training(train):
     assert not (run_dir / "run_record.json").exists() and not (run_dir / "metrics.json").exists()
 
 
-def test_run_folder_names_tell_runs_apart():
+def test_run_folder_names_tell_runs_apart_and_are_safe_to_type():
     assert run_name("") == ""
-    assert run_name("model=large,optimizer.lr=0.01") == "_model=large,lr=0.01"
+    assert run_name("model=large,optimizer.lr=0.01") == "_model-large_lr-0.01"
     assert run_name("experiment=example,model.blocks=[1,1],note=x,paths.log_dir=/a/b,~callbacks.progress_bar") \
-        == "_experiment=example,blocks=[1,1],~progress_bar"
-    assert run_name("data.path=/data/set/x.csv") == "_path=-data-set-x.csv"
+        == "_experiment-example_blocks-1-1_no-progress_bar"
+    assert run_name("data.path=/data/set/x.csv") == "_path-data-set-x.csv"
     assert run_name("+stages.ladder.3.enabled=false,+stages.ladder.4.enabled=false") \
-        == "_+3.enabled=false,+4.enabled=false"  # the same last part twice: one more part tells them apart
+        == "_3.enabled-false_4.enabled-false"  # the same last part twice: one more part tells them apart
+    assert run_name("seed=3,trainer.max_epochs=12") == "_seed-3_max_epochs-12"
+    assert run_name("model.name='a b*$c'") == "_name-a-b-c"
     assert len(run_name("a=" + "x" * 200)) == 61
+    for name in ("_experiment-example_blocks-1-1_no-progress_bar", run_name("model.name='a b*$c',x={a:1,b:[2]}")):
+        assert not set(name) & set("=,[]{}'\" *$:~"), name  # nothing Hydra's grammar or bash reads
 
 
 def test_ideas_rank_by_score_match_tried_runs_and_run_one(tmp_path):

@@ -43,7 +43,7 @@ def write_atomically(path, data: bytes) -> None:
             f"Cannot write {path} ({len(data) / 1e6:.1f} MB): {error.strerror or error}; "
             f"{free_space(path.parent)} free on that disk. Nothing half-written was left behind. Free some "
             "space (or point paths.log_dir at a larger disk), then continue a stopped training with "
-            "`python train.py resume=<run dir>`."
+            "resume= and its run folder (the command it printed when it stopped)."
         ) from None
     if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
         folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)

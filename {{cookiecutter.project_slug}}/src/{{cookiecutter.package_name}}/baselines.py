@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from .logged_metrics import task_metric
+from .printed_command import same_setup_command
 
 
 def training_subset(train_x, train_y, max_train: int, seed: int = 0, of: int | None = None, notice: bool = True):
@@ -229,12 +230,13 @@ def likely_cause(train: float | None, train_loss: float | None, trivial_loss: fl
     training data, whatever the test floor) to a perfect 1.
     """
     labels = "labels" if score == "acc" else "targets"
-    check = "`python check.py` tells them apart: overfit_one_batch passes with shuffled labels, fails with a bad learning rate."
+    checks = f"`{same_setup_command('check.py')}`"
+    check = f"{checks} tells them apart: overfit_one_batch passes with shuffled labels, fails with a bad learning rate."
     if train is None or train_loss is None:
         return f"Check the training (learning rate, length) and that the {labels} belong to their inputs: {check}"
     if not math.isfinite(train_loss) or train_loss > 1.1 * trivial_loss:
         return (f"Its training loss ({train_loss:.3g}) is above that of a constant guess ({trivial_loss:.3g}): training "
-                "is unstable, most likely a learning rate far too high (`python check.py` runs the LR range test); "
+                f"is unstable, most likely a learning rate far too high ({checks} runs the LR range test); "
                 f"the {labels} come second.")
     if fits is None:
         floor = max(floor, 0.0) if score == "r2" else floor  # the mean's R2 on its own training data is 0
@@ -242,6 +244,6 @@ def likely_cause(train: float | None, train_loss: float | None, trivial_loss: fl
     if fits:
         return (f"Yet it fits its training data (train {score} {train:.4f}): what it learned does not carry over. "
                 f"Do the {labels} belong to their inputs (shuffled one without the other)? Are train and test alike? "
-                "`python check.py` runs the sanity checks.")
+                f"{checks} runs the sanity checks.")
     return (f"It learned little even on its training data (train {score} {train:.4f}, loss {train_loss:.3g}): "
             f"a learning rate too low or too few steps, or {labels} that do not belong to their inputs. {check}")

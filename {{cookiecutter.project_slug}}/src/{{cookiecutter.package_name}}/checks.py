@@ -35,6 +35,7 @@ from torch.autograd.gradcheck import GradcheckError
 from .baselines import baseline_accuracies, baseline_regression_scores
 from .callbacks.overfit_verdict import OverfitVerdict
 from .logged_metrics import task_metric
+from .printed_command import same_setup_command
 from .validate import ConfigError
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
@@ -220,7 +221,7 @@ def input_statistics(splits: dict) -> Verdict:
     status = WARN if far else PASS
     advice = "" if not far else (
         "Inputs are far from unit scale (or a channel is constant): normalize them with the training split's "
-        "statistics: `python train.py data.normalize=per_channel` (or data.normalize=global)."
+        f"statistics: `{same_setup_command('train.py', 'data.normalize=per_channel')}` (or data.normalize=global)."
     )
     shown = ", ".join(f"{m:.2f}/{s:.2f}" for m, s in zip(mean.tolist()[:4], std.tolist()[:4], strict=True))
     return Verdict(
@@ -692,4 +693,6 @@ def report(verdicts: list[Verdict], run_dir: Path) -> None:
     print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if lr is not None:
         print(f"suggested learning rate: optimizer.lr={lr:.2g}")
+        print(f"train with it: {same_setup_command('train.py', f'optimizer.lr={lr:.2g}')}")
     print(f"run directory: {run_dir}")
+

@@ -219,7 +219,7 @@ def read_table(path: Path, delimiter: str) -> tuple[list, list, list]:
     """(header, rows, line number of each row): every row as long as the header, blank lines skipped."""
     if not path.is_file():
         raise DataError(f"data.path={path}: no such file ({path.resolve()}). Give the path of a CSV table, "
-                        "e.g. `python train.py data=csv data.path=data/table.csv data.target=<column>`.")
+                        "e.g. `python train.py data=csv data.path=data/table.csv data.target=label`.")
     large, shown = path.stat().st_size > LARGE_FILE, time.monotonic()
     if large:
         print(f"data: reading {path} ({path.stat().st_size / 1e6:.0f} MB) ...", flush=True)

@@ -14,12 +14,13 @@ configs/). Our own code: Hydra starts every sweep from nothing.
 """
 
 import os
-import shlex
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
+
+from .printed_command import printed_command
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 SET_BY_HYDRA = ("hydra.sweep.dir", "hydra.mode")  # where and how: set by the command that finishes the sweep
@@ -48,8 +49,7 @@ def finish_command(overrides: DictConfig, folder) -> str:
     folder = Path(str(folder))
     if folder.resolve().is_relative_to(Path.cwd()):
         folder = Path(os.path.relpath(folder.resolve()))
-    words = ["python", "train.py", "-m", *hydra, *overrides.task, f"hydra.sweep.dir={folder}"]
-    return " ".join(shlex.quote(str(word)) for word in words)
+    return printed_command("train.py", "-m", *hydra, *overrides.task, ("hydra.sweep.dir", folder))
 
 
 def finish_line(folder: Path) -> str:

@@ -6,6 +6,7 @@ worklog entry has all its overrides (`optimizer.lr=1e-4,1e-3,1e-2` of a sweep in
 its experiment, or the note `idea <name>` (what `python ideas.py run <name>` adds).
 """
 
+import shlex
 from pathlib import Path
 
 import yaml
@@ -21,6 +22,9 @@ def read_ideas(path) -> dict:
             value = (idea or {}).get(key)
             if key == "run" and not isinstance(value, str):
                 raise ValueError(f"{path}: idea {name!r} needs `run:` (the overrides that test it, e.g. model=medium)")
+            if key == "run" and value.strip() and not words(value):
+                raise ValueError(f"{path}: idea {name!r} has run={value!r}: the overrides as typed after "
+                                 "`python train.py` (quotes closed), e.g. \"'model.blocks=[1,1]' optimizer.lr=0.01\"")
             if key != "run" and not (isinstance(value, (int, float)) and 1 <= value <= 5):
                 raise ValueError(f"{path}: idea {name!r} has {key}={value!r}: an estimate from 1 (low) to 5 (high)")
     return ideas
@@ -30,9 +34,17 @@ def score(idea: dict) -> float:
     return idea["impact"] * idea["likelihood"] / (idea["time"] * idea["complexity"])
 
 
+def words(run: str) -> list[str]:
+    """`run:` as the shell splits it (it is typed as after `python train.py`, quotes and all); [] if it cannot."""
+    try:
+        return shlex.split(run)
+    except ValueError:  # an unclosed quote
+        return []
+
+
 def overrides(idea: dict) -> list[str]:
     """The `key=value` parts of `run:` (`-m` and other flags left out)."""
-    return [token for token in idea["run"].split() if not token.startswith("-")]
+    return [token for token in words(idea["run"]) if not token.startswith("-")]
 
 
 def tried_by(name: str, idea: dict, entries: list[dict]) -> list[dict]:

@@ -36,6 +36,7 @@ from .atomic_write import write_atomically
 from .checkpoints import CheckpointError, newest_checkpoint
 from .ensemble import probabilities
 from .module import build_module
+from .run_status import strict_json
 from .stopping import why_training_stopped
 from .training import build_trainer, evaluate_best
 
@@ -190,7 +191,7 @@ def train_round(cfg: DictConfig, data, round_dir: Path, resume_from: str | None)
         logger.finalize("success")
     if trainer.is_global_zero:
         print(f"{round_dir.name}: {stopped}")
-        plain = {key: float(value) for key, value in sorted(metrics.items())}
-        write_atomically(round_dir / "metrics.json", (json.dumps(plain, indent=2) + "\n").encode())
+        plain = {key: float(value) for key, value in metrics.items()}
+        write_atomically(round_dir / "metrics.json", strict_json(plain).encode())  # NaN -> null (run_status.py)
     return module, metrics
 

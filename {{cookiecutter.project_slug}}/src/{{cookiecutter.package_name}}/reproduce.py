@@ -9,13 +9,13 @@ With `trainer.deterministic=true` (in the recorded run and here), on the same ma
 CPU, the metrics come back equal.
 """
 
-import shlex
 import sys
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from .printed_command import printed_command
 from .run_record import code_state, package_versions, read_run_record
 
 OWN_KEYS = ("reproduce", "note", "final", "paths")  # of this command, not of the recorded run
@@ -81,8 +81,8 @@ def differences(record: dict, run_dir: Path | None = None) -> list[str]:
         found.append("the run or the project has uncommitted changes")
     if then.get("patch") and run_dir is not None:
         found.append("to run the run's own code, check out its commit and apply its changes (new files "
-                     f"included) first: git stash -u && git checkout {then.get('git')} && "
-                     f"git apply {shlex.quote(str(run_dir / then['patch']))}")
+                     f"included) first: git stash -u && {printed_command('git', 'checkout', str(then.get('git')))} && "
+                     + printed_command("git", "apply", str(run_dir / then["patch"])))
     versions = package_versions()
     for name, version in (record.get("packages") or {}).items():
         if versions.get(name) != version:

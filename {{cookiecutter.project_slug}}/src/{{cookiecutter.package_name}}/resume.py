@@ -9,7 +9,10 @@ and checkpoint state (Lightning), batch order (`SlicedBatches`) and RNG streams 
 
 Only the budget may change on resume (`trainer.max_epochs`, `trainer.max_steps`): a run
 that finished can be trained longer; any other override is ignored, and listed. A run
-that finished and gets no more budget is left exactly as it is.
+that finished and gets no more budget is left exactly as it is. A finished run trained longer
+keeps its metrics.json until the longer run writes its own, and its files change only once
+training starts (`start_resumed_training`): a resume that fails before loses nothing, and one
+killed later leaves status.json "running" with a gone process, which reads "died".
 """
 
 import logging
@@ -22,8 +25,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from .allowlist import recorded_config
 from .checkpoints import CheckpointError, newest_checkpoint
+from .printed_command import recorded_overrides
 from .run_folder import lock_run_folder, remove_if_unused
 from .run_record import read_run_record
+from .run_status import read_status, write_status
 
 BUDGET = ("trainer.max_epochs", "trainer.max_steps")
 
@@ -44,12 +49,8 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
     OmegaConf.update(original, "paths.run_dir", str(run_dir), force_add=True)
     budget = budget_overrides(cfg)
     this_folder = HydraConfig.get().runtime.output_dir  # Hydra's new folder for this command: not needed
-    if (run_dir / "metrics.json").is_file() and not raises_budget(original, budget):
-        print(
-            f"{run_dir} has finished (metrics.json is there): nothing to do, nothing changed. To train it longer, "
-            f"raise its budget: python train.py resume={cfg.resume} trainer.max_epochs=<more than "
-            f"{OmegaConf.select(original, 'trainer.max_epochs')}>"
-        )
+    if finished(run_dir) and not raises_budget(original, budget):
+        print(f"{run_dir} has finished (metrics.json is there): nothing to do, nothing changed. {longer(original, cfg.resume)}")
         remove_if_unused(this_folder)
         return original, None
 
@@ -57,14 +58,12 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
     log_to(run_dir)  # this session's log lines go to the run's own log file(s)...
     remove_if_unused(this_folder)  # ...so the command leaves no folder of its own
     checkpoint_path, checkpoint = newest_checkpoint(run_dir / "checkpoints")
-    if budget:
-        save_budget(run_dir, budget)  # in the run's own config: a later resume keeps the new budget
-        for key, value in budget.items():
-            OmegaConf.update(original, key, value)
-        if (run_dir / "metrics.json").is_file():
-            (run_dir / "metrics.json").unlink(missing_ok=True)  # the shorter run's numbers: rewritten at the end
-            new = " ".join(f"{key}={value}" for key, value in budget.items())
-            print(f"note: continuing a finished run with {new}; metrics.json is written again when it ends")
+    for key, value in budget.items():  # written into the run's own files once training starts
+        OmegaConf.update(original, key, value)
+    if budget and finished(run_dir):
+        new = " ".join(f"{key}={value}" for key, value in budget.items())
+        print(f"note: continuing a finished run with {new}; its metrics.json is kept until the longer run "
+              "writes its own")
     for logger in (original.get("logger") or {}).values():
         if logger and logger.get("_target_", "").endswith("TensorBoardLogger"):
             # TensorBoard hides the stopped run's events from this step on: no duplicated steps
@@ -78,7 +77,7 @@ def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
 def budget_overrides(cfg: DictConfig) -> dict:
     """{key: value} of the budget keys given on the command line; the other overrides are listed as ignored."""
     given = {o.split("=", 1)[0].lstrip("+~"): o for o in HydraConfig.get().overrides.task}
-    own = recorded_overrides(Path(cfg.resume))  # the run's own (a sweep's job being finished: the same)
+    own = set(recorded_overrides(Path(cfg.resume)))  # the run's own (a sweep's job being finished: the same)
     ignored = [o for key, o in given.items()  # stages.*: read by the ladder that resumes this stage (stages.py)
                if key not in (*BUDGET, "resume") and not key.startswith("stages.") and o not in own]
     if ignored:
@@ -91,12 +90,16 @@ def budget_overrides(cfg: DictConfig) -> dict:
     return {key: OmegaConf.select(cfg, key) for key in BUDGET if key in given}
 
 
-def recorded_overrides(run_dir: Path) -> set[str]:
-    """The overrides the run was started with (.hydra/overrides.yaml); none if missing or unreadable."""
-    try:
-        return {str(o) for o in OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")}
-    except Exception:  # missing or damaged: every override given is then listed as ignored
-        return set()
+def longer(original: DictConfig, folder: str) -> str:
+    """The advice for a finished run: the command that trains it twice as long (a budget it does not have)."""
+    from .printed_command import printed_command
+
+    for key in BUDGET:
+        value = OmegaConf.select(original, key)
+        if value is not None and value != -1:
+            return ("To train it longer, raise its budget, e.g. twice as long: "
+                    + printed_command("train.py", ("resume", folder), f"{key}={2 * value}"))
+    return "Its budget has no limit (it stopped on its own, e.g. by early stopping): start a new run to train more."
 
 
 def raises_budget(original: DictConfig, budget: dict) -> bool:
@@ -109,6 +112,29 @@ def raises_budget(original: DictConfig, budget: dict) -> bool:
     return any(not unlimited(old[key]) and (unlimited(new) or new > old[key]) for key, new in budget.items())
 
 
+def finished(run_dir: Path) -> bool:
+    """Has the run in this folder finished? metrics.json is there and no later training failed or stopped
+    (a longer run resumed from it and killed has status.json "died" beside the shorter run's metrics.json)."""
+    status = read_status(run_dir)
+    ours = status.get("status") == "running" and status.get("pid") == os.getpid()  # a sweep job's own folder
+    return (run_dir / "metrics.json").is_file() and (ours or status.get("status") in (None, "finished", "pruned"))
+
+
+def start_resumed_training(cfg: DictConfig) -> None:
+    """Just before a resumed run trains again: its folder says "running" (status.json, this process), and a
+    raised budget goes into its own config, so that a later resume (after a crash too) keeps it. Until now
+    a finished run's files were untouched: a failure before this line loses nothing."""
+    if not cfg.get("resume"):
+        return
+    run_dir = Path(cfg.paths.run_dir)
+    saved = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    changed = {key: OmegaConf.select(cfg, key) for key in BUDGET
+               if OmegaConf.select(cfg, key) != OmegaConf.select(saved, key)}
+    if changed:
+        save_budget(run_dir, changed)
+    write_status(run_dir, "running", HydraConfig.get().overrides.task)
+
+
 def save_budget(run_dir: Path, budget: dict) -> None:
     """Write the new budget into the run's .hydra/config.yaml and overrides.yaml (atomically: tmp + rename)."""
     hydra_dir = run_dir / ".hydra"
@@ -119,8 +145,12 @@ def save_budget(run_dir: Path, budget: dict) -> None:
         overrides = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != key] + [f"{key}={value}"]
     for name, content in (("config.yaml", config), ("overrides.yaml", OmegaConf.create(overrides))):
         temporary = hydra_dir / f".{name}.tmp"
-        OmegaConf.save(content, temporary)
-        os.replace(temporary, hydra_dir / name)
+        try:
+            OmegaConf.save(content, temporary)
+            os.replace(temporary, hydra_dir / name)
+        except OSError:
+            temporary.unlink(missing_ok=True)  # a full disk: the old file stays whole
+            raise
 
 
 def log_to(run_dir: Path) -> None:

@@ -13,6 +13,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
+from . import stop_signals
 from .allowlist import warn_unlisted_targets
 from .atomic_write import write_atomically
 from .baselines import report_baselines
@@ -25,8 +26,10 @@ from .headline import headline_lines
 from .logged_metrics import task_metric, written_metric
 from .module import Classifier, build_module
 from .overfit_check import overfit_check_config
+from .printed_command import printed_command
 from .pseudo_labels import pseudo_label_rounds
-from .resume import resume_run
+from .resume import resume_run, start_resumed_training
+from .run_status import strict_json
 from .split_fingerprint import small_split_note, write_split_fingerprint
 from .stopping import why_training_stopped
 from .training import build_trainer, evaluate_best
@@ -41,6 +44,7 @@ warnings.filterwarnings("ignore", message=r".*multiple `ModelCheckpoint` callbac
 
 
 def train(cfg: DictConfig) -> float:
+    stop_signals.listen()  # each stage of a ladder again: a signal noted while the last one ended stops here
     if ddp_processes_to_start(cfg):  # DDP inside a sweep (-m): this job starts its own processes
         return train_in_own_processes(train, cfg)
     cfg, resume_from = resume_run(cfg)  # resume=<run dir>: its own config, newest valid checkpoint; folder locked
@@ -59,6 +63,7 @@ def train(cfg: DictConfig) -> float:
         print(note)  # fewer than ~30 validation or test examples: once, at the start
     trainer = build_trainer(cfg, run_dir)  # callbacks, loggers, atomic checkpoint writes (training.py)
 
+    start_resumed_training(cfg)  # resume=: the new budget into its config, status "running" (resume.py)
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     stopped = why_training_stopped(trainer)  # fails (RunFailed) if early stopping saw NaN/inf (every process)
     if trainer.is_global_zero:
@@ -116,11 +121,13 @@ def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -
         logger.finalize("success")
     if not trainer.is_global_zero:
         return
+    stop_signals.raise_if_received()  # a Ctrl-C swallowed on its way up: the run was stopped, not finished
     metrics = {key: float(value) for key, value in sorted(metrics.items())}
-    write_atomically(run_dir / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    stop_signals.hold()  # the result is written now: a signal from here on is noted, the ending is written in full
+    write_atomically(run_dir / "metrics.json", strict_json(metrics).encode())  # replaces the old one only now
     if headline:
         print(headline)
     print("\n".join(headline_lines(metrics)))  # the rest: metrics.json and TensorBoard (next line)
-    print(f"all {len(metrics)} numbers: {run_dir / 'metrics.json'} and `tensorboard --logdir {run_dir}`")
+    print(f"all {len(metrics)} numbers: {run_dir / 'metrics.json'} and `{printed_command('tensorboard', '--logdir', run_dir)}`")
     run_ended(metrics)  # the target met or not, the line in logs/worklog.md, the end of train.log (worklog.py)
     print(f"run directory: {run_dir}")

@@ -14,13 +14,13 @@ because neither Hydra nor Lightning does this:
 
 import fcntl
 import os
+import re
 import shutil
 import socket
-import sys
 import time
 from pathlib import Path
 
-from .run_record import labels_only
+from .run_record import command_line, labels_only
 
 AT_THE_START = (".hydra", ".lock", "status.json", "run_record.json", "code.patch")  # written before any training
 _claimed: dict[str, str] = {}  # parent folder -> the folder this process created in it
@@ -54,8 +54,10 @@ def run_name(override_dirname: str = "", limit: int = 60) -> str:
 
     `${run_name:${hydra.job.override_dirname}}` in configs/hydra/default.yaml: Hydra gives the
     command line's overrides, sorted, as `key=value,key=value`; each key is cut to its last part
-    (`optimizer.lr=0.01` -> `lr=0.01`), notes and paths are left out, `/` becomes `-`, and the
-    whole is cut at `limit` characters: `2026-11-23_14-45-19_experiment=example,lr=0.01`.
+    (`optimizer.lr=0.01` -> `lr-0.01`), notes and paths are left out, and the parts that fit in
+    `limit` characters are kept: `2026-11-23_14-45-19_experiment-example_lr-0.01`. The name is safe to type
+    (`safe_name`): a folder is typed back as `resume=<folder>`, where Hydra's grammar reads `=`, `,`
+    and brackets, and in bash, which reads quotes, spaces, `*` and `$`.
     """
     parts = []
     for item in (override_dirname or "").split(","):
@@ -69,18 +71,27 @@ def run_name(override_dirname: str = "", limit: int = 60) -> str:
             if parts:
                 parts[-1] = (*parts[-1][:2], parts[-1][2] + "," + item)
         else:
-            parts.append((key[: len(key) - len(bare)], bare, equals + value))
+            parts.append(("no-" if key.startswith("~") else "", bare, value))
     last = [bare.rsplit(".", 1)[-1] for _, bare, _ in parts]
     named = []
-    for (prefix, bare, rest), short in zip(parts, last, strict=True):
+    for (prefix, bare, value), short in zip(parts, last, strict=True):
         if last.count(short) > 1:  # two keys end alike (`ladder.3.enabled`, `ladder.4.enabled`): one part more
             short = ".".join(bare.split(".")[-2:])
-        named.append(prefix + short + rest)
-    named.sort(key=lambda part: not part.startswith("experiment="))  # the experiment first, the rest as sorted
-    name = ",".join(named).replace("/", "-").replace(" ", "").replace("'", "").replace('"', "")
-    if len(name) > limit:
-        name = name[: limit - 3] + "..."
+        named.append("-".join(part for part in (safe_name(prefix + short), safe_name(value)) if part))
+    named.sort(key=lambda part: not part.startswith("experiment-"))  # the experiment first, the rest as sorted
+    name = ""
+    for part in filter(None, named):  # whole parts while they fit (a name never ends in a cut `...` or `.`)
+        if len(name) + 1 + len(part) > limit:
+            name = name or part[:limit]
+            break
+        name = f"{name}_{part}" if name else part
     return "_" + name if name else ""
+
+
+def safe_name(text: str) -> str:
+    """`text` with every run of characters other than letters, digits, `.`, `+`, `-` and `_` made one `-`:
+    nothing in it that bash or Hydra's override grammar reads (`blocks=[1,1]` -> `blocks-1-1`)."""
+    return "-".join(piece for piece in re.split(r"[^A-Za-z0-9.+_-]+", text) if piece)
 
 
 def remove_if_unused(folder, only_if_claimed: bool = False) -> None:
@@ -122,7 +133,7 @@ def lock_run_folder(run_dir) -> None:
         ) from None
     os.ftruncate(descriptor, 0)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
-    command = " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]])
+    command = command_line()  # as it would be typed again
     os.write(descriptor, f"pid {os.getpid()} on {socket.gethostname()} since {started} ({command})\n".encode())
     _locks[str(run_dir)] = descriptor  # kept open: the lock lasts as long as this process
 

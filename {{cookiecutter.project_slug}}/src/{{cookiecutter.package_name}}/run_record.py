@@ -69,9 +69,9 @@ def finish_run_record(run_dir, status: str, wall_time: float) -> None:
 
 def command_line() -> str:
     """The command as typed, with the arguments quoted where the shell needs it."""
-    import shlex
+    from .printed_command import printed_command
 
-    return " ".join(["python", os.path.basename(sys.argv[0]), *(shlex.quote(a) for a in sys.argv[1:])])
+    return printed_command(os.path.basename(sys.argv[0]), *sys.argv[1:])
 
 
 def project_root() -> Path:
@@ -175,5 +175,9 @@ def read_run_record(run_dir, error: type[Exception] = ValueError) -> dict:
 
 def write_json(path: Path, content: dict) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(content, indent=2) + "\n")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(json.dumps(content, indent=2) + "\n")
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a full disk leaves the old file, and no half-written .tmp
+        raise

@@ -2,17 +2,21 @@
 
     {"status": "running" | "finished" | "failed" | "interrupted" | "pruned",
      "error": the first line of the error or null, "overrides": the command line's
-     overrides, "metrics": metrics.json's values once finished, "started", "ended", "host", "pid"}
+     overrides, "metrics": metrics.json's values once finished, "started", "ended", "host", "pid",
+     "pid_started": when that process started (so a reused pid is not taken for the run)}
 
 Written at the start and at the end of every run (failures.report), atomically (a reader never
 sees half a file). A sweep's summary reads these files, not the memory of the process that
 started the sweep: jobs may run in other processes (joblib) or on other machines (submitit).
-A run killed with -9 (or by the out-of-memory killer) stays "running" with its pid and host.
+A run killed with -9 (or by the out-of-memory killer) cannot write its end: `read_status` reports
+a "running" run whose process is gone from this host as "died".
 """
 
 import json
+import math
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -38,28 +42,84 @@ def write_status(run_dir, status: str, overrides=(), error: BaseException | None
         "ended": None if status == "running" else now,
         "host": socket.gethostname(),
         "pid": os.getpid(),
+        "pid_started": process_started(os.getpid()),
     }
-    # Temporary file + rename: a reader sees the old or the new file, never half of one. Not
-    # atomic_write.write_atomically: that module loads torch, and a bad value must fail in a second.
-    temporary = run_dir / f".{FILENAME}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(temporary, run_dir / FILENAME)
+    save_status(run_dir / FILENAME, json.dumps(record, indent=2, allow_nan=False) + "\n")
+
+
+def save_status(path: Path, text: str) -> None:
+    """Temporary file + rename: a reader sees the old or the new file, never half of one. On a full disk
+    the status is rewritten in place (its own blocks are freed first) and, if even that fails, a warning
+    says so; it never raises: the run's ending goes on (a "running" status of a gone process reads "died").
+    Not atomic_write.write_atomically: that module loads torch, and a bad value must fail in a second."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+        return
+    except OSError:
+        temporary.unlink(missing_ok=True)  # no 0-byte .tmp left behind
+    try:
+        with open(path, "r+" if path.exists() else "w") as file:
+            file.truncate(0)
+            file.write(text)
+    except OSError as error:
+        print(f"warning: could not write {path}: {error.strerror or error}", file=sys.stderr)
 
 
 def read_status(run_dir) -> dict:
-    """The folder's status.json, or {} if it has none (or an unreadable or damaged one)."""
+    """The folder's status.json, or {} if it has none (or an unreadable or damaged one); "running" whose
+    process is gone from this host reads "died" (killed with -9, out of memory, the machine rebooted)."""
     try:
         status = json.loads((Path(run_dir) / FILENAME).read_text())
     except (OSError, ValueError):
         return {}
-    return status if isinstance(status, dict) else {}  # damaged: the run rewrites it whole when it starts or ends
+    if not isinstance(status, dict):
+        return {}  # damaged: the run rewrites it whole when it starts or ends
+    if status.get("status") == "running" and status.get("host") == socket.gethostname() and not alive(status):
+        status["status"] = "died"
+        status["error"] = f"its process (pid {status.get('pid')}) is gone: killed, or out of memory"
+    return status
+
+
+def alive(status: dict) -> bool:
+    """Is the process that wrote this status still running (same pid, same start time)?"""
+    pid = status.get("pid")
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: it exists
+    started = status.get("pid_started")
+    return started is None or started == process_started(pid)
+
+
+def process_started(pid: int) -> int | None:
+    """The start time of a process (clock ticks since boot, /proc on Linux), None where unknown."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def strict_json(metrics: dict) -> str:
+    """metrics.json's text: strict JSON (NaN and inf are not JSON: a value not measured is null)."""
+    finite = {key: float(value) if math.isfinite(value) else None for key, value in sorted(metrics.items())}
+    return json.dumps(finite, indent=2, allow_nan=False) + "\n"
 
 
 def read_metrics(run_dir) -> dict:
+    """metrics.json, {} if absent or unreadable; a missing value (null: not measured) is left out."""
     try:
-        return json.loads((Path(run_dir) / "metrics.json").read_text())
+        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
     except (OSError, ValueError):
         return {}
+    if not isinstance(metrics, dict):
+        return {}
+    return {key: value for key, value in metrics.items() if isinstance(value, (int, float))}
 
 
 def first_line(error: BaseException | None) -> str | None:

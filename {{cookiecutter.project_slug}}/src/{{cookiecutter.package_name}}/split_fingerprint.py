@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .atomic_write import write_atomically
 from .checkpoints import CheckpointError
+from .printed_command import printed_command
 from .run_files import read_run_file
 
 
@@ -46,7 +47,7 @@ def check_same_test_set(test_sets: dict) -> None:
     raise CheckpointError(
         f"The runs in {Path(next(iter(test_sets))).parent} were not tested on the same examples, so their scores "
         f"cannot be combined or compared ({listing}). Their data splits differ (e.g. data.split_seed or "
-        "data.test_fraction): evaluate each run folder on its own, `python eval.py <run folder>`."
+        f"data.test_fraction): evaluate each run folder on its own, e.g. `{printed_command('eval.py', next(iter(test_sets)))}`."
     )
 
 

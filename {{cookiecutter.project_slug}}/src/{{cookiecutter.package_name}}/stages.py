@@ -23,7 +23,8 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from .failures import RunFailed
-from .run_folder import lock_run_folder, remove_if_unused
+from .printed_command import printed_command
+from .run_folder import lock_run_folder, remove_if_unused, safe_name
 from .target import target_line, target_result
 from .validate import ConfigError
 
@@ -48,7 +49,8 @@ def run_ladder(cfg: DictConfig, parent: Path) -> float | None:
         settings, overrides, before = continued_ladder(cfg, parent)
     else:
         if (parent / "stages.json").is_file():
-            raise ConfigError(f"{parent} already holds a ladder: continue it with `python train.py resume={parent}`, "
+            raise ConfigError(f"{parent} already holds a ladder: continue it with "
+                              f"`{printed_command('train.py', ('resume', parent))}`, "
                               "or give a new folder. Nothing was trained.")
         settings, overrides, before = cfg.stages, this_job_overrides(), {}
     problems = ladder_problems(settings)
@@ -206,7 +208,7 @@ def plan_stages(settings, overrides: list[str], parent: Path, saved: Path | None
     kept, plan, data_of = [], [], {}
     for n, stage in enumerate(settings.ladder, 1):
         own = list(stage.get("overrides") or [])
-        item = {"n": n, "name": stage.name, "folder": f"{n:02d}_{stage.name}", "skip": None, "cfg": None,
+        item = {"n": n, "name": stage.name, "folder": f"{n:02d}_{safe_name(str(stage.name))}", "skip": None, "cfg": None,
                 "gate": OmegaConf.to_container(stage.get("gate") or OmegaConf.create()), "metric": None}
         plan.append(item)
         if not stage.get("enabled", True):
@@ -295,7 +297,8 @@ def train_stage(stage: dict, run_dir: Path, previous, settings, row: dict, table
 
 def read_metrics(run_dir: Path) -> dict:
     path = run_dir / "metrics.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    metrics = json.loads(path.read_text()) if path.is_file() else {}
+    return {key: value for key, value in metrics.items() if value is not None}  # null: not measured (run.finish)
 
 
 def floor_of(gate: dict, metric: str, metrics: dict, previous) -> float | None:
@@ -334,7 +337,7 @@ def failure_message(stage: dict, previous, advice: str, parent: Path) -> str:
         broke = f"Stage {previous[0]['n']} '{previous[0]['name']}' before it failed too"
     return (f"ladder stage {stage['n']} '{stage['name']}' ({stage['changed']}) FAILED its gate. {broke}: {advice}. "
             f"The table: {parent / 'stages.md'}. To go on anyway (finished stages are not trained again): "
-            f"python train.py resume={parent} stages.continue_on_fail=true")
+            + printed_command("train.py", ("resume", parent), "stages.continue_on_fail=true"))
 
 
 class LadderTable:

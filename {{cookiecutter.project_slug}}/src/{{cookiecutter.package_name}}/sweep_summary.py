@@ -21,7 +21,6 @@ import csv
 import fcntl
 import math
 import re
-import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -31,6 +30,7 @@ from hydra.types import RunMode
 
 from .finish_sweep import finish_line
 from .logged_metrics import lower_is_better, written_metric
+from .printed_command import printed_command
 from .run_record import labels_only
 from .run_status import read_metrics, read_status
 
@@ -51,6 +51,19 @@ class SweepSummary(Callback):
             write_summary(job_dir.parent, config.get("optimized_metric", ""), self.direction)
 
     def on_multirun_end(self, config, **kwargs) -> None:
+        """The summary, the best jobs, the worklog line; a summary that fails fails the sweep, with the reason
+        (Hydra would only warn about an error in a callback: a stale summary, no worklog line, exit 0)."""
+        from . import failures
+
+        try:
+            self.summarize(config)
+        except Exception as error:  # every failure here must reach the exit code
+            print(f"error: the sweep summary of {config.hydra.sweep.dir} failed: {type(error).__name__}: {error}. "
+                  f"The jobs' own results are in their folders; write the summary again with: "
+                  + printed_command("python", "-m", f"{__package__}.sweep_summary", str(config.hydra.sweep.dir)), file=sys.stderr, flush=True)
+            failures.exit_code = failures.exit_code or 1
+
+    def summarize(self, config) -> None:
         from omegaconf import OmegaConf
 
         from . import failures
@@ -191,7 +204,8 @@ def seed_groups(jobs: list[dict], metrics: list[str]) -> list[dict]:
     for configuration, members in groups.items():
         stats = {}
         for name in metrics:
-            values = [job["metrics"][name] for job in members if name in job["metrics"]]
+            values = [job["metrics"][name] for job in members  # nan has no mean (and statistics.stdev fails on it)
+                      if name in job["metrics"] and math.isfinite(job["metrics"][name])]
             if values:  # the sample standard deviation (n - 1); 0 for a single seed
                 stats[name] = (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
         summary.append({"configuration": dict(configuration), "jobs": [job["job"] for job in members],
@@ -252,7 +266,7 @@ def print_best(sweep_dir: Path, jobs: list[dict], metric: str, lower: bool, top:
         print(f"  {job['status'].upper()}  job {job['job']}: {setting(job)}: {job['error']}")
     if finished:
         alone = [o for o in finished[0]["overrides"] if not o.lstrip("+~").startswith(("optuna_trial", "sweep="))]
-        print("reproduce the best: python train.py " + " ".join(shlex.quote(o) for o in alone))  # as a single run
+        print("reproduce the best: " + printed_command("train.py", *alone))  # as a single run
     print(f"summary: {sweep_dir / 'summary.md'} (and summary.csv)")
 
 

@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -57,8 +58,11 @@ def run_ended(metrics: dict | None = None, error: BaseException | None = None) -
     cfg, run_dir, started = _run.pop("cfg"), _run.pop("run_dir"), _run.pop("started")
     _run.clear()
     status, detail = classify(metrics, error)
-    finish_run_record(run_dir, status, time.time() - started)
-    metrics = metrics or {}
+    try:
+        finish_run_record(run_dir, status, time.time() - started)
+    except (OSError, ValueError) as failure:  # a full disk, a damaged run_record.json: the ending goes on
+        print(f"warning: could not record the end in {run_dir / 'run_record.json'}: {failure}", file=sys.stderr)
+    metrics = {key: value for key, value in (metrics or {}).items() if math.isfinite(value)}  # strict JSON
     target = OmegaConf.to_container(cfg.target, resolve=True) if cfg.get("target") else None
     reached = target_result(target, metrics)
     if reached is not None:
@@ -98,7 +102,8 @@ def append_sweep_entry(multirun_dir, best: dict, failed: int, jobs: int | None =
     of each job scored on the test set (the test-set counter counts them like single runs)."""
     config = config if config is not None else OmegaConf.create({})
     target = OmegaConf.to_container(config.target, resolve=True) if config.get("target") else None
-    shown = {k: v for k, v in best.items() if k in HEADLINE or (target and k == target["metric"])}
+    shown = {k: v for k, v in best.items()
+             if (k in HEADLINE or (target and k == target["metric"])) and math.isfinite(v)}
     overrides = list(OmegaConf.select(config, "hydra.overrides.task", default=None) or [])
     entry = {
         "kind": "sweep", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "run": shown_path(Path(multirun_dir)),
@@ -129,10 +134,16 @@ def append_entry(jsonl: Path, entry: dict) -> None:
 
 
 def write_whole(path: Path, text: str) -> None:
-    """One write of the whole text to a file opened for appending (the lock keeps writers apart)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    """Append whole lines (the lock keeps writers apart): on a new line if an earlier write was cut short
+    (a full disk), and all of the text (os.write may write less than asked)."""
+    descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(descriptor, text.encode())
+        size = os.fstat(descriptor).st_size
+        data = text.encode()
+        if size and os.pread(descriptor, 1, size - 1) != b"\n":
+            data = b"\n" + data  # the cut line stays alone (and is skipped by readers); this one is whole
+        while data:
+            data = data[os.write(descriptor, data):]
     finally:
         os.close(descriptor)
 
@@ -150,15 +161,45 @@ def markdown_row(entry: dict) -> str:
 
 
 def read_entries(jsonl) -> list[dict]:
-    """Every entry of worklog.jsonl, oldest first (a line that does not parse is skipped)."""
+    """Every well-formed entry of worklog.jsonl, oldest first (see read_worklog)."""
+    return read_worklog(jsonl)[0]
+
+
+def read_worklog(jsonl) -> tuple[list[dict], int]:
+    """(the well-formed entries of worklog.jsonl, oldest first; how many lines were skipped): a line cut
+    short by a full disk, or one that is not an entry (`42`, an edited line) is skipped, never fatal."""
     jsonl = Path(jsonl)
-    entries = []
-    for line in jsonl.read_text().splitlines() if jsonl.is_file() else []:
+    entries, skipped = [], 0
+    text = jsonl.read_text(errors="replace") if jsonl.is_file() else ""
+    for line in filter(str.strip, text.splitlines()):
         try:
-            entries.append(json.loads(line))
+            entry = json.loads(line)
         except json.JSONDecodeError:
-            continue
-    return entries
+            entry = None
+        if well_formed(entry):
+            entries.append(entry)
+        else:
+            skipped += 1
+    return entries, skipped
+
+
+def well_formed(entry) -> bool:
+    """An entry as run_ended / append_sweep_entry write it: the keys every reader uses, with their types."""
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(key), str) for key in ("date", "run", "status")):
+        return False
+    metrics, target = entry.get("metrics"), entry.get("target")
+    setups, overrides = entry.get("setups", []), entry.get("overrides", [])
+    return (isinstance(metrics, dict) and all(isinstance(value, (int, float)) for value in metrics.values())
+            and isinstance(overrides, list) and isinstance(setups, list)
+            and all(isinstance(item, str) for item in [*overrides, *setups])
+            and (target is None or (isinstance(target, dict) and isinstance(target.get("metric"), str)
+                                    and isinstance(target.get("value"), (int, float)))))
+
+
+def skipped_lines(jsonl, skipped: int) -> str:
+    """The note readers print when lines of the worklog were skipped."""
+    return (f"note: skipped {skipped} line(s) of {jsonl} that are not worklog entries (cut short by a full disk, "
+            "or edited); the other entries are complete")
 
 
 def warn_about_test_set(jsonl: Path, budget, entry: dict) -> None:

@@ -20,6 +20,7 @@ import torch
 from torchmetrics.functional import mean_absolute_error, mean_squared_error, r2_score
 
 from ..logged_metrics import CALLBACK_LOGS, task_metric
+from ..printed_command import same_setup_command
 from .writer import tensorboard_writer
 
 
@@ -56,7 +57,7 @@ class FitDiagnosis(L.Callback):
         if underfit:
             self.verdict = (
                 f"fit diagnosis: UNDERFITTING: {numbers}. Training {name} is below {good:g}: try a bigger "
-                "model, tune the learning rate (python check.py), train longer, check the data and "
+                f"model, tune the learning rate (`{same_setup_command('check.py')}`), train longer, check the data and "
                 + ("labels." if score == "acc" else "targets.")
             )
         elif overfit:

@@ -8,12 +8,12 @@ Train and validation converged and both low: more data will not help; the model 
 On a regression sweep (no accuracy in metrics.json) the accuracies read as R2: fit/train_r2, val/r2.
 """
 
-import json
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
 from ..logged_metrics import written_metric
+from ..run_status import read_metrics
 from .writer import pyplot
 
 
@@ -24,7 +24,7 @@ class LearningCurve(Callback):
 
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        runs = [json.loads(path.read_text()) for path in sorted(sweep_dir.glob("*/metrics.json"))]
+        runs = [read_metrics(path.parent) for path in sorted(sweep_dir.glob("*/metrics.json"))]  # nulls left out
         runs = sorted((run for run in runs if "fit/train_examples" in run), key=lambda run: run["fit/train_examples"])
         if not runs:
             print(f"learning curve: no finished job with fit/train_examples in {sweep_dir}")

@@ -20,6 +20,8 @@ import time
 
 import lightning as L
 
+from ..printed_command import same_setup_command
+
 # A loss that fell below this fraction of its value at init is learning: a FAILED check then
 # blames the step budget or the learning rate, not a bug.
 LEARNING = 0.1
@@ -76,10 +78,10 @@ class OverfitVerdict(L.Callback):
             return (
                 f"{failed} The loss fell to {self.best_loss / self.initial_loss:.1%} of its value at init: the model "
                 "learns these examples, slowly. Give it more steps (overfit_check.max_steps) or a higher learning "
-                "rate (python check.py runs the LR range test)."
+                f"rate (`{same_setup_command('check.py')}` runs the LR range test)."
             )
         return (
             f"{failed} A model that cannot memorize a few examples "
-            "usually has a bug: check the learning rate (python check.py runs the LR range test), "
+            f"usually has a bug: check the learning rate (`{same_setup_command('check.py')}` runs the LR range test), "
             "the loss input (logits, not probabilities), the labels, and dead units."
         )

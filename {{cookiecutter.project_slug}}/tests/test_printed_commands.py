@@ -1,0 +1,261 @@
+"""Every command the project prints runs when pasted into bash (README: Safety and recovery).
+
+Runs whose overrides hold `=`, `,`, a list value and an experiment print commands at the end,
+on Ctrl-C and SIGTERM, on a finished run, in a sweep's summary, in a ladder's advice, in the
+worklog and in check.py's and eval.py's advice; each is collected from the output and executed
+with `bash -c` exactly as printed, and must do what it says. Folder names hold nothing that bash
+or Hydra's override grammar reads; folders named the old way (`..._seed=3,blocks=[1,1]`) still work.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import FAST, ROOT, read_metrics
+
+# `=` and `,` (in the note and the list), a list value and an experiment; tiny and quick
+SETUP = ["experiment=example", "model=tiny", "model.blocks=[1,1]", 'note="a=b, c"', "data.subset=200",
+         "trainer.max_epochs=1", "baselines=false", "ensemble.k=0", "callbacks.diagnostics.every_n_steps=0", *FAST]
+UNSAFE = set("=,[]{}'\" *$:~;&|<>()!`\\")
+COMMAND = re.compile(r"`((?:python|tensorboard) [^`]+)`|(?:^|: )((?:python \w+\.py|tensorboard) [^`]*?)\.?$")
+
+
+def bash(command: str, timeout: int = 600):
+    """`command` run by bash in the project, with `python` the interpreter of these tests."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"),
+               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+    return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def printed(process) -> list[str]:
+    """Every command line in a process's output (a line that ends in one, or one in backticks)."""
+    found = []
+    for line in (process.stdout + process.stderr).splitlines():
+        for match in COMMAND.finditer(line):
+            found.append(match.group(1) or match.group(2))
+    return list(dict.fromkeys(found))
+
+
+def one(process, starts: str) -> str:
+    commands = [c for c in printed(process) if c.startswith(starts)]
+    assert len(commands) == 1, (commands, process.stdout[-3000:], process.stderr[-3000:])
+    return commands[0]
+
+
+def words(command: str) -> list[str]:
+    """The words bash gives the program of `command` (its quoting undone by bash itself), the program left out."""
+    process = bash("printf '%s\\n' " + command.split(" ", 1)[1])
+    assert process.returncode == 0, process.stderr
+    return process.stdout.splitlines()
+
+
+def run_folders(log_dir: Path) -> list[Path]:
+    return sorted(p for p in (log_dir / "runs").iterdir() if p.is_dir()) if (log_dir / "runs").is_dir() else []
+
+
+def check_the_rest(process, done: set) -> None:
+    """Any other command in the output starts and does its work: advice to run check.py runs the checks
+    on the run's own setup (they may find problems: that is their job), anything else ends well."""
+    for command in printed(process):
+        if command in done or command.startswith("tensorboard"):
+            continue
+        assert "<" not in command, f"a placeholder is not a command: {command}"
+        again = bash(command)
+        if command.startswith("python check.py"):
+            assert "'model.blocks=[1,1]'" in command and "note" not in command, command  # this run's setup
+            assert again.returncode in (0, 1) and "run directory:" in again.stdout, (command, again.stderr[-3000:])
+        else:
+            assert again.returncode == 0, (command, again.stderr[-3000:])
+        done.add(command)
+
+
+@pytest.mark.parametrize("value", ["logs/runs/2026-12-05_14-34-57_seed-3_max_epochs-12",
+                                   "logs/runs/2026-12-05_14-34-57_seed=3,blocks=[1,1]", "a b", "it's", 'say "hi"',
+                                   "x$HOME*", "back\\slash\\'", "3", "true", "{a:1}", "~/x"])
+def test_any_value_printed_as_an_override_reaches_hydra_unchanged(value):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from {{cookiecutter.package_name}}.printed_command import printed_command
+
+    command = printed_command("train.py", ("resume", value))
+    [script, argument] = words(command)  # what bash hands over
+    assert script == "train.py"
+    assert OverridesParser.create().parse_override(argument).value() == value, (command, argument)
+    if value.startswith("logs/runs/2026-12-05_14-34-57_seed-3"):
+        assert command == f"python train.py resume={value}"  # a new folder name needs no quotes at all
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """(process, run folder, log dir) of one finished run with the overrides above."""
+    log_dir = tmp_path_factory.mktemp("logs")
+    process = bash(" ".join(["python train.py", *(f"'{o}'" for o in SETUP), "seed=3", f"paths.log_dir={log_dir}"]))
+    assert process.returncode == 0, process.stderr[-3000:]
+    [run_dir] = run_folders(log_dir)
+    return process, run_dir, log_dir
+
+
+def test_folder_names_are_safe_to_type_and_the_train_end_lines_run(finished):
+    process, run_dir, log_dir = finished
+    name = run_dir.name
+    assert not UNSAFE & set(name) and len(name) <= 19 + 1 + 60, name
+    assert name[20:].startswith("experiment-example_baselines-false_"), name  # still readable (and cut at 60)
+    assert words(one(process, "tensorboard")) == ["--logdir", str(run_dir)]  # what TensorBoard would read
+    assert list(run_dir.glob("events.out.tfevents.*"))
+    assert f"run directory: {run_dir}" in process.stdout
+    assert any(c.startswith("python check.py") for c in printed(process)), process.stdout  # the fit diagnosis
+    check_the_rest(process, set())
+
+
+def test_a_finished_run_resumed_bare_prints_a_command_that_trains_it_longer(finished, tmp_path):
+    _, run_dir, _ = finished
+    copy = tmp_path / "runs" / run_dir.name
+    shutil.copytree(run_dir, copy)
+    process = bash(f"python train.py resume={copy} paths.log_dir={tmp_path}")  # typed bare
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert "has finished" in process.stdout
+    longer = one(process, "python train.py resume=")
+    assert longer == f"python train.py resume={copy} trainer.max_epochs=2"
+    again = bash(longer)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "training ran all 2 epochs" in again.stdout and "test/acc" in read_metrics(copy)
+    assert run_folders(tmp_path) == [copy]  # resuming made no folder of its own
+    # advice to check names the run's own overrides, read from its folder (not `resume=`), its new budget too
+    advice = one(again, "python check.py")
+    assert "'model.blocks=[1,1]'" in advice and "trainer.max_epochs=2" in advice and "resume" not in advice, advice
+
+
+def test_a_folder_named_the_old_way_is_resumed_evaluated_and_diffed_as_printed(finished, tmp_path):
+    _, run_dir, _ = finished
+    old = tmp_path / "runs" / "2026-12-05_14-34-57_experiment=example,blocks=[1,1],seed=3"
+    shutil.copytree(run_dir, old)
+    process = bash(f"python train.py \"resume='{old}'\" paths.log_dir={tmp_path}")  # Hydra's quotes
+    assert process.returncode == 0, process.stderr[-3000:]
+    longer = one(process, "python train.py")
+    assert longer == f"python train.py \"resume='{old}'\" trainer.max_epochs=2", longer
+    again = bash(longer)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "training ran all 2 epochs" in again.stdout and "test/acc" in read_metrics(old)
+    evaluated = bash(f"python eval.py '{old}'")
+    assert evaluated.returncode == 0 and "single" in evaluated.stdout, evaluated.stderr[-3000:]
+    diffed = bash(f"python worklog.py diff '{old}' {run_dir}")
+    assert diffed.returncode == 0 and "trainer.max_epochs" in diffed.stdout, diffed.stdout + diffed.stderr
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_the_continue_line_of_a_stopped_run_runs_as_printed(tmp_path, sig, code):
+    longer = [o for o in SETUP if not o.startswith(("trainer.max_epochs", "data.subset"))] + ["trainer.max_epochs=3"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
+    with open(tmp_path / "log", "w") as log:
+        process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *longer, f"paths.log_dir={tmp_path}",
+                                    "data.batch_size=16"], env=env, stdout=log, stderr=log)
+    while not list(tmp_path.glob("runs/*/checkpoints/last.ckpt")):
+        assert process.poll() is None, (tmp_path / "log").read_text()[-3000:]
+        time.sleep(0.05)
+    time.sleep(0.2)
+    process.send_signal(sig)
+    assert process.wait(timeout=120) == code, (tmp_path / "log").read_text()[-3000:]
+    [run_dir] = run_folders(tmp_path)
+    said = subprocess.CompletedProcess([], code, (tmp_path / "log").read_text(), "")
+    resume = one(said, "python train.py resume=")
+    assert resume == f"python train.py resume={run_dir}"
+    again = bash(resume)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "training ran all 3 epochs" in again.stdout and "test/acc" in read_metrics(run_dir)
+
+
+def test_the_sweep_summary_and_eval_advice_run_as_printed(tmp_path):
+    process = bash(" ".join(["python train.py -m data.split_seed=0,1", *(f"'{o}'" for o in SETUP),
+                             f"paths.log_dir={tmp_path}"]))
+    assert process.returncode == 0, process.stderr[-3000:]
+    [best] = [line.removeprefix("reproduce the best: ") for line in process.stdout.splitlines()
+              if line.startswith("reproduce the best: ")]
+    assert "'model.blocks=[1,1]'" in best and "experiment=example" in best, best
+    [sweep] = (tmp_path / "multiruns").iterdir()
+    finished = {job: (sweep / job / "metrics.json").stat().st_mtime_ns for job in ("0", "1")}
+    for finish in {c for c in printed(process) if c.startswith("python train.py -m")}:  # while a job was unfinished
+        again = bash(finish)  # the sweep is done by now: it finishes nothing, trains nothing again
+        assert again.returncode == 0, (finish, again.stderr[-3000:])
+        assert {job: (sweep / job / "metrics.json").stat().st_mtime_ns for job in finished} == finished, finish
+    again = bash(best)
+    assert again.returncode == 0, again.stderr[-3000:]
+    [run_dir] = run_folders(tmp_path)  # a single run, with the best job's overrides
+    recorded = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text())
+    assert "model.blocks=[1,1]" in recorded and 'note="a=b, c"' in recorded and "test/acc" in read_metrics(run_dir)
+
+    refused = bash(f"python eval.py {sweep} --across data.split_seed")  # two test sets: not combined
+    assert refused.returncode == 1, refused.stdout[-3000:]
+    advice = one(refused, "python eval.py")
+    assert words(advice) == ["eval.py", str(sweep / "0")], advice
+    alone = bash(advice)
+    assert alone.returncode == 0 and "test set, top-" in alone.stdout, alone.stdout[-3000:] + alone.stderr[-3000:]
+
+
+def test_a_failed_ladder_prints_a_command_that_goes_on(tmp_path):
+    (tmp_path / "configs" / "stages").mkdir(parents=True)
+    (tmp_path / "configs" / "stages" / "two.yaml").write_text(
+        "warm_start: false\ncontinue_on_fail: false\nladder:\n"
+        "  - {name: hopeless, overrides: [], gate: {floor: 1.5, stop_when_missed: 1}}\n"  # val/acc never 1.5
+        "  - {name: plain, overrides: [], gate: {}}\n")
+    process = bash(" ".join(["python train.py stages=two", *(f"'{o}'" for o in SETUP), f"paths.log_dir={tmp_path}",
+                             f"'hydra.searchpath=[file://{tmp_path / 'configs'}]'"]))
+    assert process.returncode == 1, process.stderr[-3000:]
+    [parent] = run_folders(tmp_path)
+    assert not UNSAFE & set(parent.name), parent.name
+    go_on = one(process, "python train.py resume=")
+    assert go_on == f"python train.py resume={parent} stages.continue_on_fail=true"
+    first = (parent / "01_hopeless" / "metrics.json").stat().st_mtime_ns
+    again = bash(go_on)
+    assert "test/acc" in read_metrics(parent / "02_plain"), again.stdout[-3000:] + again.stderr[-3000:]
+    assert (parent / "01_hopeless" / "metrics.json").stat().st_mtime_ns == first  # not trained again
+
+
+def test_the_worklog_commands_and_folders_run_as_printed(finished, tmp_path):
+    _, run_dir, log_dir = finished
+    listed = bash(f"python worklog.py --log {log_dir / 'worklog.jsonl'} --last 0")
+    assert listed.returncode == 0 and str(run_dir) in listed.stdout, listed.stdout  # the whole folder, never cut
+    command = re.findall(r"`(python train\.py [^`]+)`", (log_dir / "worklog.md").read_text())[0]  # the first run
+    assert command.endswith(f"paths.log_dir={log_dir}") and "'note=\"a=b, c\"'" in command, command
+    again = bash(command.replace(f"paths.log_dir={log_dir}", f"paths.log_dir={tmp_path}"))  # the same run again
+    assert again.returncode == 0, again.stderr[-3000:]
+    [rerun] = run_folders(tmp_path)
+    assert rerun.name[19:] == run_dir.name[19:]
+    assert read_metrics(rerun)["test/acc"] == pytest.approx(read_metrics(run_dir)["test/acc"])
+
+
+def test_the_learning_rate_advice_of_check_py_runs_as_printed(tmp_path):
+    process = bash(" ".join(["python check.py", *(f"'{o}'" for o in SETUP), f"paths.log_dir={tmp_path}",
+                             "'check.only=[lr_range_test]'"]))
+    assert process.returncode == 0, process.stderr[-3000:]
+    lr = re.search(r"suggested learning rate: optimizer.lr=(\S+)", process.stdout).group(1)
+    advice = one(process, "python train.py")
+    assert advice.endswith(f"optimizer.lr={lr}") and "check." not in advice, advice
+    again = bash(advice)
+    assert again.returncode == 0, again.stderr[-3000:]
+    [run_dir] = run_folders(tmp_path)
+    config = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
+    assert config["optimizer"]["lr"] == float(lr) and config["model"]["blocks"] == [1, 1]
+    assert json.loads((run_dir / "metrics.json").read_text())
+
+
+def test_an_idea_with_a_quoted_list_runs_and_its_running_line_runs_as_printed(tmp_path):
+    run = " ".join([*(f"'{o}'" for o in SETUP if not o.startswith("note=")), f"paths.log_dir={tmp_path}"])  # as typed
+    (tmp_path / "ideas.yaml").write_text(yaml.safe_dump(
+        {"tiny_blocks": {"run": run, "time": 1, "complexity": 1, "impact": 1, "likelihood": 1}}))
+    launched = bash(f"python ideas.py --ideas {tmp_path / 'ideas.yaml'} run tiny_blocks")
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    again = bash(one(launched, "python train.py"))
+    assert again.returncode == 0, again.stderr[-3000:]
+    for run_dir in run_folders(tmp_path):  # the launched run and the one started by pasting its line
+        recorded = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text())
+        assert "model.blocks=[1,1]" in recorded and 'note="idea tiny_blocks"' in recorded, recorded
+    assert len(run_folders(tmp_path)) == 2
