@@ -173,7 +173,7 @@ def test_table_rows_get_a_worst_mistakes_table_named_by_features(tmp_path):
     run_dir = tmp_path / "run"
     process = run_script("train.py", f"hydra.run.dir={run_dir}", "data._target_=own_data.Rows",
                          "model._target_=own_data.TinyMLP", "~model.width", "~model.blocks", "~model.norm",
-                         "~model.activation", "~model.residual", "~model.init", "trainer.max_epochs=3", *FAST,
+                         "~model.activation", "~model.residual", "~model.init", "~model.stem_to", "trainer.max_epochs=3", *FAST,
                          env=own_path(tmp_path), timeout=300)
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
     metrics = read_metrics(run_dir)
