@@ -44,10 +44,10 @@ SHORT = ["trainer.max_epochs=4", "data.batch_size=16", "optimizer.lr=0.01", *FAS
 COLORS = np.array([(220, 50, 50), (80, 230, 80), (30, 30, 120)])  # per class; apart in grayscale too
 
 
-def vectors(count=240, features=6, seed=0):
-    """Class k (of 3) has feature k raised: an MLP learns it in a few steps."""
+def vectors(count=240, features=6, seed=0, classes=3):
+    """Class k (of `classes`, labels 0..classes-1) has feature k raised: an MLP learns it in a few steps."""
     rng = np.random.default_rng(seed)
-    y = np.arange(count) % 3
+    y = np.arange(count) % classes
     x = rng.normal(size=(count, features)).astype(np.float32)
     x[np.arange(count), y] += 3.0
     return x, y
@@ -157,13 +157,9 @@ def test_npz_regression_keeps_float_targets(tmp_path):
     assert data.num_outputs == 1 and data.class_names is None and data.split_tensors("train")[1].dtype == torch.float32
 
 
-def five_classes(count=300, features=6, seed=0):
-    """Class k (of 5) has feature k raised: vectors an MLP learns in a few steps, labels 0..4."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(count) % 5
-    x = rng.normal(size=(count, features)).astype(np.float32)
-    x[np.arange(count), y] += 3.0
-    return x, y
+def five_classes(count=300):
+    """Vectors of 5 classes, labels 0..4."""
+    return vectors(count, classes=5)
 
 
 def test_integer_labels_that_are_not_0_to_k_are_class_names(tmp_path):

@@ -95,12 +95,17 @@ def test_sigterm_after_the_result_is_written_is_noted_and_the_ending_is_recorded
     assert not list(run_dir.rglob("*.tmp"))
 
 
-def test_a_full_disk_ends_the_run_failed_with_its_status_and_worklog_line(tmp_path):
-    disk = tmp_path / "disk"
+def mount_small_disk(disk, size: str) -> None:
+    """A real disk of `size` at `disk` (tmpfs; needs root, else the test is skipped); unmount it after."""
     disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", str(disk)], capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"needs root to mount a small tmpfs: {mounted.stderr.decode().strip()}")
+
+
+def test_a_full_disk_ends_the_run_failed_with_its_status_and_worklog_line(tmp_path):
+    disk = tmp_path / "disk"
+    mount_small_disk(disk, "700k")
     try:
         run_dir = disk / "run"
         process = run_script("train.py", f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}",
@@ -121,10 +126,7 @@ def test_a_full_disk_ends_the_run_failed_with_its_status_and_worklog_line(tmp_pa
 def small_disk(tmp_path):
     """A real 64 kB disk (tmpfs; needs root), and fill() that takes all of its free space."""
     disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"needs root to mount a small tmpfs: {mounted.stderr.decode().strip()}")
+    mount_small_disk(disk, "64k")
 
     def fill():
         descriptor = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
