@@ -46,12 +46,9 @@ def validate_and_train(cfg: DictConfig) -> float:
 if __name__ == "__main__":
     arguments, configs = sys.argv[1:], Path(__file__).parent / "configs"
     # e.g. hydra/launcher=joblib or sweep=random without the [sweeps] extra; another command line given the folder
-    # of a sweep; a Hydra-level mistake (model=huge, trainer.max_epoch=3)
+    # of a sweep; a Hydra-level mistake (model=huge, trainer.max_epoch=3); note=it's, which Hydra's lexer needs quoted
     if message := (missing_launcher_plugin(arguments) or sweep_to_finish_problem(arguments)
-                   or command_line_problem(arguments, configs, "train")):
-        print(message, file=sys.stderr)
-        sys.exit(2)
-    if message := note_problem(sys.argv[1:]):  # note=it's: Hydra's lexer needs it quoted (note_quoting.py)
+                   or command_line_problem(arguments, configs, "train") or note_problem(arguments)):
         print(message, file=sys.stderr)
         sys.exit(2)
     try:
