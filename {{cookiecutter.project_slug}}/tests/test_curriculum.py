@@ -113,7 +113,8 @@ def test_a_killed_curriculum_run_resumed_ends_exactly_like_the_run_left_alone(tm
     alone, killed = tmp_path / "alone", tmp_path / "killed"
     process = run_script("train.py", f"hydra.run.dir={alone}", *setup)
     assert process.returncode == 0, process.stderr[-3000:]
-    assert stop_after_first_epoch(start(killed, *setup), killed, signal.SIGKILL) == -signal.SIGKILL
+    assert stop_after_first_epoch(start(killed, *setup), killed, signal.SIGKILL,
+                                  logged="curriculum/fraction") == -signal.SIGKILL
     saved = torch.load(killed / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["epoch"] < 3, "killed too late to test a resume in the middle of the curriculum"
     process = run_script("train.py", f"resume={killed}", f"hydra.run.dir={tmp_path / 'resume'}", *FAST)

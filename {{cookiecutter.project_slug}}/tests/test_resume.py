@@ -26,10 +26,12 @@ def start(run_dir, *overrides, log=None):
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
 
 
-def stop_after_first_epoch(process, run_dir, sig, marker="epoch000.ckpt"):
-    """Send `sig` once the first epoch's `marker` checkpoint is there: the run is frozen (SIGSTOP),
-    checked to be still training, and the signal lands when it is thawed (SIGCONT)."""
-    while not (run_dir / "checkpoints" / marker).exists():
+def stop_after_first_epoch(process, run_dir, sig, marker="epoch000.ckpt", logged=None):
+    """Send `sig` once the first epoch's `marker` checkpoint is there (and, if `logged` names a tag,
+    once the event files hold it: Lightning saves the checkpoint before it logs the epoch's training
+    metrics, so a kill between the two loses that one point): the run is frozen (SIGSTOP), checked to
+    be still training, and the signal lands when it is thawed (SIGCONT)."""
+    while not (run_dir / "checkpoints" / marker).exists() or (logged and not logged_yet(run_dir, logged)):
         assert process.poll() is None, "the run ended before its first checkpoint"
         time.sleep(0.02)
     process.send_signal(signal.SIGSTOP)
@@ -37,6 +39,12 @@ def stop_after_first_epoch(process, run_dir, sig, marker="epoch000.ckpt"):
     process.send_signal(sig)
     process.send_signal(signal.SIGCONT)
     return process.wait(timeout=120)
+
+
+def logged_yet(run_dir, tag):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    return tag in EventAccumulator(str(run_dir)).Reload().Tags()["scalars"]
 
 
 def steps(run_dir, tag):
