@@ -9,23 +9,23 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from {{cookiecutter.package_name}} import failures
-from {{cookiecutter.package_name}}.command_line import command_line_problem
-from {{cookiecutter.package_name}}.run_folder import new_folder
+from {{cookiecutter.package_name}}.runs import failures
+from {{cookiecutter.package_name}}.core.command_line import command_line_problem
+from {{cookiecutter.package_name}}.runs.run_folder import new_folder
 
 OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new folder: configs/check.yaml
 
 
 @hydra.main(config_path="configs", config_name="check", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    return failures.report(validate_and_check, cfg)  # a failure: one message and an exit code (failures.py)
+    return failures.report(validate_and_check, cfg)  # a failure: one message and an exit code (runs/failures.py)
 
 
 def validate_and_check(cfg: DictConfig) -> None:
-    from {{cookiecutter.package_name}}.validate import validate
+    from {{cookiecutter.package_name}}.core.validate import validate
 
     validate(cfg)  # before torch and lightning load (seconds): bad values fail at once
-    from {{cookiecutter.package_name}}.checks import FAIL, run_checks
+    from {{cookiecutter.package_name}}.checks.checks import FAIL, run_checks
 
     failed = [verdict.check for verdict in run_checks(cfg) if verdict.status == FAIL]
     if failed:

@@ -9,7 +9,7 @@ cross-run ensemble of the jobs' best checkpoints, one per group of jobs that dif
 import argparse
 import sys
 
-from {{cookiecutter.package_name}}.validate import checkpoint_count  # light: no torch
+from {{cookiecutter.package_name}}.core.validate import checkpoint_count  # light: no torch
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("path", help="a .ckpt file, a run folder, or a multirun folder")
@@ -20,8 +20,8 @@ parser.add_argument("--across", default="seed",
 
 def main() -> None:
     args = parser.parse_args()
-    from {{cookiecutter.package_name}}.checkpoints import CheckpointError
-    from {{cookiecutter.package_name}}.ensemble import evaluate, print_table
+    from {{cookiecutter.package_name}}.ensembles.ensemble import evaluate, print_table
+    from {{cookiecutter.package_name}}.runs.checkpoints import CheckpointError
 
     try:
         tables = evaluate(args.path, args.k, tuple(key.strip() for key in args.across.split(",")))

@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
-from {{cookiecutter.package_name}}.idea_backlog import overrides, ranked, read_ideas, result, words
-from {{cookiecutter.package_name}}.printed_command import printed_command
-from {{cookiecutter.package_name}}.worklog import read_worklog, skipped_lines
+from {{cookiecutter.package_name}}.runs.printed_command import printed_command
+from {{cookiecutter.package_name}}.workflow.idea_backlog import overrides, ranked, read_ideas, result, words
+from {{cookiecutter.package_name}}.workflow.worklog import read_worklog, skipped_lines
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("command", nargs="*", help="nothing (the ranking) or: run <name>")

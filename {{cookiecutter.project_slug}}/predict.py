@@ -10,7 +10,7 @@ does not fit the model (the message says what it expects). Checkpoints load with
 import argparse
 import sys
 
-from {{cookiecutter.package_name}}.validate import checkpoint_count  # light: no torch
+from {{cookiecutter.package_name}}.core.validate import checkpoint_count  # light: no torch
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("model", help="a run folder (its best checkpoint) or a .ckpt file")
@@ -27,9 +27,9 @@ def main() -> None:
 
     if args.ensemble and Path(args.model).is_file():
         parser.error(f"--ensemble combines the checkpoints of a run: give the run folder, not {args.model}")
-    from {{cookiecutter.package_name}}.checkpoints import CheckpointError
-    from {{cookiecutter.package_name}}.predict import predict
-    from {{cookiecutter.package_name}}.validate import ConfigError
+    from {{cookiecutter.package_name}}.core.validate import ConfigError
+    from {{cookiecutter.package_name}}.runs.checkpoints import CheckpointError
+    from {{cookiecutter.package_name}}.runs.predict import predict
 
     try:
         summary = predict(args.model, args.input, args.out, args.ensemble, args.k, args.id_column)

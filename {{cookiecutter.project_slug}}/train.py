@@ -6,12 +6,12 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from {{cookiecutter.package_name}} import failures
-from {{cookiecutter.package_name}}.command_line import command_line_problem
-from {{cookiecutter.package_name}}.finish_sweep import continue_earlier_attempt, sweep_to_finish_problem
-from {{cookiecutter.package_name}}.launcher_extras import missing_launcher_plugin
-from {{cookiecutter.package_name}}.note_quoting import note_problem
-from {{cookiecutter.package_name}}.run_folder import new_folder, run_name
+from {{cookiecutter.package_name}}.runs import failures
+from {{cookiecutter.package_name}}.core.command_line import command_line_problem
+from {{cookiecutter.package_name}}.runs.note_quoting import note_problem
+from {{cookiecutter.package_name}}.runs.run_folder import new_folder, run_name
+from {{cookiecutter.package_name}}.sweeps.finish_sweep import continue_earlier_attempt, sweep_to_finish_problem
+from {{cookiecutter.package_name}}.sweeps.launcher_extras import missing_launcher_plugin
 
 OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new run folder: configs/hydra/
 OmegaConf.register_new_resolver("run_name", run_name)  # its readable name: the overrides, shortened
@@ -19,24 +19,24 @@ OmegaConf.register_new_resolver("run_name", run_name)  # its readable name: the 
 
 @hydra.main(config_path="configs", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
-    cfg = continue_earlier_attempt(cfg)  # finishing a sweep (hydra.sweep.dir=): what this job left (finish_sweep.py)
-    return failures.report(validate_and_train, cfg)  # a failure: one message and an exit code (failures.py)
+    cfg = continue_earlier_attempt(cfg)  # finishing a sweep (hydra.sweep.dir=): what this job left (sweeps/finish_sweep.py)
+    return failures.report(validate_and_train, cfg)  # a failure: one message and an exit code (runs/failures.py)
 
 
 def validate_and_train(cfg: DictConfig) -> float:
-    from {{cookiecutter.package_name}}.ddp_in_sweeps import check_ddp_strategy
-    from {{cookiecutter.package_name}}.reproduce import reproduce_config
-    from {{cookiecutter.package_name}}.threads_per_job import limit_threads_per_job
-    from {{cookiecutter.package_name}}.validate import validate
+    from {{cookiecutter.package_name}}.core.validate import validate
+    from {{cookiecutter.package_name}}.sweeps.ddp_in_sweeps import check_ddp_strategy
+    from {{cookiecutter.package_name}}.sweeps.threads_per_job import limit_threads_per_job
+    from {{cookiecutter.package_name}}.workflow.reproduce import reproduce_config
 
-    cfg = reproduce_config(cfg)  # reproduce=<run dir>: that run's config, in a new folder (reproduce.py)
+    cfg = reproduce_config(cfg)  # reproduce=<run dir>: that run's config, in a new folder (workflow/reproduce.py)
     validate(cfg)  # before torch and lightning load (seconds): bad values fail at once
     check_ddp_strategy(cfg)  # ddp_spawn would keep the callbacks' state in other processes
     limit_threads_per_job()  # jobs side by side (hydra/launcher=joblib, ...) share the cores
-    from {{cookiecutter.package_name}}.stages import ladder_folder, run_ladder
+    from {{cookiecutter.package_name}}.stages.ladder import ladder_folder, run_ladder
 
     ladder = ladder_folder(cfg)
-    if ladder is not None:  # stages=ladder, or resume=<ladder folder>: a ladder of runs (stages.py)
+    if ladder is not None:  # stages=ladder, or resume=<ladder folder>: a ladder of runs (stages/ladder.py)
         return run_ladder(cfg, ladder)
     from {{cookiecutter.package_name}}.run import train
 

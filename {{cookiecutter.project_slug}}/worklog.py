@@ -10,8 +10,8 @@ import re
 import sys
 from pathlib import Path
 
-from {{cookiecutter.package_name}}.target import lower_is_better
-from {{cookiecutter.package_name}}.worklog import read_worklog, skipped_lines, tested_setups
+from {{cookiecutter.package_name}}.workflow.target import lower_is_better
+from {{cookiecutter.package_name}}.workflow.worklog import read_worklog, skipped_lines, tested_setups
 
 COMPARISONS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "=": operator.eq}
 
@@ -86,14 +86,14 @@ def print_best_against_target(entries: list[dict]) -> None:
 
 
 def diff(arguments: list[str]) -> None:
-    from {{cookiecutter.package_name}}.run_diff import diff_lines
+    from {{cookiecutter.package_name}}.workflow.run_diff import diff_lines
 
     if len(arguments) != 2:
         print("usage: python worklog.py diff <run folder a> <run folder b>", file=sys.stderr)
         sys.exit(2)
     try:
         lines = diff_lines(Path(arguments[0]), Path(arguments[1]))
-    except (FileNotFoundError, ValueError) as error:  # ValueError: a damaged file of a run (run_files.py)
+    except (FileNotFoundError, ValueError) as error:  # ValueError: a damaged file of a run (runs/run_files.py)
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
     print("\n".join(lines))

@@ -39,7 +39,7 @@ def baseline_accuracies(split_seed: int) -> dict[str, float]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
 
-    from {{cookiecutter.package_name}}.data import DigitsData
+    from {{cookiecutter.package_name}}.core.data import DigitsData
 
     data = DigitsData(split_seed=split_seed)  # the split train.py used for this seed
     (x_train, y_train), (x_test, y_test) = data.split_tensors("train"), data.split_tensors("test")

@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.3)
     args, extra = parser.parse_known_args()
     sys.path.insert(0, str(ROOT / "src"))
-    from {{cookiecutter.package_name}}.ensemble import evaluate
+    from {{cookiecutter.package_name}}.ensembles.ensemble import evaluate
 
     with tempfile.TemporaryDirectory() as tmp:
         for name, noise in [("clean", 0.0), (f"label_noise={args.noise}", args.noise)]:

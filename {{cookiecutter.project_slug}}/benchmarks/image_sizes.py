@@ -33,7 +33,7 @@ def write_digit_folder(folder: Path) -> None:
     import numpy as np
     from PIL import Image
 
-    from {{cookiecutter.package_name}}.data import load_digits_tensors
+    from {{cookiecutter.package_name}}.core.data import load_digits_tensors
 
     x, y = load_digits_tensors()
     for i, (image, label) in enumerate(zip(x, y, strict=True)):

@@ -30,9 +30,9 @@ import torch.nn.functional as F  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 
-from {{cookiecutter.package_name}}.data import SlicedBatches  # noqa: E402
+from {{cookiecutter.package_name}}.core.data import SlicedBatches  # noqa: E402
+from {{cookiecutter.package_name}}.core.training import build_trainer  # noqa: E402
 from {{cookiecutter.package_name}}.run import build_data_and_module  # noqa: E402
-from {{cookiecutter.package_name}}.training import build_trainer  # noqa: E402
 
 OVERRIDES: list[str] = []  # from the command line: both sides
 

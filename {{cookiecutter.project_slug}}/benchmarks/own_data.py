@@ -80,8 +80,8 @@ def image_cache_times(folder: Path, count: int = 300) -> tuple[float, float]:
     import numpy as np
     from PIL import Image
 
-    from {{cookiecutter.package_name}}.data import load_digits_tensors
-    from {{cookiecutter.package_name}}.data_images import ImageFolderData
+    from {{cookiecutter.package_name}}.core.data import load_digits_tensors
+    from {{cookiecutter.package_name}}.core.data_images import ImageFolderData
 
     x, y = load_digits_tensors()
     for i in range(count):

@@ -26,8 +26,8 @@ import torch.nn.functional as F  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from {{cookiecutter.package_name}}.models import ResNet  # noqa: E402  (torch only: no Lightning)
-from {{cookiecutter.package_name}}.schedules import warmup_cosine  # noqa: E402
+from {{cookiecutter.package_name}}.core.models import ResNet  # noqa: E402  (torch only: no Lightning)
+from {{cookiecutter.package_name}}.core.schedules import warmup_cosine  # noqa: E402
 
 EPOCHS, BATCH = 30, 64
 

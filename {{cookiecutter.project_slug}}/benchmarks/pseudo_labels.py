@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def hidden_fraction(split_seed: int, labelled: int) -> tuple[float, int]:
     """(unlabeled_fraction that leaves about `labelled` labelled examples, how many it leaves)."""
-    from {{cookiecutter.package_name}}.data import DigitsData
+    from {{cookiecutter.package_name}}.core.data import DigitsData
 
     fraction = 1 - labelled / len(DigitsData(split_seed=split_seed).indices["train"])
     return fraction, len(DigitsData(split_seed=split_seed, unlabeled_fraction=fraction).indices["train"])

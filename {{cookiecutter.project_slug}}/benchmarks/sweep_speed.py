@@ -6,7 +6,7 @@ sequential (target <= 0.65 on 2 cores) and where the time goes: each job's own t
 writing its `.hydra/config.yaml` to its `metrics.json`) and what is left per job, the overhead of
 Hydra and the launcher (starting Python, importing torch and lightning, composing the jobs'
 configs, starting joblib's worker processes). Both sweeps give torch every core (OMP_NUM_THREADS);
-in the parallel one each job then limits itself to its share (threads_per_job.py). On a machine
+in the parallel one each job then limits itself to its share (sweeps/threads_per_job.py). On a machine
 that other work keeps busy the ratio moves towards 1: run it on a quiet machine.
 
     python benchmarks/sweep_speed.py [--jobs 8] [--n-jobs 2] [--epochs 5]
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from {{cookiecutter.package_name}}.threads_per_job import usable_cores  # noqa: E402
+from {{cookiecutter.package_name}}.sweeps.threads_per_job import usable_cores  # noqa: E402
 
 
 def sweep(folder: Path, jobs: int, epochs: int, *launcher: str) -> tuple[float, list[float]]:

@@ -37,7 +37,7 @@ def test_regression_on_small_data_gives_one_diagnosis_and_says_its_split_is_smal
 
 
 def test_likely_cause_reads_the_fit_diagnosis_and_r2s_own_floor():
-    from {{cookiecutter.package_name}}.baselines import likely_cause
+    from {{cookiecutter.package_name}}.checks.baselines import likely_cause
 
     # a negative test floor (the mean's test R2 on small data) no longer makes train r2 0.21 "fit its training data"
     assert likely_cause(0.2092, 0.8, 1.0, -0.6, "r2").startswith("It learned little")
@@ -46,7 +46,7 @@ def test_likely_cause_reads_the_fit_diagnosis_and_r2s_own_floor():
 
 
 def test_the_floor_baseline_gate_compares_on_the_split_of_its_metric():
-    from {{cookiecutter.package_name}}.stages import floor_of
+    from {{cookiecutter.package_name}}.stages.ladder import floor_of
 
     metrics = {"baseline/svc_acc": 0.99, "baseline/logreg_acc": 0.95, "baseline/val/svc_acc": 0.93,
                "baseline/val/logreg_acc": 0.97, "val/acc": 0.96}

@@ -2,7 +2,7 @@
 
 Bugs are planted the way they happen: in a model or datamodule of the user's own (a small
 module written here, selected with `model._target_` / `data._target_`), in the project's
-own code (a copy of the project with data.py edited), or in the config.
+own code (a copy of the project with core/data.py edited), or in the config.
 """
 
 import json
@@ -18,7 +18,7 @@ BUGGY = '''
 import torch
 from torch import nn
 
-from {{cookiecutter.package_name}}.models import ResNet
+from {{cookiecutter.package_name}}.core.models import ResNet
 
 
 class BigLastLayer(ResNet):
@@ -159,7 +159,7 @@ def test_check_catches_a_planted_bug(tmp_path, bug):
 
 
 def test_shuffled_labels_fail_input_signal_and_warn_in_train_py(tmp_path):
-    """Labels shuffled relative to their inputs, planted in a copy of the project's data.py."""
+    """Labels shuffled relative to their inputs, planted in a copy of the project's core/data.py."""
     project = tmp_path / "project"
     shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("logs", "__pycache__", ".pytest_cache", "*.egg-info"))
     data_py = next((project / "src").glob("*/data.py"))
@@ -195,7 +195,7 @@ def test_shuffled_labels_fail_input_signal_and_warn_in_train_py(tmp_path):
     (0.12, 2.29, "It learned little even on its training data"),              # nothing learned: either, check.py
 ])
 def test_a_network_at_chance_names_the_most_likely_cause_first(train_score, train_loss, first_words):
-    from {{cookiecutter.package_name}}.baselines import likely_cause
+    from {{cookiecutter.package_name}}.checks.baselines import likely_cause
 
     assert likely_cause(train_score, train_loss, math.log(10), 0.10, "acc").startswith(first_words)
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from conftest import FAST, ROOT, run_script
-from {{cookiecutter.package_name}}.data import DataError
-from {{cookiecutter.package_name}}.data_csv import CsvData
-from {{cookiecutter.package_name}}.data_images import ImageFolderData
+from {{cookiecutter.package_name}}.core.data import DataError
+from {{cookiecutter.package_name}}.core.data_csv import CsvData
+from {{cookiecutter.package_name}}.core.data_images import ImageFolderData
 
 ONE_EPOCH = ["trainer.max_epochs=1", *FAST]
 

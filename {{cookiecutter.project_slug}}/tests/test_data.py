@@ -1,4 +1,4 @@
-"""The data contract (data.py): what every datamodule provides, and what it gets for free."""
+"""The data contract (core/data.py): what every datamodule provides, and what it gets for free."""
 
 import os
 
@@ -6,15 +6,15 @@ import pytest
 import torch
 
 from conftest import FAST, ROOT, read_metrics, run_script
-from {{cookiecutter.package_name}}.baselines import baseline_accuracies, baseline_regression_scores
-from {{cookiecutter.package_name}}.data import DigitsData
-from {{cookiecutter.package_name}}.validate import ConfigError
+from {{cookiecutter.package_name}}.checks.baselines import baseline_accuracies, baseline_regression_scores
+from {{cookiecutter.package_name}}.core.data import DigitsData
+from {{cookiecutter.package_name}}.core.validate import ConfigError
 
 # A user's own datamodule, written the way the README tells: subclass SplitData, implement load().
 OWN_DATA = '''
 import torch
 
-from {{cookiecutter.package_name}}.data import Examples, SplitData
+from {{cookiecutter.package_name}}.core.data import Examples, SplitData
 
 
 class Stripes(SplitData):
@@ -99,7 +99,7 @@ def test_a_users_own_datamodule_gets_every_feature(tmp_path):
     # eval.py builds only allowlisted classes from files: a datamodule outside the package is refused, saying how
     evaluated = run_script("eval.py", str(run_dir), env=env)
     assert evaluated.returncode == 1 and "own_data.Stripes" in evaluated.stderr, evaluated.stderr[-2000:]
-    assert "allowlist.py" in evaluated.stderr and "Traceback" not in evaluated.stderr
+    assert "runs/allowlist.py" in evaluated.stderr and "Traceback" not in evaluated.stderr
 
 
 def test_the_dataloader_path_trains_and_resumes_its_order(tmp_path):
@@ -146,7 +146,7 @@ TABLE_DATA = '''
 import torch
 from torch import nn
 
-from {{cookiecutter.package_name}}.data import Examples, SplitData
+from {{cookiecutter.package_name}}.core.data import Examples, SplitData
 
 
 class Rows(SplitData):

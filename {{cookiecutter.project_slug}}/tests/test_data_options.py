@@ -15,11 +15,11 @@ import yaml
 from PIL import Image
 
 from conftest import FAST, ROOT, read_metrics, run_script
-from {{cookiecutter.package_name}}.data import DataError
-from {{cookiecutter.package_name}}.data_csv import CsvData, read_new_csv
-from {{cookiecutter.package_name}}.data_images import ImageFolderData, read_new_images
-from {{cookiecutter.package_name}}.data_npz import NpzData, read_new_npz
-from {{cookiecutter.package_name}}.validate import ConfigError
+from {{cookiecutter.package_name}}.core.data import DataError
+from {{cookiecutter.package_name}}.core.data_csv import CsvData, read_new_csv
+from {{cookiecutter.package_name}}.core.data_images import ImageFolderData, read_new_images
+from {{cookiecutter.package_name}}.core.data_npz import NpzData, read_new_npz
+from {{cookiecutter.package_name}}.core.validate import ConfigError
 
 # Vectors and tables need an MLP: a user's own model, written beside the data (as the README shows).
 OWN_MODEL = '''

@@ -46,8 +46,8 @@ def test_ddp_fit_diagnosis_and_baselines_use_the_whole_split(ddp_run):
 def test_ddp_slice_accuracy_counts_the_whole_test_split(ddp_run):
     # The DDP run's per-class figures equal those of its best checkpoint scored here, in one process,
     # on the whole test split (each DDP process saw only every other test batch).
-    from {{cookiecutter.package_name}}.checkpoints import load_classifier
-    from {{cookiecutter.package_name}}.ensemble import ranked_checkpoints, run_data
+    from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints, run_data
+    from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
 
     _, run_dir = ddp_run
     metrics = read_metrics(run_dir)

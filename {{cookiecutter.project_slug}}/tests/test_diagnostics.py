@@ -17,7 +17,7 @@ FAULTS = textwrap.dedent('''
     import lightning as L
     import torch
 
-    from {{cookiecutter.package_name}}.models import ResNet
+    from {{cookiecutter.package_name}}.core.models import ResNet
 
 
     def dead_resnet(**kwargs):
@@ -194,7 +194,7 @@ def test_a_nan_gradient_raises_a_non_finite_alert_naming_the_layer(tmp_path):
 def test_declared_slices_diagnostics_off_and_an_overfitting_verdict(tmp_path):
     process, run_dir = run_with_faults(
         tmp_path, "~callbacks.diagnostics", "trainer.max_epochs=1",
-        "callbacks.slice_accuracy.slice_of={_target_:{{cookiecutter.package_name}}.callbacks.slice_accuracy.by_ink,_partial_:true}",
+        "callbacks.slice_accuracy.slice_of={_target_:{{cookiecutter.package_name}}.diagnostics.slice_accuracy.by_ink,_partial_:true}",
         "callbacks.fit_diagnosis.good_train_acc=0.0", "callbacks.fit_diagnosis.max_gap=-1.0", *FAST,
     )
     metrics = read_metrics(run_dir)

@@ -14,8 +14,8 @@ import time
 import pytest
 
 from conftest import FAST, ROOT, run_script
-from {{cookiecutter.package_name}}.run_status import read_status, write_status
-from {{cookiecutter.package_name}}.worklog import append_entry, read_worklog
+from {{cookiecutter.package_name}}.runs.run_status import read_status, write_status
+from {{cookiecutter.package_name}}.workflow.worklog import append_entry, read_worklog
 
 QUICK = [*FAST, "baselines=false", "ensemble.k=0", "~callbacks.diagnostics"]
 
@@ -169,7 +169,7 @@ def test_a_sweep_job_killed_with_minus_9_reads_died_in_the_summary(tmp_path):
     process.kill()
     assert process.wait(timeout=60) == -signal.SIGKILL
     assert json.loads((folder / "0" / "status.json").read_text())["status"] == "running"  # what it wrote last
-    summary = subprocess.run([sys.executable, "-m", "{{cookiecutter.package_name}}.sweep_summary", str(folder)],
+    summary = subprocess.run([sys.executable, "-m", "{{cookiecutter.package_name}}.sweeps.summary", str(folder)],
                              env=dict(os.environ, PYTHONPATH=str(ROOT / "src")), capture_output=True, text=True)
     assert summary.returncode == 0, summary.stderr[-2000:]
     with open(folder / "summary.csv") as file:

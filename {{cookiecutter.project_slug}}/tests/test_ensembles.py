@@ -109,8 +109,8 @@ def test_with_ema_every_number_of_the_run_comes_from_the_averaged_weights(train)
     # EMAWeightAveraging validates with the averaged weights and saves them as the checkpoints' state_dict
     # (the raw ones beside them). After 2 epochs the two score far apart (raw ~0.74, averaged ~0.10 with
     # decay 0.99 over 40 steps): test/acc, the fit diagnosis and the ensemble table must not mix them.
-    from {{cookiecutter.package_name}}.checkpoints import load_classifier
-    from {{cookiecutter.package_name}}.ensemble import ranked_checkpoints, run_data
+    from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints, run_data
+    from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
 
     process, run_dir = train("callbacks=ema", "trainer.max_epochs=2", *FAST)
     metrics = read_metrics(run_dir)
@@ -139,7 +139,7 @@ def test_snapshot_ensemble_combines_the_end_of_each_cycle(train):
 
 
 def test_label_noise_changes_only_that_fraction_of_training_labels():
-    from {{cookiecutter.package_name}}.data import DigitsData
+    from {{cookiecutter.package_name}}.core.data import DigitsData
 
     clean, noisy = DigitsData(), DigitsData(label_noise=0.3)
     labels = {name: data.split_tensors("train")[1] for name, data in [("clean", clean), ("noisy", noisy)]}

@@ -9,8 +9,8 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from conftest import FAST, ROOT, read_metrics
-from {{cookiecutter.package_name}}.callbacks.stage_gate import verdict
-from {{cookiecutter.package_name}}.data import load_digits_tensors
+from {{cookiecutter.package_name}}.core.data import load_digits_tensors
+from {{cookiecutter.package_name}}.stages.stage_gate import verdict
 
 
 @pytest.fixture(scope="module")

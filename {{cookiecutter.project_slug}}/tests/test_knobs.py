@@ -59,8 +59,8 @@ def config(*overrides: str):
 
 def build_model(*overrides: str) -> nn.Module:
     """The backbone as train.py builds it (module.build_module: shape from the data, dropout from regularization)."""
-    from {{cookiecutter.package_name}}.data import DigitsData
-    from {{cookiecutter.package_name}}.module import build_module
+    from {{cookiecutter.package_name}}.core.data import DigitsData
+    from {{cookiecutter.package_name}}.core.module import build_module
 
     torch.manual_seed(0)
     return build_module(config(*overrides), DigitsData()).model
@@ -203,8 +203,8 @@ def test_l2_shrinks_the_weight_norm(regularized_weights):
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd"])
 def test_weight_decay_skips_biases_and_normalization_weights(optimizer):
-    from {{cookiecutter.package_name}}.data import DigitsData
-    from {{cookiecutter.package_name}}.module import build_module
+    from {{cookiecutter.package_name}}.core.data import DigitsData
+    from {{cookiecutter.package_name}}.core.module import build_module
 
     for model in ["small", "mlp_small"]:
         cfg = config(f"model={model}", f"optimizer={optimizer}", "regularization=l2", "scheduler=none")
@@ -295,7 +295,7 @@ def test_augmentation_changes_training_inputs_only(augmentation):
 # --- model: sizes and options are applied ----------------------------------------------
 
 def test_model_sizes_grow_at_least_threefold():
-    from {{cookiecutter.package_name}}.models import count_parameters
+    from {{cookiecutter.package_name}}.core.models import count_parameters
 
     counts = [count_parameters(build_model(f"model={size}")) for size in ["tiny", "small", "medium", "large"]]
     assert all(bigger >= 3 * smaller for smaller, bigger in zip(counts, counts[1:], strict=False)), counts
@@ -307,7 +307,7 @@ def test_large_model_with_residual_connections_trains_on_digits(combo_runs):
 
 
 def test_mlp_sizes_grow_strictly_on_images_and_on_vectors():
-    from {{cookiecutter.package_name}}.models import MLP, count_parameters
+    from {{cookiecutter.package_name}}.core.models import MLP, count_parameters
 
     sizes = ["mlp_tiny", "mlp_small", "mlp_medium", "mlp_large"]
     counts = [count_parameters(build_model(f"model={size}")) for size in sizes]
@@ -319,7 +319,7 @@ def test_mlp_sizes_grow_strictly_on_images_and_on_vectors():
 
 @pytest.mark.parametrize("shape", [(12,), (1, 8, 8), (3, 5)])
 def test_mlp_flattens_any_input_shape(shape):
-    from {{cookiecutter.package_name}}.models import MLP
+    from {{cookiecutter.package_name}}.core.models import MLP
 
     model = MLP(shape, 4, width=16, depth=1)
     assert model(torch.rand(7, *shape)).shape == (7, 4)
@@ -345,9 +345,9 @@ def test_mlp_norm_and_activation_options_are_applied(override, layer):
 
 @pytest.mark.parametrize("depth", [-1, 1.5, "'two'"])
 def test_mlp_depth_must_be_a_whole_number(depth):
-    from {{cookiecutter.package_name}}.data import DigitsData
-    from {{cookiecutter.package_name}}.module import build_module
-    from {{cookiecutter.package_name}}.validate import ConfigError
+    from {{cookiecutter.package_name}}.core.data import DigitsData
+    from {{cookiecutter.package_name}}.core.module import build_module
+    from {{cookiecutter.package_name}}.core.validate import ConfigError
 
     with pytest.raises(ConfigError, match="model.depth=.* whole number of blocks >= 0"):
         build_module(config("model=mlp_small", f"model.depth={depth}"), DigitsData())
@@ -355,7 +355,7 @@ def test_mlp_depth_must_be_a_whole_number(depth):
 
 
 def test_mlp_residual_dropout_and_init_options_are_applied():
-    from {{cookiecutter.package_name}}.models import DenseBlock
+    from {{cookiecutter.package_name}}.core.models import DenseBlock
 
     for residual in [True, False]:
         blocks = [m for m in build_model("model=mlp_medium", f"model.residual={residual}").modules()
@@ -391,7 +391,7 @@ def test_activation_option_is_applied(activation, layer):
 
 
 def test_residual_option_adds_or_removes_the_skip_connections():
-    from {{cookiecutter.package_name}}.models import ResidualBlock
+    from {{cookiecutter.package_name}}.core.models import ResidualBlock
 
     for residual in [True, False]:
         blocks = [m for m in build_model("model=medium", f"model.residual={residual}").modules()
@@ -412,7 +412,7 @@ def test_init_option_sets_the_weight_scale():
 
 
 def test_validate_knows_the_same_names_as_the_model():
-    from {{cookiecutter.package_name}} import models, validate
+    from {{cookiecutter.package_name}}.core import models, validate
 
     assert set(validate.ACTIVATIONS) == set(models.ACTIVATIONS)
     assert set(validate.NORMS) == set(models.NORMS) and set(validate.INITS) == set(models.INITS)
@@ -453,7 +453,7 @@ def test_bad_value_fails_with_its_message(tmp_path, override, named, allowed):
 
 def test_misspelled_group_option_lists_the_available_ones(tmp_path):
     process = run_script("train.py", f"hydra.run.dir={tmp_path}", "regularization=strongg")
-    assert process.returncode == 2, process.stderr  # the project's paragraph (command_line.py), not Hydra's text
+    assert process.returncode == 2, process.stderr  # the project's paragraph (core/command_line.py), not Hydra's text
     assert "regularization=strongg is not an option of the regularization group" in process.stderr
     assert "(the nearest: strong)" in process.stderr
     assert all(option in process.stderr for option in options("regularization")), process.stderr

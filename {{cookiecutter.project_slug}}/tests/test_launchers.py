@@ -1,7 +1,7 @@
 """Where a sweep's jobs run: joblib (local processes), submitit (SLURM; tested with its local
 executor), Ray (a cluster; tested against a local Ray started here). Each is a real 2-job sweep on
 200 digits, 1 epoch; each job must write its metrics.json and run in its own process with its share
-of the cores as torch threads (threads_per_job.py, logged in the job's train.log).
+of the cores as torch threads (sweeps/threads_per_job.py, logged in the job's train.log).
 """
 
 import os
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FAST, ROOT, run_script
-from {{cookiecutter.package_name}}.threads_per_job import usable_cores
+from {{cookiecutter.package_name}}.sweeps.threads_per_job import usable_cores
 
 TINY_JOB = ["trainer.max_epochs=1", "baselines=false", "ensemble.k=0", "model=tiny", "data.subset=200", *FAST]
 

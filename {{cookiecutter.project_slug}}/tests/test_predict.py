@@ -14,10 +14,10 @@ import torch
 
 import test_data_options
 from conftest import FAST, ROOT, run_script
-from {{cookiecutter.package_name}}.checkpoints import load_classifier
-from {{cookiecutter.package_name}}.data import load_digits_tensors
-from {{cookiecutter.package_name}}.data_csv import read_new_csv
-from {{cookiecutter.package_name}}.ensemble import ranked_checkpoints
+from {{cookiecutter.package_name}}.core.data import load_digits_tensors
+from {{cookiecutter.package_name}}.core.data_csv import read_new_csv
+from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints
+from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
 
 QUICK = ["baselines=false", "ensemble.k=0", *FAST]  # what predict.py needs is the checkpoints
 
@@ -73,7 +73,7 @@ def csv_run(tmp_path_factory):
 
 
 def test_digits_from_raw_pixels_flat_or_shaped(digits_run, tmp_path):
-    x, y = load_digits_tensors()  # scaled by 1/16 as data.py reads them: the raw 0..16 pixels are x * 16
+    x, y = load_digits_tensors()  # scaled by 1/16 as core/data.py reads them: the raw 0..16 pixels are x * 16
     np.savez(tmp_path / "flat.npz", x=(x * 16).reshape(len(x), 64).numpy())
     np.savez(tmp_path / "shaped.npz", x=(x * 16).numpy().astype(np.uint8))
     process = predict(digits_run, tmp_path / "flat.npz", cwd=tmp_path)  # default: ./predictions.csv
@@ -109,7 +109,7 @@ def test_ensemble_averages_the_runs_top_k(digits_run, tmp_path):
 def test_normalize_uses_training_statistics_and_predict_applies_them(tmp_path):
     """data.normalize=per_channel: the training split gets mean 0 and std 1 (val/test use the training
     statistics), they are recorded in the checkpoint, and predict.py applies them to raw new inputs."""
-    from {{cookiecutter.package_name}}.data import DigitsData
+    from {{cookiecutter.package_name}}.core.data import DigitsData
 
     data = DigitsData(normalize="per_channel")
     train_x = data.split_tensors("train")[0]

@@ -84,7 +84,7 @@ def check_the_rest(process, done: set) -> None:
 def test_any_value_printed_as_an_override_reaches_hydra_unchanged(value):
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from {{cookiecutter.package_name}}.printed_command import printed_command
+    from {{cookiecutter.package_name}}.runs.printed_command import printed_command
 
     command = printed_command("train.py", ("resume", value))
     [script, argument] = words(command)  # what bash hands over

@@ -1,4 +1,4 @@
-"""Pseudo-labels (pseudo_labels.py, data.unlabeled_fraction): which examples are added, how many
+"""Pseudo-labels (pseudo_labels/rounds.py, data.unlabeled_fraction): which examples are added, how many
 are right, the split they come from, every data path, resume, and bad values refused before work."""
 
 import json
@@ -8,12 +8,12 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from conftest import FAST, ROOT, read_metrics, run_script
-from {{cookiecutter.package_name}}.checkpoints import load_classifier
-from {{cookiecutter.package_name}}.data import DataError, DigitsData
-from {{cookiecutter.package_name}}.data_csv import CsvData
-from {{cookiecutter.package_name}}.data_images import ImageFolderData
-from {{cookiecutter.package_name}}.ensemble import probabilities
-from {{cookiecutter.package_name}}.validate import ConfigError, validate
+from {{cookiecutter.package_name}}.core.data import DataError, DigitsData
+from {{cookiecutter.package_name}}.core.data_csv import CsvData
+from {{cookiecutter.package_name}}.core.data_images import ImageFolderData
+from {{cookiecutter.package_name}}.core.validate import ConfigError, validate
+from {{cookiecutter.package_name}}.ensembles.ensemble import probabilities
+from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
 from test_data_options import write_images, write_table
 
 QUICK = ["optimizer.lr=0.01", "data.batch_size=16", "trainer.max_epochs=3", "ensemble.k=0", "baselines=false", *FAST]
@@ -155,7 +155,7 @@ def test_a_real_unlabelled_pool_is_read_in_each_format_with_the_training_preproc
     import numpy as np
     from PIL import Image
 
-    from {{cookiecutter.package_name}}.data import load_digits_tensors
+    from {{cookiecutter.package_name}}.core.data import load_digits_tensors
 
     raw, _ = load_digits_tensors()
     np.savez(tmp_path / "pool.npz", x=(raw[:50] * 16).reshape(50, 64).numpy())
@@ -191,7 +191,7 @@ def test_a_real_unlabelled_pool_is_read_in_each_format_with_the_training_preproc
 def test_pseudo_labels_from_a_real_pool_count_nothing_they_cannot_know(train, tmp_path):
     import numpy as np
 
-    from {{cookiecutter.package_name}}.data import load_digits_tensors
+    from {{cookiecutter.package_name}}.core.data import load_digits_tensors
 
     raw, _ = load_digits_tensors()
     np.savez(tmp_path / "pool.npz", x=(raw[:300] * 16).numpy())

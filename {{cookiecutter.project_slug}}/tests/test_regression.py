@@ -14,14 +14,14 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from conftest import FAST, ROOT, read_metrics, run_script
-from {{cookiecutter.package_name}}.validate import ConfigError
+from {{cookiecutter.package_name}}.core.validate import ConfigError
 
 # A user's own regression datamodule, written the way the README tells: subclass SplitData,
 # say task = "regression", implement load().
 OWN_REGRESSION = '''
 import torch
 
-from {{cookiecutter.package_name}}.data import Examples, SplitData
+from {{cookiecutter.package_name}}.core.data import Examples, SplitData
 
 
 class Curve(SplitData):
@@ -104,7 +104,7 @@ def target_std(run_dir) -> float:
 
 
 def test_the_network_learns_standardized_targets_and_predicts_in_their_units(own_data):
-    from {{cookiecutter.package_name}}.module import build_module
+    from {{cookiecutter.package_name}}.core.module import build_module
 
     cfg, data = compose_curve(own_data)
     module = build_module(cfg, data).eval()
@@ -127,9 +127,9 @@ def test_regression_metrics_reach_tensorboard(regression_run):
 
 
 def test_eval_on_a_regression_run_and_checkpoint(tmp_path):
-    """eval.py rebuilds a run's data from its config, so the data must be the project's own (allowlist.py):
+    """eval.py rebuilds a run's data from its config, so the data must be the project's own (runs/allowlist.py):
     the same kind of table as a CSV file, data=csv data.task=regression."""
-    from {{cookiecutter.package_name}}.ensemble import ranked_checkpoints
+    from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints
 
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(400, 12, generator=generator)
@@ -156,8 +156,8 @@ def test_eval_on_a_regression_run_and_checkpoint(tmp_path):
 
 
 def test_mae_loss_trains_on_absolute_errors(own_data, tmp_path):
-    from {{cookiecutter.package_name}}.checkpoints import load_classifier
-    from {{cookiecutter.package_name}}.ensemble import ranked_checkpoints
+    from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints
+    from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
 
     _, env = own_data
     run_dir = tmp_path / "run"
@@ -187,8 +187,8 @@ def compose_curve(own_data, *overrides):
 
 
 def test_a_loss_that_does_not_fit_the_task_fails_naming_the_allowed_ones(own_data):
-    from {{cookiecutter.package_name}}.data import DigitsData
-    from {{cookiecutter.package_name}}.module import build_module
+    from {{cookiecutter.package_name}}.core.data import DigitsData
+    from {{cookiecutter.package_name}}.core.module import build_module
 
     cfg, data = compose_curve(own_data, "loss=cross_entropy")
     with pytest.raises(ConfigError, match="loss='cross_entropy' does not fit the regression task.*mse, mae"):
@@ -200,7 +200,7 @@ def test_a_loss_that_does_not_fit_the_task_fails_naming_the_allowed_ones(own_dat
 
 
 def test_regression_optimizes_val_r2_unless_told_otherwise(own_data):
-    from {{cookiecutter.package_name}}.data import DigitsData
+    from {{cookiecutter.package_name}}.core.data import DigitsData
     from {{cookiecutter.package_name}}.run import optimized_metric
 
     cfg, data = compose_curve(own_data)
@@ -212,7 +212,7 @@ def test_regression_optimizes_val_r2_unless_told_otherwise(own_data):
 
 
 def test_label_smoothing_on_regression_is_ignored_with_a_notice(own_data, capsys):
-    from {{cookiecutter.package_name}}.module import build_module
+    from {{cookiecutter.package_name}}.core.module import build_module
 
     cfg, data = compose_curve(own_data, "regularization=label_smoothing")
     module = build_module(cfg, data).eval()

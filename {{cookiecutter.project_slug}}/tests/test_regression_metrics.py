@@ -1,6 +1,6 @@
 """Every metric a run writes can be monitored, optimized and targeted, on regression too (issue 30 §1).
 
-What a run logs is declared by what logs it (logged_metrics.py: the module per task, each callback
+What a run logs is declared by what logs it (core/logged_metrics.py: the module per task, each callback
 its `logs`); which metrics are better lower is one function; on regression val/acc means val/r2.
 One 2-job regression sweep on a CSV table serves most tests below.
 """
@@ -130,7 +130,7 @@ def test_a_misspelled_or_misdirected_metric_fails_before_torch_is_imported(tmp_p
 
 
 def test_one_rule_for_directions_and_for_what_val_acc_means():
-    from {{cookiecutter.package_name}}.logged_metrics import lower_is_better, task_metric, written_metric
+    from {{cookiecutter.package_name}}.core.logged_metrics import lower_is_better, task_metric, written_metric
 
     lower = ["val/loss", "val/rmse", "test/mae", "fit/gap", "ensemble/soft/nll", "baseline/mean_rmse"]
     assert all(lower_is_better(name) for name in lower)
@@ -139,7 +139,7 @@ def test_one_rule_for_directions_and_for_what_val_acc_means():
     assert task_metric("fit/train_acc", "regression") == "fit/train_r2"
     assert written_metric("val/acc", {"val/r2": 0.5}) == "val/r2" and written_metric("val/acc", {"val/acc": 1}) == "val/acc"
     # a target reads the same: test/acc on a regression run is its test/r2; val/mae is met from below
-    from {{cookiecutter.package_name}}.target import target_result
+    from {{cookiecutter.package_name}}.workflow.target import target_result
 
     reached = target_result({"metric": "test/acc", "value": 0.5}, {"test/r2": 0.7})
     assert reached["metric"] == "test/r2" and reached["met"] and not reached["lower_is_better"]

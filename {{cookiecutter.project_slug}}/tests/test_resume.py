@@ -18,7 +18,7 @@ SETUP = ["trainer.max_epochs=5", "trainer.deterministic=true", *FAST]
 
 def start(run_dir, *overrides, log=None):
     """train.py in the background, started as a non-interactive shell starts `cmd &` (a CI script, a
-    launcher): with SIGINT ignored. Ctrl-C and `kill -INT` must still stop it (stop_signals.py)."""
+    launcher): with SIGINT ignored. Ctrl-C and `kill -INT` must still stop it (runs/stop_signals.py)."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
     out = open(log, "w") if log else subprocess.DEVNULL  # a file, never a pipe that could fill up
     return subprocess.Popen([sys.executable, str(ROOT / "train.py"), f"hydra.run.dir={run_dir}", *overrides],

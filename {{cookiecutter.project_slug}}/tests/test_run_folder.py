@@ -16,7 +16,7 @@ import torch
 import yaml
 
 from conftest import FAST, ROOT, read_metrics, run_script
-from {{cookiecutter.package_name}}.run_folder import run_name
+from {{cookiecutter.package_name}}.runs.run_folder import run_name
 
 QUICK = ["data.fraction=0.3", "baselines=false", *FAST]  # a few seconds per epoch on 2 cores
 

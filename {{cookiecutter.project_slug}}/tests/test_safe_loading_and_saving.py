@@ -47,7 +47,7 @@ PAYLOADS = {  # (hyperparameter to replace, how, the target the message must nam
     "model": ("model", lambda marker, own: {"_target_": "numpy.savez", "_args_": [str(marker)]}, "numpy.savez"),
     "augmentation": ("augmentation", lambda marker, own: writes(marker), "pathlib.Path.write_text"),
     "nested_in_a_transform": ("augmentation", lambda marker, own: {
-        "_target_": "{{cookiecutter.package_name}}.augment.batch_augmentation", "rotation": writes(marker)},
+        "_target_": "{{cookiecutter.package_name}}.core.augment.batch_augmentation", "rotation": writes(marker)},
         "pathlib.Path.write_text"),
     "partial_in_model_args": ("model", lambda marker, own: {**own, "width": {
         "_target_": "os.system", "_partial_": True, "_args_": [f"touch {marker}"]}}, "os.system"),
@@ -68,7 +68,7 @@ def test_a_crafted_checkpoint_is_refused_before_anything_is_built(run, tmp_path,
         process = run_script("eval.py", str(path))
         assert process.returncode == 1, process.stdout[-2000:] + process.stderr[-2000:]
         error = last_line(process)
-        assert f"`_target_: '{target}'" in error and str(crafted) in error and "allowlist.py" in error, error
+        assert f"`_target_: '{target}'" in error and str(crafted) in error and "runs/allowlist.py" in error, error
         assert not list(tmp_path.glob("marker*")), "the payload ran"
 
 
@@ -97,14 +97,14 @@ def test_a_crafted_run_config_is_refused_by_eval_and_by_resume(run, tmp_path):
 
 
 def test_the_allowlist_takes_only_the_targets_it_names():
-    from {{cookiecutter.package_name}}.allowlist import unlisted_targets
+    from {{cookiecutter.package_name}}.runs.allowlist import unlisted_targets
 
     config = {
-        "ok": [{"_target_": "{{cookiecutter.package_name}}.models.ResNet"}, {"_target_": "torch.optim.AdamW"}],
-        "imported_not_defined": {"_target_": "{{cookiecutter.package_name}}.checkpoints.Path"},
-        "attribute_of_an_import": {"_target_": "{{cookiecutter.package_name}}.checkpoints.Path.write_text"},
-        "own_helper_that_writes": {"_target_": "{{cookiecutter.package_name}}.worklog.write_whole"},
-        "own_function_not_named": {"_target_": "{{cookiecutter.package_name}}.models.make_norm"},
+        "ok": [{"_target_": "{{cookiecutter.package_name}}.core.models.ResNet"}, {"_target_": "torch.optim.AdamW"}],
+        "imported_not_defined": {"_target_": "{{cookiecutter.package_name}}.runs.checkpoints.Path"},
+        "attribute_of_an_import": {"_target_": "{{cookiecutter.package_name}}.runs.checkpoints.Path.write_text"},
+        "own_helper_that_writes": {"_target_": "{{cookiecutter.package_name}}.workflow.worklog.write_whole"},
+        "own_function_not_named": {"_target_": "{{cookiecutter.package_name}}.core.models.make_norm"},
         "not_a_name": {"_target_": 42},
         "interpolated": OmegaConf.create({"x": {"_target_": "${y}"}, "y": "os.system"}),
         "deep": {"_args_": [{"a": {"_target_": "subprocess.run"}}]},
@@ -114,10 +114,10 @@ def test_the_allowlist_takes_only_the_targets_it_names():
         "nested": "${${a}:b}",
     }
     assert unlisted_targets(config) == [
-        ("imported_not_defined._target_", "{{cookiecutter.package_name}}.checkpoints.Path"),
-        ("attribute_of_an_import._target_", "{{cookiecutter.package_name}}.checkpoints.Path.write_text"),
-        ("own_helper_that_writes._target_", "{{cookiecutter.package_name}}.worklog.write_whole"),
-        ("own_function_not_named._target_", "{{cookiecutter.package_name}}.models.make_norm"),
+        ("imported_not_defined._target_", "{{cookiecutter.package_name}}.runs.checkpoints.Path"),
+        ("attribute_of_an_import._target_", "{{cookiecutter.package_name}}.runs.checkpoints.Path.write_text"),
+        ("own_helper_that_writes._target_", "{{cookiecutter.package_name}}.workflow.worklog.write_whole"),
+        ("own_function_not_named._target_", "{{cookiecutter.package_name}}.core.models.make_norm"),
         ("not_a_name._target_", 42),
         ("interpolated.x._target_", "${y}"),
         ("deep._args_[0].a._target_", "subprocess.run"),
@@ -128,17 +128,17 @@ def test_the_allowlist_takes_only_the_targets_it_names():
 
 
 def test_overrides_read_from_a_file_are_parsed_and_checked():
-    from {{cookiecutter.package_name}}.allowlist import check_overrides
-    from {{cookiecutter.package_name}}.checkpoints import CheckpointError
+    from {{cookiecutter.package_name}}.runs.allowlist import check_overrides
+    from {{cookiecutter.package_name}}.runs.checkpoints import CheckpointError
 
-    check_overrides(["model=small", "optimizer.lr=0.01", "data._target_={{cookiecutter.package_name}}.data_npz.NpzData",
+    check_overrides(["model=small", "optimizer.lr=0.01", "data._target_={{cookiecutter.package_name}}.core.data_npz.NpzData",
                      "+callbacks.x={_target_:lightning.pytorch.callbacks.EarlyStopping,monitor:val/loss}"], "f")
     check_overrides(["hydra.searchpath=[file://configs]"], "f", ("hydra.searchpath",))
     refused = {  # override -> what the one paragraph must name
         "data._target_=shutil.copyfile": "'shutil.copyfile'` (at data._target_)",
         "+callbacks.x={_target_:os.system,_args_:[ls]}": "'os.system'` (at callbacks.x._target_)",
-        "model.width=[1,{_target_:{{cookiecutter.package_name}}.worklog.write_whole}]":
-            "'{{cookiecutter.package_name}}.worklog.write_whole'` (at model.width[1]._target_)",
+        "model.width=[1,{_target_:{{cookiecutter.package_name}}.workflow.worklog.write_whole}]":
+            "'{{cookiecutter.package_name}}.workflow.worklog.write_whole'` (at model.width[1]._target_)",
         "++data._target_=${oc.env:X}": "'${oc.env:X}'",
         "+callbacks.x='${oc.create:{_target_:os.system}}'": "the interpolation '${oc.create:{_target_:os.system}}' (at callbacks.x)",
         "hydra.callbacks.x._target_=os.system": "key hydra.callbacks.x._target_",
@@ -156,7 +156,7 @@ def test_overrides_read_from_a_file_are_parsed_and_checked():
 
 
 def test_every_target_of_the_shipped_configs_is_allowed():
-    from {{cookiecutter.package_name}}.allowlist import unlisted_targets
+    from {{cookiecutter.package_name}}.runs.allowlist import unlisted_targets
 
     for path in sorted((ROOT / "configs").rglob("*.yaml")):
         if path.parent.name == "hydra":  # Hydra's own settings (${new_folder:...}): never in a run's saved config
@@ -175,7 +175,7 @@ def payload(kind: str, marker: Path) -> dict:
     """A `_target_` that writes `marker` when Hydra builds it: our own helper that appends text to any file,
     a library function, a shell command."""
     return {
-        "own_helper": {"_target_": "{{cookiecutter.package_name}}.worklog.write_whole", "_args_": [str(marker), "pwned"]},
+        "own_helper": {"_target_": "{{cookiecutter.package_name}}.workflow.worklog.write_whole", "_args_": [str(marker), "pwned"]},
         "copyfile": {"_target_": "shutil.copyfile", "_args_": [str(ROOT / "README.md"), str(marker)]},
         "os_system": {"_target_": "os.system", "_args_": [f"touch {marker}"]},
     }[kind]
@@ -196,7 +196,7 @@ def refused(process, file: Path, key: str, marker: Path) -> None:
     """The command failed before any work, with one paragraph naming the file and the key; nothing written."""
     assert process.returncode not in (0, None), process.stdout[-2000:] + process.stderr[-2000:]
     assert "Traceback" not in process.stderr, process.stderr[-3000:]
-    paragraph = [line for line in process.stderr.splitlines() if "allowlist.py" in line]
+    paragraph = [line for line in process.stderr.splitlines() if "runs/allowlist.py" in line]
     assert paragraph and str(file) in paragraph[-1] and key in paragraph[-1], process.stderr[-3000:]
     assert "Epoch" not in process.stdout and "test/acc" not in process.stdout  # no training
     assert not marker.exists(), "the payload ran"
@@ -298,7 +298,7 @@ def test_a_diverged_step_leaves_no_non_finite_last_finite_checkpoint(train):
 
 
 def test_eval_refuses_non_finite_weights_and_a_run_folder_skips_them(run, tmp_path):
-    from {{cookiecutter.package_name}}.checkpoints import newest_finite_checkpoint
+    from {{cookiecutter.package_name}}.runs.checkpoints import newest_finite_checkpoint
 
     copy = copy_of(run, tmp_path)
     diverged = copy / "checkpoints" / "epoch001.ckpt"  # the newest one, as after a divergence
@@ -371,8 +371,8 @@ def test_a_full_disk_stops_the_run_naming_file_and_free_space_and_leaves_no_part
 # 4c. Runs are combined only on one test set ----------------------------------------------
 
 def test_split_fingerprint_is_recorded_ignores_order_and_leaves_the_rng_alone(run):
-    from {{cookiecutter.package_name}}.data import DigitsData, examples_fingerprint
-    from {{cookiecutter.package_name}}.split_fingerprint import recorded_split
+    from {{cookiecutter.package_name}}.core.data import DigitsData, examples_fingerprint
+    from {{cookiecutter.package_name}}.runs.split_fingerprint import recorded_split
 
     data = DigitsData()
     torch.manual_seed(0)

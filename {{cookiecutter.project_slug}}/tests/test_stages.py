@@ -1,4 +1,4 @@
-"""Ladders of stages (stages.py): the table, a failing first gate, continuing, a killed stage, sweeps."""
+"""Ladders of stages (stages/ladder.py): the table, a failing first gate, continuing, a killed stage, sweeps."""
 
 import json
 import os
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import FAST, ROOT, run_script
-from {{cookiecutter.package_name}}.ensemble import ranked_checkpoints
+from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints
 
 # tiny settings: stages are full runs
 QUICK = [*FAST, "model=tiny", "optimizer.lr=0.01", "trainer.max_epochs=2", "ensemble.k=0",

@@ -1,4 +1,4 @@
-"""A killed sweep leaves nothing running and can be finished (sweep_workers.py, finish_sweep.py).
+"""A killed sweep leaves nothing running and can be finished (sweeps/workers.py, sweeps/finish_sweep.py).
 
 A real 4-job sweep with the joblib launcher, 2 jobs at a time: its main process is killed while the
 first 2 jobs train, every process of the sweep must be gone 15 s later (found by a marker in their
@@ -61,7 +61,7 @@ def kill_while_two_jobs_train(tmp_path: Path, sig: int, marker: str, group: bool
             assert process.poll() is None, log.read_text()[-3000:]
             time.sleep(0.1)
     except BaseException:
-        process.kill()  # its workers follow it (sweep_workers.py)
+        process.kill()  # its workers follow it (sweeps/workers.py)
         raise
     if group:
         os.killpg(process.pid, sig)
@@ -100,7 +100,7 @@ def test_a_killed_sweep_leaves_nothing_running_and_its_command_finishes_it(tmp_p
         assert f"continue it with: python train.py resume={folder / job}" in said, said[-3000:]
         assert '"status": "interrupted"' in (folder / job / "status.json").read_text()
     environment = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
-    summary = subprocess.run([sys.executable, "-m", "{{cookiecutter.package_name}}.sweep_summary", str(folder)],
+    summary = subprocess.run([sys.executable, "-m", "{{cookiecutter.package_name}}.sweeps.summary", str(folder)],
                              cwd=ROOT, env=environment, capture_output=True, text=True)  # README: the summary by hand
     assert summary.returncode == 0, summary.stderr[-3000:]
     assert f"This finishes it: `{finish}`" in summary.stdout and finish in (folder / "summary.md").read_text()

@@ -1,5 +1,5 @@
-"""A key that nothing reads fails before any work (unknown_keys.py), and so does a command-line
-mistake that Hydra would report in its own words (command_line.py): exit code 2, one paragraph
+"""A key that nothing reads fails before any work (core/unknown_keys.py), and so does a command-line
+mistake that Hydra would report in its own words (core/command_line.py): exit code 2, one paragraph
 naming the key and the nearest keys or options, no run folder, torch not imported.
 """
 
@@ -24,8 +24,8 @@ UNKNOWN = [
     ("+trainer.max_epoch=3", "trainer.max_epoch=3 is not an argument of lightning.Trainer",
      "the nearest: trainer.max_epochs"),
     ("data=csv data.path=x.csv +data.batch_sise=8", "data.batch_sise=8 is not an argument of "
-     "{{cookiecutter.package_name}}.data_csv.CsvData", "the nearest: data.batch_size"),  # a base's argument (**settings)
-    ("+model.widht=3", "model.widht=3 is not an argument of {{cookiecutter.package_name}}.models.ResNet", "the nearest: model.width"),
+     "{{cookiecutter.package_name}}.core.data_csv.CsvData", "the nearest: data.batch_size"),  # a base's argument (**settings)
+    ("+model.widht=3", "model.widht=3 is not an argument of {{cookiecutter.package_name}}.core.models.ResNet", "the nearest: model.width"),
     ("+optimizer.learning_rate=0.1", "optimizer.learning_rate=0.1 is not an argument of torch.optim.Adam",
      "takes: lr, betas, eps"),
     ("+callbacks.early_stoping.patience=3", "callbacks.early_stoping={'patience': 3} is not a key",
@@ -58,7 +58,7 @@ def test_a_key_or_option_that_does_not_exist_fails_before_any_work(tmp_path, ove
 
 def test_options_and_keys_of_your_own_config_folder_count(tmp_path):
     """An option in a folder added with hydra.searchpath is an option, and the keys its file defines exist."""
-    from {{cookiecutter.package_name}}.command_line import command_line_problem
+    from {{cookiecutter.package_name}}.core.command_line import command_line_problem
 
     (tmp_path / "configs" / "stages").mkdir(parents=True)
     (tmp_path / "configs" / "stages" / "mine.yaml").write_text("warm_start: false\ncontinue_on_fail: false\n"
@@ -90,7 +90,7 @@ def test_keys_of_your_own_and_arguments_added_with_a_plus_still_train(train):
 
 def test_every_command_of_the_readme_passes_the_command_line_check():
     """No false alarm on what the README tells users to type (a `???` key such as data.path included)."""
-    from {{cookiecutter.package_name}}.command_line import command_line_problem
+    from {{cookiecutter.package_name}}.core.command_line import command_line_problem
 
     text = (ROOT / "README.md").read_text() + "".join(p.read_text() for p in (ROOT / "configs").rglob("*.yaml"))
     commands = {(script, line.split(" # ")[0].strip())
@@ -116,21 +116,21 @@ SHIPPED = ([f"{group}={option}" for group in ("model", "optimizer", "scheduler",
                                                "curriculum", "trainer", "logger", "callbacks", "data", "stages",
                                                "sweep", "experiment") for option in options(group)]
            + ["data=csv data.path=x.csv data.target=y", "+extra.note=x", "target={metric:test/acc,value:0.9}",
-              "+callbacks.spy._target_={{cookiecutter.package_name}}.callbacks.learning_curve.LearningCurve",
+              "+callbacks.spy._target_={{cookiecutter.package_name}}.diagnostics.learning_curve.LearningCurve",
               "augmentation=light +augmentation.rotation.same_on_batch=true", "+trainer.max_time=00:00:01:00"])
 
 
 @pytest.mark.parametrize("overrides", SHIPPED)
 def test_every_shipped_option_has_only_keys_that_something_reads(overrides):
-    from {{cookiecutter.package_name}}.unknown_keys import unknown_key_problems
+    from {{cookiecutter.package_name}}.core.unknown_keys import unknown_key_problems
 
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         assert unknown_key_problems(compose("train", overrides=overrides.split())) == []
 
 
 def test_arguments_read_from_source_are_the_ones_python_sees():
-    """static_signature.py, which spares validation the import of torch, agrees with inspect where it answers."""
-    from {{cookiecutter.package_name}}.static_signature import parameters
+    """core/static_signature.py, which spares validation the import of torch, agrees with inspect where it answers."""
+    from {{cookiecutter.package_name}}.core.static_signature import parameters
 
     targets = {value for path in (ROOT / "configs").rglob("*.yaml")
                for key, value in flat(OmegaConf.to_container(OmegaConf.load(path))) if key.endswith("_target_")}
@@ -147,7 +147,7 @@ def test_arguments_read_from_source_are_the_ones_python_sees():
             assert static == (names, any(p.kind == p.VAR_KEYWORD for p in signature)), target
         answered += 1
     assert answered >= len(targets) - 6, "most targets are read from source (torch.optim, lightning, ours)"
-    for common in ("lightning.Trainer", "torch.optim.Adam", "{{cookiecutter.package_name}}.models.ResNet", "{{cookiecutter.package_name}}.data.DigitsData"):
+    for common in ("lightning.Trainer", "torch.optim.Adam", "{{cookiecutter.package_name}}.core.models.ResNet", "{{cookiecutter.package_name}}.core.data.DigitsData"):
         assert parameters(common) is not None, common
 
 

@@ -1,5 +1,5 @@
 """Every bad value fails before any work: exit code 2, one paragraph naming the key, the
-value and what is allowed, no traceback, nothing trained (validate.py, target_arguments.py).
+value and what is allowed, no traceback, nothing trained (core/validate.py, core/target_arguments.py).
 
 The values of the first list failed late (after tens of seconds of training, or with a raw
 traceback) or were accepted silently; each is one `python train.py` that must stop at once.
@@ -110,7 +110,7 @@ def config(*overrides: str):
 
 @pytest.mark.parametrize("overrides", ODD_VALUES)
 def test_odd_value_is_refused_naming_its_key(overrides):
-    from {{cookiecutter.package_name}}.validate import ConfigError, validate
+    from {{cookiecutter.package_name}}.core.validate import ConfigError, validate
 
     key = overrides.split()[-1].lstrip("+~").split("=")[0]
     with pytest.raises(ConfigError, match="Nothing was trained") as error:
@@ -138,7 +138,7 @@ GOOD_VALUES = [
 
 @pytest.mark.parametrize("overrides", GOOD_VALUES)
 def test_good_values_pass(overrides):
-    from {{cookiecutter.package_name}}.validate import validate
+    from {{cookiecutter.package_name}}.core.validate import validate
 
     validate(config(*overrides.split()))
 
@@ -146,7 +146,7 @@ def test_good_values_pass(overrides):
 def test_accelerator_names_are_lightnings():
     from lightning.pytorch.accelerators import AcceleratorRegistry
 
-    from {{cookiecutter.package_name}}.validate import ACCELERATORS
+    from {{cookiecutter.package_name}}.core.validate import ACCELERATORS
 
     assert set(ACCELERATORS) == set(AcceleratorRegistry.available_accelerators()) | {"auto", "gpu"}
 
@@ -156,7 +156,7 @@ def test_accelerator_names_are_lightnings():
 def test_devices_on_a_cpu_are_what_lightning_accepts(devices):
     import lightning as L
 
-    from {{cookiecutter.package_name}}.validate import devices_allowed
+    from {{cookiecutter.package_name}}.core.validate import devices_allowed
 
     try:
         L.Trainer(accelerator="cpu", devices=devices, logger=False, enable_checkpointing=False,
@@ -172,7 +172,7 @@ def test_devices_on_a_cpu_are_what_lightning_accepts(devices):
 def test_known_metrics_are_what_a_run_writes(train):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from {{cookiecutter.package_name}}.validate import is_under, known_metrics
+    from {{cookiecutter.package_name}}.core.validate import is_under, known_metrics
 
     overrides = ["trainer.max_epochs=2", "regularization.l1=1e-5", *FAST]
     _, run_dir = train(*overrides)
@@ -185,7 +185,7 @@ def test_known_metrics_are_what_a_run_writes(train):
 
 
 def test_known_metrics_of_the_overfitting_check(train):
-    from {{cookiecutter.package_name}}.validate import known_metrics
+    from {{cookiecutter.package_name}}.core.validate import known_metrics
 
     _, run_dir = train("data=tiny", "~callbacks.progress_bar")  # its callbacks have no model summary
     assert set(read_metrics(run_dir)) == set(known_metrics(config("data=tiny"))["result"])

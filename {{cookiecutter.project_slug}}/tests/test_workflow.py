@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from conftest import FAST, ROOT, read_metrics, run_script
-from {{cookiecutter.package_name}}.run_folder import run_name
-from {{cookiecutter.package_name}}.worklog import append_entry, read_entries
+from {{cookiecutter.package_name}}.runs.run_folder import run_name
+from {{cookiecutter.package_name}}.workflow.worklog import append_entry, read_entries
 
 TINY = ["data.subset=200", "trainer.max_epochs=2", "model=tiny", "baselines=false", "ensemble.k=0", *FAST]
 
@@ -217,7 +217,7 @@ def test_every_shipped_idea_points_at_an_existing_option():
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from {{cookiecutter.package_name}}.idea_backlog import overrides, read_ideas
+    from {{cookiecutter.package_name}}.workflow.idea_backlog import overrides, read_ideas
 
     ideas = read_ideas(ROOT / "ideas.yaml")
     assert len(ideas) >= 12
@@ -234,7 +234,7 @@ def test_every_shipped_idea_points_at_an_existing_option():
 def test_a_sweep_appends_one_line_with_its_best_job(tmp_path, capsys):
     from omegaconf import OmegaConf
 
-    from {{cookiecutter.package_name}}.worklog import append_sweep_entry
+    from {{cookiecutter.package_name}}.workflow.worklog import append_sweep_entry
 
     config = OmegaConf.create({"note": "lr sweep", "paths": {"log_dir": str(tmp_path)}, "target": None,
                                "hydra": {"overrides": {"task": ["optimizer.lr=1e-3,1e-2"]}}})

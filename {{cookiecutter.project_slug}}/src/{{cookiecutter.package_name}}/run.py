@@ -13,28 +13,28 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
-from . import stop_signals
-from .allowlist import warn_unlisted_targets
-from .atomic_write import write_atomically
-from .baselines import report_baselines
-from .callbacks.optuna_pruning import OptunaPruning
-from .callbacks.overfit_verdict import OverfitVerdict
-from .data import SplitData
-from .ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
-from .failures import Pruned, RunFailed
-from .headline import headline_lines
-from .logged_metrics import task_metric, written_metric
-from .module import Classifier, build_module
-from .overfit_check import overfit_check_config
-from .printed_command import printed_command
-from .pseudo_labels import pseudo_label_rounds
-from .resume import resume_run, start_resumed_training
-from .run_status import strict_json
-from .split_fingerprint import small_split_note, write_split_fingerprint
-from .stopping import why_training_stopped
-from .training import build_trainer, evaluate_best
-from .validate import ConfigError
-from .worklog import run_ended, start_run
+from .checks.baselines import report_baselines
+from .core.data import SplitData
+from .core.headline import headline_lines
+from .core.logged_metrics import task_metric, written_metric
+from .core.module import Classifier, build_module
+from .core.overfit_check import overfit_check_config
+from .core.overfit_verdict import OverfitVerdict
+from .core.stopping import why_training_stopped
+from .core.training import build_trainer, evaluate_best
+from .core.validate import ConfigError
+from .pseudo_labels.rounds import pseudo_label_rounds
+from .runs import stop_signals
+from .runs.allowlist import warn_unlisted_targets
+from .runs.atomic_write import write_atomically
+from .runs.failures import Pruned, RunFailed
+from .runs.printed_command import printed_command
+from .runs.resume import resume_run, start_resumed_training
+from .runs.run_status import strict_json
+from .runs.split_fingerprint import small_split_note, write_split_fingerprint
+from .sweeps.ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
+from .sweeps.optuna_pruning import OptunaPruning
+from .workflow.worklog import run_ended, start_run
 
 # Known, harmless warnings of this setup, silenced so that the real ones stand out.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # Lightning vs torch 2.13
@@ -48,22 +48,22 @@ def train(cfg: DictConfig) -> float:
     if ddp_processes_to_start(cfg):  # DDP inside a sweep (-m): this job starts its own processes
         return train_in_own_processes(train, cfg)
     cfg, resume_from = resume_run(cfg)  # resume=<run dir>: its own config, newest valid checkpoint; folder locked
-    warn_unlisted_targets(cfg)  # classes eval.py and resume= would refuse to build (allowlist.py)
+    warn_unlisted_targets(cfg)  # classes eval.py and resume= would refuse to build (runs/allowlist.py)
     if cfg.get("overfit"):  # overfit=true (or data=tiny): the overfitting check on this data and model
         cfg = overfit_check_config(cfg)
     run_dir = Path(cfg.paths.run_dir)
     if cfg.resume and resume_from is None:  # that run had finished and the budget was not raised: nothing done
         written = json.loads((run_dir / "metrics.json").read_text())
         return written.get(written_metric(cfg.optimized_metric, written))  # on regression: val/acc means val/r2
-    start_run(cfg, run_dir)  # run_record.json: command, git commit and patch, versions, machine (run_record.py)
+    start_run(cfg, run_dir)  # run_record.json: command, git commit and patch, versions, machine (workflow/run_record.py)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, module = build_data_and_module(cfg)
     write_split_fingerprint(run_dir, data)  # split.json: eval.py combines runs only on the same test set
     if (note := small_split_note(data)) and not cfg.get("overfit") and not cfg.resume and rank_zero_only.rank == 0:
         print(note)  # fewer than ~30 validation or test examples: once, at the start
-    trainer = build_trainer(cfg, run_dir)  # callbacks, loggers, atomic checkpoint writes (training.py)
+    trainer = build_trainer(cfg, run_dir)  # callbacks, loggers, atomic checkpoint writes (core/training.py)
 
-    start_resumed_training(cfg)  # resume=: the new budget into its config, status "running" (resume.py)
+    start_resumed_training(cfg)  # resume=: the new budget into its config, status "running" (runs/resume.py)
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     stopped = why_training_stopped(trainer)  # fails (RunFailed) if early stopping saw NaN/inf (every process)
     if trainer.is_global_zero:
@@ -83,7 +83,7 @@ def train(cfg: DictConfig) -> float:
     metrics = pseudo_label_rounds(cfg, data, module, run_dir, metrics)  # pseudo_label.rounds > 0: train again, round_<r>/
     finish(trainer, run_dir, metrics)
     pruning = next((c for c in trainer.callbacks if isinstance(c, OptunaPruning)), None)
-    if pruning is not None and pruning.pruned_at_epoch is not None:  # status.json "pruned", exit 0 (failures.py)
+    if pruning is not None and pruning.pruned_at_epoch is not None:  # status.json "pruned", exit 0 (runs/failures.py)
         raise Pruned(f"the sweep's pruner stopped this trial at epoch {pruning.pruned_at_epoch} (metrics.json holds its results)")
     return metrics[optimized_metric(cfg, data)]
 
@@ -110,7 +110,7 @@ def build_data(cfg: DictConfig) -> SplitData:
     if not isinstance(data, SplitData):
         raise ConfigError(
             f"data._target_={cfg.data._target_} gives a {type(data).__name__}, not a SplitData: every part of "
-            "the project reads data through that contract (data.py; README: Your own data)."
+            "the project reads data through that contract (core/data.py; README: Your own data)."
         )
     return data
 

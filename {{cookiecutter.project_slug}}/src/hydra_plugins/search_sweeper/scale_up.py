@@ -2,7 +2,7 @@
 
 The methodology: explore with small, cheap experiments, then check that what won there still
 wins at the scale you care about. `python train.py -m experiment=scale_10x
-hydra.sweeper.small=<multirun dir>` reads that sweep's summary.csv (sweep_summary.py: best
+hydra.sweeper.small=<multirun dir>` reads that sweep's summary.csv (sweeps/summary.py: best
 first), takes its `top` finished jobs, and runs each again with `key` (data.fraction, or
 trainer.max_epochs) multiplied by `factor`. At the end it prints and writes `scale_up.md`: each
 configuration's metric and rank, small and large, and whether the ranking held.
@@ -19,7 +19,7 @@ from hydra.errors import HydraException
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
-from {{cookiecutter.package_name}}.logged_metrics import written_metric
+from {{cookiecutter.package_name}}.core.logged_metrics import written_metric
 
 from .search_sweeper import job_result, maximize, objective
 
@@ -99,11 +99,11 @@ class ScaleUpSweeper(Sweeper):
 
 
 def checked_overrides(path: Path) -> list:
-    """A small job's overrides, untrusted: each parsed and checked before any job is launched (allowlist.py)."""
+    """A small job's overrides, untrusted: each parsed and checked before any job is launched (runs/allowlist.py)."""
     from hydra.errors import CompactHydraException
 
-    from {{cookiecutter.package_name}}.allowlist import check_overrides
-    from {{cookiecutter.package_name}}.checkpoints import CheckpointError
+    from {{cookiecutter.package_name}}.runs.allowlist import check_overrides
+    from {{cookiecutter.package_name}}.runs.checkpoints import CheckpointError
 
     if not path.is_file():
         raise CompactHydraException(f"hydra.sweeper.small: {path} does not exist: summary.csv names a job folder "

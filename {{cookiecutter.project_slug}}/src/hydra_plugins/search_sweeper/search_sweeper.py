@@ -5,7 +5,7 @@ API: ask the sampler for a trial's values, run the trial as a Hydra job (any lau
 sequential, joblib, submitit), tell Optuna the job's result. The study lives in
 `<multirun dir>/optuna.journal` (Optuna's journal file storage, safe across processes and
 machines on a shared file system): each job gets `optuna_trial={study, storage, number}` so
-that callbacks/optuna_pruning.py can report to its trial and stop it early.
+that sweeps/optuna_pruning.py can report to its trial and stop it early.
 
 The search space uses Hydra's own sweep syntax, in `hydra.sweeper.params` (configs/sweep/)
 or on the command line (which wins):
@@ -134,7 +134,7 @@ class SearchSweeper(Sweeper):
         for trial, job in zip(trials, returns, strict=True):
             value, error = job_result(job)
             pruned_at = stored[trial.number].user_attrs.get("pruned_at_epoch")
-            if pruned_at is not None:  # the job stopped early (callbacks/optuna_pruning.py): its last report counts
+            if pruned_at is not None:  # the job stopped early (sweeps/optuna_pruning.py): its last report counts
                 study.tell(trial, state=TrialState.PRUNED)
                 error = None  # the job returned NaN on purpose (failures.Pruned): not a failure
             elif error is not None:
@@ -164,7 +164,7 @@ class SearchSweeper(Sweeper):
                                  self.run_dirs.get(t.number, ""), *[t.params.get(key, "") for key in names]])
 
     def trial_override(self, study, trial) -> str:
-        """`optuna_trial={...}`: which trial this job is, for callbacks/optuna_pruning.py (train.yaml)."""
+        """`optuna_trial={...}`: which trial this job is, for sweeps/optuna_pruning.py (train.yaml)."""
         storage = str(self.journal).replace("\\", "\\\\").replace("'", "\\'")
         return "optuna_trial={" + f"study:'{study.study_name}',storage:'{storage}',number:{trial.number}" + "}"
 
@@ -217,7 +217,7 @@ def maximize(direction: str | None, optimized_metric: str | None) -> bool:
         if direction not in ("minimize", "maximize"):
             raise HydraException(f"hydra.sweeper.direction={direction!r} is not allowed: use minimize or maximize.")
         return direction == "maximize"
-    from {{cookiecutter.package_name}}.logged_metrics import lower_is_better
+    from {{cookiecutter.package_name}}.core.logged_metrics import lower_is_better
 
     return not lower_is_better(str(optimized_metric))
 

@@ -1,1 +1,0 @@
-"""Our own callbacks, one per file. Lightning's own (checkpointing, early stopping, ...) are configured in configs/callbacks/."""

@@ -1,0 +1,32 @@
+"""One fit's Trainer and the numbers of its best weights, shared by a run (run.py) and each
+pseudo-label round (pseudo_labels/rounds.py), so that both are built and evaluated the same way."""
+
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from ..ensembles.averaged_weights import use_averaged_weights
+from ..ensembles.ensemble import ensemble_metrics
+from ..runs.atomic_write import AtomicCheckpointIO
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path):
+    """The Trainer with the config's callbacks (and the curriculum's, if any) and loggers."""
+    callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
+    if (cfg.get("curriculum") or {}).get("_target_"):  # curriculum=easy_to_hard, ...: a callback too
+        callbacks.append(instantiate(cfg.curriculum))
+    loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir,
+                       plugins=[AtomicCheckpointIO()])  # a checkpoint is complete or absent, never truncated
+
+
+def evaluate_best(cfg: DictConfig, trainer, module, data, run_dir: Path) -> dict:
+    """train/loss, then test/ and val/ of the best checkpoint (EMA: the averaged weights), and the ensembles."""
+    best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
+    best = use_averaged_weights(trainer, module, best)  # callbacks=ema: every number from the averaged weights
+    metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
+    metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
+    metrics |= (trainer.validate(module, datamodule=data, verbose=False) or [{}])[0]  # same weights; [] if no val
+    metrics |= ensemble_metrics(cfg, trainer, data, run_dir)  # best single vs top-k ensembles, on test
+    return metrics

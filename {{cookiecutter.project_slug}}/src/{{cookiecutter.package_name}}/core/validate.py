@@ -1,0 +1,374 @@
+"""Check the composed config before any work: a bad value fails in seconds, before training.
+
+Two steps. First the values, importing nothing heavy (no torch, no lightning), so a bad
+value fails in about a second: YAML takes `lr: "0.1"` or `dropout: 2` without complaint;
+these checks name the key, the value and what is allowed. A key that an option does not
+have (SGD has no `betas`) is skipped. Then, once the values are fine, what needs the
+libraries: every key of a `_target_` is an argument that target takes
+(core/target_arguments.py), and the accelerator and precision work on this machine. Both
+steps run before any data is loaded or anything is written.
+"""
+
+import math
+from pathlib import Path
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import InterpolationKeyError
+
+from ..workflow.target import target_problems
+from .logged_metrics import is_under, known_metrics, metric_problems  # noqa: F401 (tests read them here)
+from .unknown_keys import unknown_key_problems
+
+# The names core/models.py accepts. Repeated here because this file must not import torch;
+# tests/test_knobs.py checks that both lists agree.
+ACTIVATIONS = ("relu", "leaky_relu", "gelu")
+NORMS = ("batch", "layer", "none")
+INITS = ("default", "kaiming", "xavier")
+PRECISIONS = ("64-true", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64", "32", "16", "bf16", 64, 32, 16)
+FP16_MIXED = ("16-mixed", "16", 16)  # on a CPU Lightning silently trains these in bf16-mixed instead
+# Lightning's accelerator names (tests/test_validation.py checks them against Lightning's registry).
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message says which and what is allowed. Exit code 2 (runs/failures.py)."""
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raise ConfigError naming every bad value; then check what needs the libraries (see the top)."""
+    problems = broken_references(cfg)  # the checks below read values: first, every value must resolve
+    problems += unknown_key_problems(cfg)  # and every key must be one the project reads (core/unknown_keys.py)
+    if not problems:
+        problems = value_problems(cfg)
+    if not problems:  # the values are fine: now what needs torch and lightning (a few seconds)
+        from .target_arguments import argument_problems
+
+        problems = argument_problems(cfg) + trainer_problems(cfg)
+    if problems:
+        raise ConfigError("Invalid configuration: " + " ".join(problems) + " Nothing was trained.")
+
+
+def value_problems(cfg: DictConfig) -> list[str]:
+    """Types and ranges of the values, without importing torch: one sentence per bad value."""
+    problems = []
+
+    def need(ok: bool, key: str, allowed: str) -> None:
+        if not ok:
+            value = cfg_value(cfg, key)
+            problems.append(f"{key}={value!r} is not allowed: {allowed}.")
+
+    def number(key: str, in_range, allowed: str, whole: bool = False, required: bool = False) -> None:
+        value = cfg_value(cfg, key)
+        if value is None and not required:
+            return
+        need((is_whole(value) if whole else is_number(value)) and in_range(value), key, allowed)
+
+    def choice(key: str, options) -> None:
+        value = cfg_value(cfg, key)
+        need(value is None or value in options, key, "use one of " + ", ".join(map(str, options)))
+
+    def flag(key: str) -> None:
+        value = cfg_value(cfg, key)
+        need(value is None or isinstance(value, bool), key, "use true or false")
+
+    # optimizer (weight decay lives in regularization)
+    number("optimizer.lr", lambda v: v > 0, "the learning rate must be a number > 0 (e.g. 1e-3)", required=True)
+    betas = cfg_value(cfg, "optimizer.betas")
+    need(betas is None or (isinstance(betas, (list, tuple, ListConfig)) and len(betas) == 2
+                           and all(is_number(b) and 0 <= b < 1 for b in betas)),
+         "optimizer.betas", "two numbers in [0, 1), e.g. [0.9, 0.999]")
+    number("optimizer.eps", lambda v: v > 0, "a number > 0 (e.g. 1e-8)")
+    number("optimizer.momentum", lambda v: 0 <= v < 1, "a number in [0, 1) (e.g. 0.9)")
+    flag("optimizer.nesterov")
+
+    # regularization
+    number("regularization.weight_decay", lambda v: v >= 0, "a number >= 0 (0 switches L2 off)", required=True)
+    number("regularization.l1", lambda v: v >= 0, "a number >= 0 (0 switches L1 off)", required=True)
+    number("regularization.dropout", lambda v: 0 <= v < 1, "a probability in [0, 1)", required=True)
+    number("regularization.label_smoothing", lambda v: 0 <= v < 1, "a number in [0, 1)", required=True)
+
+    # model
+    need(cfg_value(cfg, "model.dropout") is None, "model.dropout",
+         "dropout is set in the regularization group: use regularization.dropout=<p>")
+    number("model.width", lambda v: v > 0, "a whole number > 0", whole=True)
+    number("model.stem_to", lambda v: v > 0, "a whole number of pixels > 0 (e.g. 8)", whole=True)
+    blocks = cfg_value(cfg, "model.blocks")
+    need(blocks is None or (isinstance(blocks, (list, tuple, ListConfig)) and len(blocks) > 0
+                            and all(is_whole(b) and b > 0 for b in blocks)),
+         "model.blocks", "a non-empty list of whole numbers > 0, e.g. [1, 1]")
+    choice("model.norm", NORMS)
+    choice("model.activation", ACTIVATIONS)
+    choice("model.init", INITS)
+    flag("model.residual")
+    flag("overfit")
+    flag("final")
+    number("test_set_budget", lambda v: v >= 0, "null (no warning) or a whole number of configurations >= 0",
+           whole=True)
+    problems += target_problems(cfg)  # workflow/target.py
+    number("overfit_check.examples", lambda v: v > 0, "a whole number of training examples > 0", whole=True)
+    number("overfit_check.max_steps", lambda v: v > 0, "a whole number of steps > 0", whole=True)
+    number("overfit_check.loss_below", lambda v: v > 0, "a training loss > 0 (e.g. 0.01)")
+    number("overfit_check.loss_fraction", lambda v: 0 < v < 1, "a fraction of the loss at init, > 0 and < 1 (e.g. 0.01)")
+
+    # seeds and data
+    number("seed", lambda v: 0 <= v < 2**32, "a whole number in [0, 2**32 - 1] (it seeds every random generator)",
+           whole=True, required=True)
+    number("data.split_seed", lambda v: v >= 0, "a whole number >= 0", whole=True)
+    number("data.batch_size", lambda v: v > 0, "use a whole number > 0", whole=True, required=True)
+    number("data.fraction", lambda v: 0 < v <= 1, "a fraction of the training set in (0, 1]")
+    number("data.subset", lambda v: v > 0, "null (all) or a whole number of training examples > 0", whole=True)
+    number("data.num_workers", lambda v: v >= 0, "a whole number >= 0", whole=True)
+    for split in ("val", "test"):
+        number(f"data.{split}_fraction", lambda v: 0 < v < 1, f"a fraction of the data in (0, 1) for the {split} set")
+    val, test = cfg_value(cfg, "data.val_fraction"), cfg_value(cfg, "data.test_fraction")
+    if is_number(val) and is_number(test) and 0 < val < 1 and 0 < test < 1 and val + test >= 1:
+        problems.append(f"data.val_fraction={val!r} and data.test_fraction={test!r} leave nothing to train on: "
+                        "their sum must be < 1 (the training set is the rest).")
+
+    # scheduler
+    number("scheduler.warmup_steps", lambda v: v >= 0, "a whole number of steps >= 0", whole=True)
+    number("scheduler.min_lr_ratio", lambda v: 0 <= v <= 1, "a fraction of the lr in [0, 1]")
+    number("scheduler.gamma", lambda v: 0 < v <= 1, "a factor in (0, 1] (e.g. 0.1)")
+    number("scheduler.every", lambda v: v > 0, "a whole number of steps > 0", whole=True)
+    number("scheduler.pct_start", lambda v: 0 < v < 1, "a fraction of the run in (0, 1)")
+    milestones = cfg_value(cfg, "scheduler.milestones")
+    need(milestones is None or (isinstance(milestones, (list, tuple, ListConfig))
+                                and all(is_number(m) and 0 < m < 1 for m in milestones)),
+         "scheduler.milestones", "a list of fractions of the run in (0, 1), e.g. [0.5, 0.75]")
+
+    # augmentation: every transform's probability
+    augmentation = cfg_value(cfg, "augmentation")
+    for name in augmentation or {}:
+        if isinstance(augmentation[name], DictConfig) and "p" in augmentation[name]:
+            number(f"augmentation.{name}.p", lambda v: 0 <= v <= 1, "a probability in [0, 1]")
+
+    # trainer (0 epochs, steps or training batches would report the metrics of an untrained model)
+    number("trainer.max_epochs", lambda v: v >= 1 or v == -1, "a whole number >= 1 (-1: no limit)", whole=True)
+    number("trainer.max_steps", lambda v: v >= 1 or v == -1, "a whole number >= 1 (-1: no limit)", whole=True)
+    number("trainer.log_every_n_steps", lambda v: v >= 1, "a whole number of steps >= 1", whole=True)
+    number("trainer.check_val_every_n_epoch", lambda v: v >= 1, "null or a whole number of epochs >= 1", whole=True)
+    number("trainer.limit_train_batches", lambda v: 0 < v <= 1 if isinstance(v, float) else v >= 1,
+           "null (all), a fraction in (0, 1] or a whole number of batches >= 1")
+    for split in ("val", "test"):
+        number(f"trainer.limit_{split}_batches", lambda v: 0 <= v <= 1 if isinstance(v, float) else v >= 0,
+               "null (all), a fraction in [0, 1] or a whole number of batches >= 0 (0: none)")
+    fast = cfg_value(cfg, "trainer.fast_dev_run")
+    need(fast is None or isinstance(fast, bool) or (is_whole(fast) and fast >= 0), "trainer.fast_dev_run",
+         "true, false or a whole number of batches >= 0")
+    accelerator = cfg_value(cfg, "trainer.accelerator")
+    if not isinstance(accelerator, DictConfig):  # else an Accelerator object (`_target_`)
+        choice("trainer.accelerator", ACCELERATORS)
+    devices = cfg_value(cfg, "trainer.devices")
+    if devices is not None:
+        allowed = devices_allowed(devices, on_cpu=accelerator == "cpu")
+        need(allowed is None, "trainer.devices", allowed)
+    number("trainer.gradient_clip_val", lambda v: v > 0, "null (no clipping) or a number > 0")
+    choice("trainer.gradient_clip_algorithm", ("norm", "value"))
+    number("trainer.accumulate_grad_batches", lambda v: v >= 1, "a whole number >= 1", whole=True)
+    choice("trainer.precision", PRECISIONS)
+    if accelerator == "cpu":
+        problems += precision_problems(cfg)
+    deterministic = cfg_value(cfg, "trainer.deterministic")
+    need(deterministic is None or isinstance(deterministic, bool) or deterministic == "warn",
+         "trainer.deterministic", "use true, false or warn")
+
+    # data.label_noise and the ensemble block
+    noise = cfg_value(cfg, "data.label_noise")
+    need(noise is None or (is_number(noise) and 0 <= noise < 1), "data.label_noise",
+         "a fraction of training labels, 0 <= label_noise < 1 (e.g. 0.3)")
+    problems += pseudo_label_problems(cfg)
+    k = cfg_value(cfg, "ensemble.k")
+    need(k is None or (isinstance(k, int) and not isinstance(k, bool) and k >= 0), "ensemble.k",
+         "a whole number of checkpoints >= 0 (0 turns the ensemble table off)")
+    methods = cfg_value(cfg, "ensemble.methods")
+    known = {"single", "soft", "hard", "weight_average"}
+    need(methods is None or (isinstance(methods, (list, tuple, ListConfig)) and set(methods) <= known),
+         "ensemble.methods", f"a list of {sorted(known)}")
+
+    # the Optuna trial a sweep job reports to (set by src/hydra_plugins/search_sweeper, train.yaml)
+    trial = cfg_value(cfg, "optuna_trial")
+    need(trial is None or (isinstance(trial, DictConfig) and isinstance(trial.get("study"), str)
+                           and isinstance(trial.get("storage"), str) and is_whole(trial.get("number"))
+                           and trial.number >= 0),
+         "optuna_trial", "null, or {study: <name>, storage: <journal file>, number: <trial>}, which the "
+         "sweepers of configs/sweep/ set for each job (not set by hand)")
+    # curriculum (curriculum/difficulty.py; the names are repeated here because this file must not import torch)
+    if cfg_value(cfg, "curriculum._target_"):
+        choice("curriculum.order", ("easy_to_hard", "hard_to_easy", "self_paced"))
+        choice("curriculum.scorer", ("baseline", "checkpoint"))
+        choice("curriculum.pacing", ("linear", "root", "step"))
+        for end in ("start", "end"):
+            number(f"curriculum.{end}_fraction", lambda v: 0 < v <= 1, "a fraction of the training set in (0, 1]",
+                   required=True)
+        number("curriculum.full_at_epoch", lambda v: v >= 0, "a whole number of epochs >= 0", whole=True,
+               required=True)
+        checkpoint = cfg_value(cfg, "curriculum.checkpoint")
+        if cfg_value(cfg, "curriculum.scorer") == "checkpoint" and not (checkpoint and Path(str(checkpoint)).is_file()):
+            need(False, "curriculum.checkpoint", "with curriculum.scorer=checkpoint, the path of an existing .ckpt "
+                 "of this project trained on the same data")
+
+    # callbacks, and the metrics they, optimized_metric and the target name (core/logged_metrics.py)
+    problems += metric_problems(cfg)
+    for name, callback in (cfg.get("callbacks") or {}).items() if not cfg.get("overfit") else []:
+        if not isinstance(callback, DictConfig):
+            continue
+        key = f"callbacks.{name}"
+        if "mode" in callback:
+            choice(f"{key}.mode", ("min", "max"))
+        number(f"{key}.save_top_k", lambda v: v >= -1, "a whole number >= -1 (-1: keep all, 0: none)", whole=True)
+        number(f"{key}.patience", lambda v: v >= 0, "a whole number of validations >= 0", whole=True)
+        if str(callback.get("_target_", "")).endswith(".ModelCheckpoint"):  # 0 saves nothing: no weights, no resume
+            number(f"{key}.every_n_epochs", lambda v: v >= 1, "a whole number of epochs >= 1", whole=True)
+        else:
+            number(f"{key}.every_n_epochs", lambda v: v >= 0, "a whole number of epochs >= 0 (0: only at the end)",
+                   whole=True)
+    return problems
+
+
+def pseudo_label_problems(cfg: DictConfig) -> list[str]:
+    """data.unlabeled_fraction and the pseudo_label block (pseudo_labels/rounds.py): ranges, and rounds need hidden labels."""
+    hidden, pool = cfg_value(cfg, "data.unlabeled_fraction"), cfg_value(cfg, "data.unlabeled_path")
+    rounds, threshold = cfg_value(cfg, "pseudo_label.rounds"), cfg_value(cfg, "pseudo_label.threshold")
+    problems = []
+    if hidden is not None and not (is_number(hidden) and 0 <= hidden < 1):
+        problems.append(f"data.unlabeled_fraction={hidden!r} is not allowed: a fraction of the training labels to "
+                        "hide, 0 <= unlabeled_fraction < 1 (e.g. 0.9).")
+    elif is_number(hidden) and hidden > 0 and cfg_value(cfg, "data.task") not in (None, "classification"):
+        problems.append(f"data.unlabeled_fraction={hidden!r} applies to classification only (data.task="
+                        f"{cfg_value(cfg, 'data.task')}): pseudo-labels are predicted classes.")
+    if rounds is not None and not (is_whole(rounds) and rounds >= 0):
+        problems.append(f"pseudo_label.rounds={rounds!r} is not allowed: a whole number of rounds >= 0 (0: off).")
+    elif is_whole(rounds) and rounds > 0 and not (is_number(hidden) and hidden > 0) and not pool:
+        problems.append(f"pseudo_label.rounds={rounds} needs examples without labels to pseudo-label: give them "
+                        "with data.unlabeled_path=<file or folder of inputs>, or hide some with "
+                        "data.unlabeled_fraction=<fraction of the training labels, e.g. 0.9>.")
+    if pool and is_number(hidden) and hidden > 0:
+        problems.append(f"data.unlabeled_path={pool} and data.unlabeled_fraction={hidden} both give unlabelled "
+                        "examples: use one of them.")
+    if threshold is not None and not (is_number(threshold) and 0 <= threshold <= 1):
+        problems.append(f"pseudo_label.threshold={threshold!r} is not allowed: the softmax probability a "
+                        "prediction needs to become a label, a number in [0, 1] (e.g. 0.95).")
+    return problems
+
+
+def devices_allowed(devices, on_cpu: bool) -> str | None:
+    """None if Lightning takes `trainer.devices=<devices>`, else what it takes."""
+    if devices == "auto":
+        return None
+    if isinstance(devices, str):  # "2", "-1", "0,1": what Lightning parses from a string
+        parts = [part.strip() for part in devices.split(",") if part.strip()]
+        if len(parts) == 1 and (parts[0].isdigit() or parts[0] == "-1") and "," not in devices:
+            devices = int(parts[0])
+        elif parts and all(part.isdigit() for part in parts):
+            devices = [int(part) for part in parts]
+    if on_cpu:
+        return None if is_whole(devices) and devices >= 1 else "on a CPU, auto or a whole number of processes >= 1"
+    if is_whole(devices) and (devices >= 1 or devices == -1):
+        return None
+    if (isinstance(devices, (list, tuple, ListConfig)) and len(devices) > 0 and len(set(devices)) == len(devices)
+            and all(is_whole(d) and d >= 0 for d in devices)):
+        return None
+    return "auto, a number of devices >= 1, -1 (all of them), or a list of device indices such as [0, 1]"
+
+
+def precision_problems(cfg: DictConfig) -> list[str]:
+    """A run on the CPU asked for fp16 mixed precision: Lightning would train in bf16 without a word."""
+    precision = cfg_value(cfg, "trainer.precision")
+    if precision not in FP16_MIXED:
+        return []
+    return [f"trainer.precision={precision!r} needs a GPU: on a CPU Lightning would silently train in "
+            "bf16-mixed instead, and the run's config would not say what ran. On a CPU use bf16-mixed or 32-true."]
+
+
+def trainer_problems(cfg: DictConfig) -> list[str]:
+    """What only Lightning knows: the strategy's name, and whether the accelerator exists here.
+
+    With accelerator=auto on a machine without GPUs, the devices and precision must work on a CPU.
+    """
+    from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator, XLAAccelerator
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    problems = []
+    strategy = cfg_value(cfg, "trainer.strategy")
+    strategies = ["auto", *StrategyRegistry.available_strategies()]
+    if strategy is not None and not isinstance(strategy, DictConfig) and strategy not in strategies:
+        problems.append(f"trainer.strategy={strategy!r} is not allowed: use one of {', '.join(strategies)}.")
+    accelerator = cfg_value(cfg, "trainer.accelerator")
+    if accelerator not in ACCELERATORS or accelerator == "cpu":
+        return problems  # a `_target_` of your own, or already checked with the values
+    available = {"cuda": CUDAAccelerator.is_available(), "mps": MPSAccelerator.is_available(),
+                 "tpu": XLAAccelerator.is_available()}
+    available["gpu"] = available["cuda"] or available["mps"]
+    if accelerator != "auto" and not available[accelerator]:
+        problems.append(f"trainer.accelerator={accelerator!r} is not available on this machine (no such device "
+                        "found): use cpu, or auto (the best device there is).")
+    elif accelerator == "auto" and not any(available.values()):  # auto means the CPU here
+        devices = cfg_value(cfg, "trainer.devices")
+        allowed = devices_allowed(devices, on_cpu=True) if devices is not None else None
+        if allowed:
+            problems.append(f"trainer.devices={devices!r} is not allowed: {allowed} (auto is the CPU here).")
+        problems += precision_problems(cfg)
+    return problems
+
+
+def broken_references(cfg: DictConfig, prefix: str = "") -> list[str]:
+    """Values that can never resolve: `???` left unset, or `${...}` naming a key that does not exist.
+
+    A removed callback (`~callbacks.model_checkpoint`) leaves such references behind (early
+    stopping's monitor points at the checkpoint's). Other resolver errors are left to Hydra.
+    """
+    problems = []
+    for key in node_keys(cfg):
+        full_key = f"{prefix}{key}"
+        if OmegaConf.is_missing(cfg, key):
+            problems.append(f"{full_key} has no value (???): set it, e.g. `{full_key}=<value>`.")
+        elif OmegaConf.is_interpolation(cfg, key):
+            try:
+                cfg[key]
+            except InterpolationKeyError as error:
+                expression = OmegaConf.to_container(cfg, resolve=False)[key]
+                reason = str(error).splitlines()[0]
+                problems.append(f"{full_key}={expression} refers to a key that does not exist ({reason}): "
+                                f"set {full_key} itself, or keep the key it refers to.")
+            except Exception:  # another resolver's problem (e.g. ${hydra:...} outside a Hydra run): not ours
+                pass
+        elif isinstance(cfg[key], (DictConfig, ListConfig)):
+            problems += broken_references(cfg[key], f"{full_key}.")
+    return problems
+
+
+def node_keys(node) -> list:
+    if isinstance(node, DictConfig):
+        return list(node.keys())
+    return list(range(len(node))) if isinstance(node, ListConfig) else []
+
+
+def cfg_value(cfg: DictConfig, key: str):
+    node = cfg
+    for part in key.split("."):
+        if not isinstance(node, DictConfig) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def is_number(value) -> bool:
+    """A finite int or float (YAML's true/false, .nan and .inf are not numbers here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def checkpoint_count(text: str) -> int:
+    """eval.py's and predict.py's --k: a whole number >= 1 (argparse prints the message with the usage, exit 2)."""
+    import argparse
+
+    try:
+        k = int(text)
+    except ValueError:
+        k = 0
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a whole number of checkpoints >= 1, e.g. --k 3")
+    return k
