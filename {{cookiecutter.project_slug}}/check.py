@@ -9,8 +9,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from {{cookiecutter.package_name}}.runs import failures
 from {{cookiecutter.package_name}}.core.command_line import command_line_problem
+from {{cookiecutter.package_name}}.runs import failures
 from {{cookiecutter.package_name}}.runs.run_folder import new_folder
 
 OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new folder: configs/check.yaml

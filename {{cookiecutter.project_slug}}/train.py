@@ -6,8 +6,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from {{cookiecutter.package_name}}.runs import failures
 from {{cookiecutter.package_name}}.core.command_line import command_line_problem
+from {{cookiecutter.package_name}}.runs import failures
 from {{cookiecutter.package_name}}.runs.note_quoting import note_problem
 from {{cookiecutter.package_name}}.runs.run_folder import new_folder, run_name
 from {{cookiecutter.package_name}}.sweeps.finish_sweep import continue_earlier_attempt, sweep_to_finish_problem

@@ -18,7 +18,7 @@ ONE_EPOCH = ["trainer.max_epochs=1", *FAST]
 
 
 def write_images(root, **settings):
-    from test_data_options import write_images  # PNGs of three colors, one folder per class
+    from data_files import write_images  # PNGs of three colors, one folder per class
 
     return write_images(root, **settings)
 

@@ -105,7 +105,7 @@ def test_a_second_writer_is_refused_naming_the_holder_and_a_killed_run_resumes(t
 
 
 def test_a_moved_run_folder_resumed_after_two_kills_ends_like_the_run_left_alone(tmp_path):
-    from test_resume import steps
+    from stop_runs import steps
 
     setup = ["trainer.max_epochs=7", "trainer.deterministic=true", *QUICK]
     alone = tmp_path / "alone"
@@ -141,7 +141,7 @@ def finished(tmp_path_factory):
 
 
 def test_resuming_a_finished_run_changes_nothing_unless_the_budget_is_raised(finished, tmp_path):
-    from test_resume import steps
+    from stop_runs import steps
 
     run_dir = tmp_path / "run"
     shutil.copytree(finished, run_dir)

@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from conftest import FAST, ROOT, read_metrics, run_script
-from test_data_options import write_images
-from test_resume import start, steps, stop_after_first_epoch
+from data_files import write_images
+from stop_runs import start, steps, stop_after_first_epoch
 
 TESTS = os.path.dirname(__file__)
 # the recorder lives beside the tests: train.py imports it from there

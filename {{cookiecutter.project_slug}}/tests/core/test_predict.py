@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-import test_data_options
+import data_files
 from conftest import FAST, ROOT, run_script
 from {{cookiecutter.package_name}}.core.data import load_digits_tensors
 from {{cookiecutter.package_name}}.core.data_csv import read_new_csv
@@ -54,7 +54,7 @@ def digits_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def image_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("images")
-    root = test_data_options.write_images(folder / "fruit")
+    root = data_files.write_images(folder / "fruit")
     run = train_run(folder, "data=image_folder", f"data.path={root}", "data.size=8", "model=tiny",
                     "trainer.max_epochs=4", "data.batch_size=16", "optimizer.lr=0.01")
     return run, root
@@ -65,7 +65,7 @@ def csv_run(tmp_path_factory):
     if not (ROOT / "configs" / "model" / "mlp_small.yaml").exists():
         pytest.skip("a table needs the MLP ladder (model=mlp_small), which this project does not have yet")
     folder = tmp_path_factory.mktemp("table")
-    table = test_data_options.write_table(folder / "animals.csv")
+    table = data_files.write_table(folder / "animals.csv")
     run = train_run(folder, "data=csv", f"data.path={table}", "data.target=species", "data.missing=mean",
                     "data.drop_columns=[id]", "model=mlp_small", "~callbacks.worst_mistakes",
                     "trainer.max_epochs=4", "data.batch_size=16", "optimizer.lr=0.01")

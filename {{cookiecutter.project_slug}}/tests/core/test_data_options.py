@@ -12,84 +12,14 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from PIL import Image
 
-from conftest import FAST, ROOT, read_metrics, run_script
+from conftest import FAST, read_metrics, run_script
+from data_files import COLORS, OWN_MODEL, SHORT, VECTOR_RUN, own_model_env, vectors, write_images, write_table  # noqa: F401
 from {{cookiecutter.package_name}}.core.data import DataError
 from {{cookiecutter.package_name}}.core.data_csv import CsvData, read_new_csv
 from {{cookiecutter.package_name}}.core.data_images import ImageFolderData, read_new_images
 from {{cookiecutter.package_name}}.core.data_npz import NpzData, read_new_npz
 from {{cookiecutter.package_name}}.core.validate import ConfigError
-
-# Vectors and tables need an MLP: a user's own model, written beside the data (as the README shows).
-OWN_MODEL = '''
-import math
-
-from torch import nn
-
-
-class TinyMLP(nn.Module):
-    """Flatten, one hidden layer. Takes what the module passes: in_shape, num_outputs, dropout."""
-
-    def __init__(self, in_shape, num_outputs, dropout=0.0, width=32, **other_knobs):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(in_shape), width), nn.ReLU(),
-                                 nn.Dropout(dropout), nn.Linear(width, num_outputs))
-
-    def forward(self, x):
-        return self.net(x)
-'''
-VECTOR_RUN = ["model._target_=own_model.TinyMLP"]  # worst mistakes: a table of rows for vectors
-SHORT = ["trainer.max_epochs=4", "data.batch_size=16", "optimizer.lr=0.01", *FAST]
-COLORS = np.array([(220, 50, 50), (80, 230, 80), (30, 30, 120)])  # per class; apart in grayscale too
-
-
-def vectors(count=240, features=6, seed=0, classes=3):
-    """Class k (of `classes`, labels 0..classes-1) has feature k raised: an MLP learns it in a few steps."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(count) % classes
-    x = rng.normal(size=(count, features)).astype(np.float32)
-    x[np.arange(count), y] += 3.0
-    return x, y
-
-
-def write_table(path, count=240, missing=True, labels=("cat", "dog", "fox"), shift=None):
-    """size and weight (numeric), color (categorical), species (string labels); a few gaps if `missing`."""
-    rng = np.random.default_rng(0)
-    with open(path, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["id", "size", "weight", "color", "species"])
-        for i in range(count):
-            k = i % len(labels)
-            size = rng.normal() + 3.0 * (k == 0)
-            weight = 10 * rng.normal() + 50 + 40 * (k == 1) + (shift or {}).get(i, 0.0)
-            color = ["red", "green", "blue"][k] if rng.random() < 0.8 else "grey"
-            row = [f"id{i}", f"{size:.3f}", f"{weight:.3f}", color, labels[k]]
-            if missing and i in (4, 9):
-                row[1] = ""
-            if missing and i == 7:
-                row[3] = "NA"
-            writer.writerow(row)
-    return path
-
-
-def write_images(root, per_class=30, layout=None, size=10, seed=0):
-    """PNGs of three colors; layout {"train": n, "val": n, "test": n} per class makes the own split."""
-    rng = np.random.default_rng(seed)
-    parts = layout or {None: per_class}
-    for k, name in enumerate(["apple", "leaf", "sky"]):
-        for split, count in parts.items():
-            folder = root / name if split is None else root / split / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for i in range(count):
-                pixels = np.clip(COLORS[k] + rng.integers(-30, 30, size=(size, size, 3)), 0, 255).astype(np.uint8)
-                Image.fromarray(pixels).save(folder / f"{i:03d}.png")
-    return root
-
-
-def own_model_env(folder) -> dict:
-    (folder / "own_model.py").write_text(OWN_MODEL)
-    return {"PYTHONPATH": os.pathsep.join([str(folder), str(ROOT / "src")])}
 
 
 def train_on(tmp_path, *overrides, env=None):
