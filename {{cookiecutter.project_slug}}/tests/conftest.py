@@ -27,6 +27,14 @@ def run_script(script: str, *overrides: str, cwd: Path = ROOT, timeout: int = 60
     )
 
 
+def pytest_collection_modifyitems(items):
+    """Two tiers: `pytest -m "not slow"` runs the tests marked `fast` (a few per folder, each room's main path,
+    ~2 minutes on 2 cores); every other test is `slow`. `pytest` alone runs both: the gate before a change lands."""
+    for item in items:
+        if not item.get_closest_marker("fast"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def train(tmp_path):
     """train(*overrides) -> (process, run_dir): one run of train.py into a fresh folder."""
