@@ -11,6 +11,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # the package, whether or not it is pip-installed
 
+# The feature rooms baked into this project (tests/<room>/ goes with its room at bake time).
+ROOMS = {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and p.name != "core" and not p.name.startswith(("_", "."))}
+
+
+def when_room(room: str, *overrides: str) -> list[str]:
+    """Overrides that name a feature room's keys (e.g. `baselines=false`), only in a bake that has the room."""
+    return list(overrides) if room in ROOMS else []
+
+
 # Fast, quiet settings for the test runs: no progress bar redraws, few threads.
 FAST = ["~callbacks.progress_bar", "~callbacks.model_summary"]
 
