@@ -5,8 +5,6 @@ naming the key and the nearest keys or options, no run folder, torch not importe
 
 import inspect
 import os
-import re
-import shlex
 import subprocess
 import sys
 
@@ -86,25 +84,6 @@ def test_keys_of_your_own_and_arguments_added_with_a_plus_still_train(train):
                              "+trainer.max_time=00:00:05:00", "+logger.tensorboard.flush_secs=5", *FAST)
     config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
     assert config.extra == {"dataset_version": 3, "why": "baseline"} and config.trainer.max_time == "00:00:05:00"
-
-
-def test_every_command_of_the_readme_passes_the_command_line_check():
-    """No false alarm on what the README tells users to type (a `???` key such as data.path included)."""
-    from {{cookiecutter.package_name}}.core.command_line import command_line_problem
-
-    text = (ROOT / "README.md").read_text() + "".join(p.read_text() for p in (ROOT / "configs").rglob("*.yaml"))
-    commands = {(script, line.split(" # ")[0].strip())
-                for script, line in re.findall(r"python (train|check)\.py ([^`\n]*)", text)}
-    flagged = []
-    for script, line in sorted(commands):
-        try:
-            arguments = shlex.split(line)
-        except ValueError:  # prose around a command, e.g. an opening quote
-            continue
-        if command_line_problem(arguments, ROOT / "configs", script):
-            flagged.append(line)
-    assert len(commands) > 50
-    assert all("stages=mine" in line for line in flagged), flagged  # mine: the README's example of your own file
 
 
 def options(group: str) -> list[str]:

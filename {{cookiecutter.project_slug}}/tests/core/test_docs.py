@@ -1,0 +1,71 @@
+"""The README is the front door and docs/ holds the rest: short, no dangling link, and every command
+it shows passes the project's command-line check (core/command_line.py). A room left out at bake time
+takes its page, its README lines and so its commands with it; these tests check what is left.
+"""
+
+import re
+import shlex
+
+import pytest
+
+from conftest import ROOMS, ROOT
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+COMMAND = re.compile(r"python (train|check)\.py ([^`\n]*)")
+# what a room's README lines name: absent from the README of a bake without the room
+ROOM_MARKS = {"checks": ["check.py", "docs/checks.md"], "diagnostics": ["docs/diagnostics.md"],
+              "ensembles": ["eval.py", "docs/ensembles.md"], "curriculum": ["curriculum=", "docs/curriculum.md"],
+              "stages": ["stages=", "docs/stages.md"], "pseudo_labels": ["pseudo_label.", "docs/pseudo_labels.md"],
+              "sweeps": ["sweep=", "docs/sweeps.md"], "workflow": ["worklog.py", "ideas.py", "docs/workflow.md"]}
+
+
+@pytest.mark.fast
+def test_the_readme_reads_in_five_minutes():
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 250
+
+
+@pytest.mark.fast
+def test_every_relative_link_of_the_readme_and_docs_resolves():
+    dangling = []
+    for page in PAGES:
+        for target in LINK.findall(page.read_text()):
+            path = target.split("#")[0]
+            if not path or re.match(r"[a-z]+:", path):  # an anchor on the page, a web address
+                continue
+            if not (page.parent / path).exists():
+                dangling.append(f"{page.relative_to(ROOT)}: {target}")
+    assert dangling == []
+
+
+@pytest.mark.fast
+def test_the_readme_names_no_room_left_out():
+    readme = (ROOT / "README.md").read_text()
+    for room, marks in ROOM_MARKS.items():
+        assert (ROOT / "docs" / f"{room}.md").exists() == (room in ROOMS), room
+        if room not in ROOMS:
+            assert [mark for mark in marks if mark in readme] == [], room
+
+
+def shown_commands() -> set[tuple[str, str]]:
+    """(script, overrides) of every `python train.py ...` / `python check.py ...` the README, docs/ and the
+    comments of configs/ show, without the ones that hold a <placeholder> the user fills in."""
+    text = "".join(p.read_text() for p in PAGES) + "".join(p.read_text() for p in (ROOT / "configs").rglob("*.yaml"))
+    return {(script, line.split(" # ")[0].strip()) for script, line in COMMAND.findall(text) if "<" not in line}
+
+
+@pytest.mark.fast
+def test_every_command_of_the_readme_and_docs_passes_the_command_line_check():
+    """No false alarm on what the docs tell users to type (a `???` key such as data.path included)."""
+    from {{cookiecutter.package_name}}.core.command_line import command_line_problem
+
+    commands, flagged = shown_commands(), []
+    for script, line in sorted(commands):
+        try:
+            arguments = shlex.split(line)
+        except ValueError:  # prose around a command, e.g. an opening quote, or a line continued with \
+            continue
+        if problem := command_line_problem(arguments, ROOT / "configs", script):
+            flagged.append(f"python {script}.py {line}: {problem}")
+    assert len(commands) >= 10
+    assert all("stages=mine" in line for line in flagged), flagged  # mine: docs/stages.md's example of your own file
