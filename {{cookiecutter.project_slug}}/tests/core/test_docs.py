@@ -57,8 +57,12 @@ def shown_commands() -> set[tuple[str, str]]:
 @pytest.mark.fast
 def test_every_command_of_the_readme_and_docs_passes_the_command_line_check():
     """No false alarm on what the docs tell users to type (a `???` key such as data.path included)."""
+    from hydra import compose, initialize_config_dir
+
     from {{cookiecutter.package_name}}.core.command_line import command_line_problem
 
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        compose("train")  # the check answers None when the configs do not compose: make sure they do
     commands, flagged = shown_commands(), []
     for script, line in sorted(commands):
         try:
