@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import FAST, ROOT
 
-# Vectors and tables need an MLP: a user's own model, written beside the data (as the README shows).
+# Vectors and tables need an MLP: a user's own model, written beside the data (as docs/models.md shows).
 OWN_MODEL = '''
 import math
 

@@ -10,7 +10,7 @@ from {{cookiecutter.package_name}}.checks.baselines import baseline_accuracies, 
 from {{cookiecutter.package_name}}.core.data import DigitsData
 from {{cookiecutter.package_name}}.core.validate import ConfigError
 
-# A user's own datamodule, written the way the README tells: subclass SplitData, implement load().
+# A user's own datamodule, written the way docs/data.md tells: subclass SplitData, implement load().
 OWN_DATA = '''
 import torch
 

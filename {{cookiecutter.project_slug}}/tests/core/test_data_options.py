@@ -146,7 +146,7 @@ def test_csv_with_categories_string_labels_and_gaps_trains_end_to_end(tmp_path):
 
 
 def test_tabular_experiment_trains_a_csv_with_its_own_defaults(tmp_path):
-    """experiment=tabular (README: Your own data): the wide, shallow, strongly regularized MLP on a table."""
+    """experiment=tabular (docs/data.md): the wide, shallow, strongly regularized MLP on a table."""
     write_table(tmp_path / "animals.csv")
     process, run_dir = train_on(tmp_path, "experiment=tabular", "data=csv", f"data.path={tmp_path / 'animals.csv'}",
                                 "data.target=species", "data.missing=mean", "data.drop_columns=[id]",

@@ -1,4 +1,4 @@
-"""Every command the project prints runs when pasted into bash (README: Safety and recovery).
+"""Every command the project prints runs when pasted into bash (docs/runs.md).
 
 Runs whose overrides hold `=`, `,`, a list value and an experiment print commands at the end,
 on Ctrl-C and SIGTERM, on a finished run, in a sweep's summary, in a ladder's advice, in the

@@ -90,7 +90,7 @@ def options(group: str) -> list[str]:
     return sorted(path.stem for path in (ROOT / "configs" / group).glob("*.yaml"))
 
 
-# every option of every group, every experiment, and what the README's tables name: no false alarm
+# every option of every group, every experiment, and what the docs' tables name: no false alarm
 SHIPPED = ([f"{group}={option}" for group in ("model", "optimizer", "scheduler", "regularization", "augmentation",
                                                "curriculum", "trainer", "logger", "callbacks", "data", "stages",
                                                "sweep", "experiment") for option in options(group)]
