@@ -73,3 +73,20 @@ def test_every_command_of_the_readme_and_docs_passes_the_command_line_check():
             flagged.append(f"python {script}.py {line}: {problem}")
     assert len(commands) >= 10
     assert all("stages=mine" in line for line in flagged), flagged  # mine: docs/stages.md's example of your own file
+
+
+@pytest.mark.fast
+def test_every_flag_the_docs_give_predict_and_eval_is_one_they_take(tmp_path):
+    """`python predict.py ... --id-column id`, `python eval.py ... --k 3`: each flag shown is in the script's --help."""
+    from conftest import run_script
+
+    text = "".join(p.read_text() for p in PAGES)
+    for script in ("predict.py", "eval.py"):
+        flags = {flag for line in re.findall(rf"python {script} ([^`\n]*)", text)
+                 for flag in re.findall(r"(?<!\S)(--[a-z][a-z-]*)", line.split(" # ")[0])}
+        if not (ROOT / script).exists():
+            assert flags == set(), script  # a room left out took the script: its page went with it
+            continue
+        shown = run_script(script, "--help", cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert [flag for flag in sorted(flags) if flag not in shown.stdout] == [], script
