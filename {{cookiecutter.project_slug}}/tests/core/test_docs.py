@@ -37,6 +37,20 @@ def test_every_relative_link_of_the_readme_and_docs_resolves():
                 dangling.append(f"{page.relative_to(ROOT)}: {target}")
     assert dangling == []
 
+# a file the docs name, e.g. `src/<package>/runs/allowlist.py`, `core/data.py`, `tests/core/test_resume.py`
+PROJECT_FILE = re.compile(r"[`( ]((?:src|core|runs|tests|configs|benchmarks|checks|diagnostics|ensembles|curriculum"
+                          r"|stages|pseudo_labels|sweeps|workflow)/[\w/.-]*\.(?:py|yaml|md))")
+
+
+@pytest.mark.fast
+def test_every_file_the_readme_and_docs_name_exists():
+    """A module moved or renamed leaves no stale path in the docs (the user's own files, my_*/mine, aside)."""
+    package = next(p for p in (ROOT / "src").iterdir() if (p / "run.py").exists())
+    stale = [f"{page.relative_to(ROOT)}: {name}" for page in PAGES for name in PROJECT_FILE.findall(page.read_text())
+             if not (ROOT / name).exists() and not (package / name).exists()
+             and not re.search(r"/(my_\w+|mine)\.", name)]
+    assert stale == []
+
 
 @pytest.mark.fast
 def test_the_readme_names_no_room_left_out():
