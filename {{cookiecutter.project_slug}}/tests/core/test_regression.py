@@ -16,7 +16,7 @@ from hydra import compose, initialize_config_dir
 from conftest import FAST, ROOT, read_metrics, run_script
 from {{cookiecutter.package_name}}.core.validate import ConfigError
 
-# A user's own regression datamodule, written the way docs/data.md tells: subclass SplitData,
+# A user's own regression datamodule, written the way the README tells: subclass SplitData,
 # say task = "regression", implement load().
 OWN_REGRESSION = '''
 import torch
