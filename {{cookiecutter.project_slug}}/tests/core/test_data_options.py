@@ -47,7 +47,10 @@ def test_npz_of_vectors_trains_end_to_end(tmp_path):
                                 *SHORT, env=own_model_env(tmp_path))
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
     metrics = read_metrics(run_dir)
-    assert metrics["fit/train_examples"] == 168 and metrics["test/acc"] > 0.8, metrics
+    assert metrics["test/acc"] > 0.8, metrics
+{%- if cookiecutter.__with_diagnostics == "yes" %}
+    assert metrics["fit/train_examples"] == 168, metrics
+{%- endif %}
 
 
 def test_npz_of_images_with_its_own_split_trains_a_cnn(tmp_path):
@@ -64,7 +67,10 @@ def test_npz_of_images_with_its_own_split_trains_a_cnn(tmp_path):
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
     assert "the file's own split ('split'): train 200, val 40, test 60" in process.stdout
     metrics = read_metrics(run_dir)
-    assert metrics["fit/train_examples"] == 200 and metrics["test/acc"] > 0.8, metrics
+    assert metrics["test/acc"] > 0.8, metrics
+{%- if cookiecutter.__with_diagnostics == "yes" %}
+    assert metrics["fit/train_examples"] == 200, metrics
+{%- endif %}
 
 
 def test_npz_records_what_a_new_file_needs(tmp_path):
@@ -157,8 +163,11 @@ def test_tabular_experiment_trains_a_csv_with_its_own_defaults(tmp_path):
     assert config["optimizer"]["_target_"] == "torch.optim.AdamW"
     assert (config["regularization"]["weight_decay"], config["regularization"]["dropout"]) == (3.0, 0.5)
     assert (config["trainer"]["max_epochs"], config["callbacks"]["early_stopping"]["patience"]) == (3, 20)
+{%- if cookiecutter.__with_checks == "yes" %}
     metrics = read_metrics(run_dir)
     assert metrics["test/acc"] > metrics["baseline/majority_acc"], metrics
+{%- endif %}
+{%- if cookiecutter.__with_diagnostics == "yes" %}
 
 
 def test_csv_slices_per_value_of_a_column_add_up_to_test_acc(tmp_path):
@@ -183,6 +192,7 @@ def test_csv_slices_per_value_of_a_column_add_up_to_test_acc(tmp_path):
 
     process, run_dir = train_on(tmp_path / "bad", *table, "callbacks.slice_accuracy.column=colour", *FAST)
     assert_refused(process, run_dir, "callbacks.slice_accuracy.column=colour", "Its columns are: a, b, c, color, label")
+{%- endif %}
 
 
 def test_csv_statistics_come_from_the_training_split_only(tmp_path):
@@ -300,7 +310,10 @@ def test_image_folder_with_its_own_split(tmp_path):
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
     assert "data: the folder's own split, train 48, val 12, test 18" in process.stdout
     metrics = read_metrics(run_dir)
-    assert metrics["fit/train_examples"] == 48 and metrics["test/acc"] > 0.8, metrics
+    assert metrics["test/acc"] > 0.8, metrics
+{%- if cookiecutter.__with_diagnostics == "yes" %}
+    assert metrics["fit/train_examples"] == 48, metrics
+{%- endif %}
 
 
 def test_own_split_without_val_carves_it_from_train(tmp_path):
