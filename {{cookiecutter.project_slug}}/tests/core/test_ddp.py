@@ -6,7 +6,6 @@ Slow (every DDP run starts 2 processes): 1 or 2 epochs, `data.batch_size=32` (th
 import re
 
 import pytest
-import torch
 
 from conftest import FAST, read_metrics, run_script
 
@@ -59,6 +58,8 @@ def test_ddp_fit_diagnosis_and_baselines_use_the_whole_split(ddp_run):
 def test_ddp_slice_accuracy_counts_the_whole_test_split(ddp_run):
     # The DDP run's per-class figures equal those of its best checkpoint scored here, in one process,
     # on the whole test split (each DDP process saw only every other test batch).
+    import torch
+
     from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints, run_data
     from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
 

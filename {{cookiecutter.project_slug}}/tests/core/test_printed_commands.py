@@ -7,7 +7,6 @@ with `bash -c` exactly as printed, and must do what it says. Folder names hold n
 or Hydra's override grammar reads; folders named the old way (`..._seed=3,blocks=[1,1]`) still work.
 """
 
-import json
 import os
 import re
 import shutil

@@ -5,7 +5,6 @@ runs of their own (a model module and callbacks written by the test, named in ov
 """
 
 import os
-import re
 import textwrap
 
 import pytest
@@ -164,10 +163,13 @@ def test_a_learning_rate_1000x_too_high_raises_the_update_ratio_alert(tmp_path):
     found = [a for a in alerts(run_dir) if "weight_update_ratio" in a and "outside the healthy range" in a]
     assert found and all(a.startswith("step 0:") for a in found), alerts(run_dir)
     assert "weight_update_ratio" in process.stdout
+{%- if cookiecutter.__with_checks == "yes" %}
 
 
 def test_the_learning_rate_check_py_suggests_raises_no_alert_of_ours(tmp_path):
     """Adam's first updates are large next to fresh weights: expected, so the first steps have wider ranges."""
+    import re
+
     check = run_script("check.py", f"hydra.run.dir={tmp_path / 'check'}", f"paths.log_dir={tmp_path}")
     suggested = re.search(r"suggested learning rate: optimizer.lr=(\S+)", check.stdout)
     assert suggested, check.stdout[-3000:]
@@ -179,6 +181,7 @@ def test_the_learning_rate_check_py_suggests_raises_no_alert_of_ours(tmp_path):
     process, _ = run_with_faults(tmp_path / "no_grace", f"optimizer.lr={suggested[1]}", *every_10,
                                  "callbacks.diagnostics.grace_steps=0")
     assert "diagnostics alert: step 0:" in process.stdout and "weight_update_ratio" in process.stdout
+{%- endif %}
 
 
 def test_a_nan_gradient_raises_a_non_finite_alert_naming_the_layer(tmp_path):
