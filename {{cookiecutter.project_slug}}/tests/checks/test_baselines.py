@@ -1,12 +1,14 @@
 """The classic baselines (checks/baselines.py): fitted on the same split as the network, capped on large data,
 written for the validation split too, and the advice that compares the network with them."""
 
+import pytest
 import torch
 
 from conftest import FAST, read_metrics
 from {{cookiecutter.package_name}}.checks.baselines import baseline_accuracies, baseline_regression_scores, likely_cause
 
 
+@pytest.mark.fast
 def test_baselines_on_large_data_use_a_capped_subset_and_say_so(capsys):
     x, y = torch.randn(60, 3), torch.arange(60) % 2
     x[:, 0] += 3 * y
@@ -26,6 +28,7 @@ def test_likely_cause_reads_the_fit_diagnosis_and_r2s_own_floor():
     assert likely_cause(0.95, 0.05, 1.0, -0.6, "r2", fits=True).startswith("Yet it fits")
 
 
+@pytest.mark.fast
 def test_a_run_writes_its_baselines_on_the_validation_split_too(train):
     _, run_dir = train("data.subset=300", "trainer.max_epochs=1", "model=tiny", "ensemble.k=0", *FAST)
     metrics = read_metrics(run_dir)

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from conftest import FAST, ROOT, run_script, when_room
@@ -30,6 +31,7 @@ def printed_train_commands(process) -> list[str]:
     return re.findall(r"^train with it: (python train\.py .+)$", process.stdout, re.MULTILINE)
 
 
+@pytest.mark.fast
 def test_the_learning_rate_advice_of_check_py_runs_as_printed(tmp_path):
     process = bash(" ".join(["python check.py", *(f"'{o}'" for o in SETUP), f"paths.log_dir={tmp_path}",
                              "'check.only=[lr_range_test]'"]))

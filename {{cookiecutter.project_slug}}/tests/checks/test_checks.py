@@ -189,6 +189,7 @@ def test_shuffled_labels_fail_input_signal_and_warn_in_train_py(tmp_path):
     assert metrics["test/acc"] < metrics["baseline/majority_acc"] + 0.05
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("train_score, train_loss, first_words", [
     (0.11, 5.0, "Its training loss (5) is above that of a constant guess"),   # unstable: the learning rate first
     (0.98, 0.05, "Yet it fits its training data"),                             # fits, does not carry over: labels
@@ -263,6 +264,7 @@ def test_batch_size_finder_reports_the_largest_batch(tmp_path):
     assert verdicts["batch_size"]["numbers"]["batch_size"] >= 8  # 2, doubled 3 times, all fit on a CPU
 
 
+@pytest.mark.fast
 def test_unknown_check_name_fails_before_any_work(tmp_path):
     run_dir = tmp_path / "check"
     process = run_script("check.py", f"hydra.run.dir={run_dir}", "check.only=[overfit]")
