@@ -56,6 +56,14 @@ def overfit_one_batch(module, batch, make_trainer, steps: int, loss_below: float
     if verdict.passed:
         return Verdict(PASS, f"loss {verdict.last_loss:.3g} after {verdict.steps} steps",
                        f"< {loss_below:g} within {steps} steps", numbers=numbers)
+    return Verdict(
+        FAIL, f"best loss {verdict.best_loss:.3g} in {verdict.steps} steps", f"< {loss_below:g} within {steps} steps",
+        " ".join(causes_of_no_memorizing(start_model, batch, verdict, history.losses, numbers)), numbers,
+    )
+
+
+def causes_of_no_memorizing(start_model, batch, verdict, losses: list, numbers: dict) -> list[str]:
+    """The classic causes overfit_one_batch can see, most specific first (their measurements go to `numbers`)."""
     x, y = batch
     with torch.no_grad():
         outputs = start_model.eval()(x)
@@ -76,7 +84,7 @@ def overfit_one_batch(module, batch, make_trainer, steps: int, loss_below: float
             f"{dead:.0%} of the weight tensors get no gradient at all: dead units (e.g. ReLUs whose inputs are "
             "always negative: large negative biases, a bad initialization); check the initialization."
         )
-    worst = max(history.losses, default=initial)
+    worst = max(losses, default=initial)
     numbers["worst_loss"] = worst
     if not math.isfinite(worst) or worst > 2 * initial:
         causes.append(
@@ -93,10 +101,7 @@ def overfit_one_batch(module, batch, make_trainer, steps: int, loss_below: float
             "Check the learning rate (LR range test below), that the loss gets logits, that the labels "
             "match the inputs, and for dead units."
         )
-    return Verdict(
-        FAIL, f"best loss {verdict.best_loss:.3g} in {verdict.steps} steps", f"< {loss_below:g} within {steps} steps",
-        " ".join(causes), numbers,
-    )
+    return causes
 
 
 class LossHistory(L.Callback):
@@ -143,10 +148,20 @@ def input_signal(module, train_loader, val, make_trainer, steps: int, trains: bo
     results["train_loss_first"], results["train_loss_last"] = first, last
     numbers = (f"After {steps} steps real inputs give a val loss of {results['real_loss']:.3f}, zeroed inputs "
                f"{results['zeroed_loss']:.3f}")
+    advice = "" if status == PASS else signal_advice(numbers, losses, first, last, trains)
+    return Verdict(
+        status,
+        f"val loss real {results['real_loss']:.3f} vs zeroed {results['zeroed_loss']:.3f} "
+        f"({task_metric('acc', module.task)} {results['real_acc']:.2f} vs {results['zeroed_acc']:.2f})",
+        "real <= zeroed - 0.1", advice, results,
+    )
+
+
+def signal_advice(numbers: str, losses: list, first: float, last: float, trains: bool | None) -> str:
+    """Why the real inputs did not beat zeroed ones, the most likely cause first: a training that did not
+    work points at the optimization, one that worked at the data."""
     diverged = not math.isfinite(max(losses)) or max(losses) > 2 * losses[0]
-    if status == PASS:
-        advice = ""
-    elif diverged or trains is False:
+    if diverged or trains is False:
         went = f"went up to {max(losses):.3g} (from {losses[0]:.3g})" if diverged else f"went {first:.3g} -> {last:.3g}"
         advice = (
             f"{numbers}, but the training loss itself {went}"
@@ -168,12 +183,7 @@ def input_signal(module, train_loader, val, make_trainer, steps: int, trains: bo
             "model barely uses its inputs. Check that the labels belong to their inputs (no shuffling of one without "
             "the other) and that the inputs reach the model (or, if it is just slow, raise check.signal_steps)."
         )
-    return Verdict(
-        status,
-        f"val loss real {results['real_loss']:.3f} vs zeroed {results['zeroed_loss']:.3f} "
-        f"({task_metric('acc', module.task)} {results['real_acc']:.2f} vs {results['zeroed_acc']:.2f})",
-        "real <= zeroed - 0.1", advice, results,
-    )
+    return advice
 
 
 def evaluate(module, x, y, batch_size: int = 1024) -> tuple[float, float]:
