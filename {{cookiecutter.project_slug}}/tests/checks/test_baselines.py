@@ -4,7 +4,7 @@ written for the validation split too, and the advice that compares the network w
 import pytest
 import torch
 
-from conftest import FAST, read_metrics
+from conftest import FAST, read_metrics, when_room
 from {{cookiecutter.package_name}}.checks.baselines import baseline_accuracies, baseline_regression_scores, likely_cause
 
 
@@ -30,7 +30,7 @@ def test_likely_cause_reads_the_fit_diagnosis_and_r2s_own_floor():
 
 @pytest.mark.fast
 def test_a_run_writes_its_baselines_on_the_validation_split_too(train):
-    _, run_dir = train("data.subset=300", "trainer.max_epochs=1", "model=tiny", "ensemble.k=0", *FAST)
+    _, run_dir = train("data.subset=300", "trainer.max_epochs=1", "model=tiny", *when_room("ensembles", "ensemble.k=0"), *FAST)
     metrics = read_metrics(run_dir)
     for name in ("majority", "logreg", "svc"):
         assert 0 < metrics[f"baseline/val/{name}_acc"] <= 1 and 0 < metrics[f"baseline/{name}_acc"] <= 1

@@ -5,7 +5,6 @@ ensembles that average predictions, eval.py; what needs classes skips with one n
 or augmentation that cannot work on vectors fails before training, naming what fits.
 """
 
-import os
 import sys
 
 import pytest
@@ -13,33 +12,9 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from conftest import FAST, ROOT, read_metrics, run_script, when_room
+from data_files import CURVE, own_regression_env
 from {{cookiecutter.package_name}}.core.validate import ConfigError
 
-# A user's own regression datamodule, written the way the README tells: subclass SplitData,
-# say task = "regression", implement load().
-OWN_REGRESSION = '''
-import torch
-
-from {{cookiecutter.package_name}}.core.data import Examples, SplitData
-
-
-class Curve(SplitData):
-    """y = a linear function of 12 features + a sine of one + a product of two, plus a little noise."""
-
-    task = "regression"
-
-    def __init__(self, count: int = 600, **split_settings):
-        self.count = count
-        super().__init__(**split_settings)
-
-    def load(self):
-        generator = torch.Generator().manual_seed(0)
-        x = torch.randn(self.count, 12, generator=generator)
-        y = x @ torch.linspace(-1, 1, 12) + torch.sin(2 * x[:, 0]) + 0.5 * x[:, 1] * x[:, 2]
-        return Examples(x, y + 0.1 * torch.randn(self.count, generator=generator))
-'''
-
-CURVE = ["data._target_=own_regression.Curve", "model=mlp_small"]
 NOTICES = ["the hard vote needs classes"]
 {%- if cookiecutter.__with_diagnostics == "yes" %}
 NOTICES += ["evaluation_metrics (F1, confusion matrix) need classes", "slice_accuracy (accuracy per slice) needs classes",
@@ -51,8 +26,7 @@ NOTICES += ["evaluation_metrics (F1, confusion matrix) need classes", "slice_acc
 def own_data(tmp_path_factory):
     """(folder holding own_regression.py, the environment in which train.py imports it)."""
     folder = tmp_path_factory.mktemp("own")
-    (folder / "own_regression.py").write_text(OWN_REGRESSION)
-    return folder, {"PYTHONPATH": os.pathsep.join([str(folder), str(ROOT / "src")])}
+    return folder, own_regression_env(folder)
 
 
 @pytest.fixture(scope="module")
@@ -243,32 +217,3 @@ def test_what_cannot_work_on_vectors_fails_before_training(own_data, tmp_path, o
     assert process.returncode != 0, process.stdout[-2000:]
     assert named in process.stderr and "(12,)" in process.stderr, process.stderr[-3000:]
     assert "Epoch" not in process.stdout and not (run_dir / "checkpoints").exists()
-{%- if cookiecutter.__with_diagnostics == "yes" %}
-
-
-def test_learning_curve_of_a_regression_sweep_plots_r2(own_data, tmp_path):
-    _, env = own_data
-    sweep_dir = tmp_path / "sweep"
-    process = run_script("train.py", "experiment=learning_curve", *CURVE, "data.fraction=0.3,1.0",
-                         "trainer.max_epochs=2", "ensemble.k=0", *when_room("checks", "baselines=false"), "~callbacks.diagnostics",
-                         f"hydra.sweep.dir={sweep_dir}", f"paths.log_dir={tmp_path}", *FAST, env=env, timeout=400)
-    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
-    assert "learning curve (fit/train_r2 / val/r2 by training examples) 126:" in process.stdout, process.stdout[-2000:]
-    assert (sweep_dir / "learning_curve.png").stat().st_size > 10_000
-{%- endif %}
-{%- if cookiecutter.__with_checks == "yes" %}
-
-
-def test_check_py_on_regression_skips_what_needs_classes(own_data, tmp_path):
-    import json
-
-    _, env = own_data
-    process = run_script("check.py", f"hydra.run.dir={tmp_path}", *CURVE, env=env, timeout=400)
-    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
-    verdicts = {c["check"]: c for c in json.loads((tmp_path / "checks.json").read_text())["checks"]}
-    assert {name for name, c in verdicts.items() if c["status"] == "SKIP"} == {"labels", "class_balance", "loss_at_init"}
-    assert verdicts["baselines"]["status"] == "PASS" and verdicts["baselines"]["numbers"]["baseline/ridge_r2"] > 0.8
-    signal = verdicts["input_signal"]["numbers"]  # standardized MSE: zeroed inputs explain nothing (~1)
-    assert verdicts["input_signal"]["status"] == "PASS" and signal["real_loss"] < 0.6 < signal["zeroed_loss"]
-    assert verdicts["overfit_one_batch"]["status"] == "PASS"
-{%- endif %}
