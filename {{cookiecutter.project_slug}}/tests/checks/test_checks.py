@@ -162,7 +162,7 @@ def test_shuffled_labels_fail_input_signal_and_warn_in_train_py(tmp_path):
     """Labels shuffled relative to their inputs, planted in a copy of the project's core/data.py."""
     project = tmp_path / "project"
     shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("logs", "__pycache__", ".pytest_cache", "*.egg-info"))
-    data_py = next((project / "src").glob("*/data.py"))
+    data_py = next((project / "src").glob("*/core/data.py"))
     code = data_py.read_text()
     planted = code.replace(
         "    y = torch.tensor(target, dtype=torch.long)\n",

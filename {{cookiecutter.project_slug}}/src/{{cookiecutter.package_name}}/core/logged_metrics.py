@@ -61,7 +61,7 @@ def expand(names, task: str) -> list[str]:
 
 def module_logs(task: str, l1: bool, validates: bool, beside=()) -> dict[str, list[str]]:
     """What the module logs: {"monitor": logged while training, "result": written to metrics.json}; `beside`:
-    what the evaluation_metrics callback logs next to it under val/ and test/ (e.g. f1)."""
+    what a callback logs next to it under val/ and test/ (e.g. f1)."""
     metrics = ["loss", *TASK_METRICS[task], *beside]
     train = ["train/loss", *(["train/acc"] if task == "classification" else []), *(["train/l1_penalty"] if l1 else [])]
     splits = ("val", "test") if validates else ("test",)  # val/ stays monitorable without validation (strict: false)
