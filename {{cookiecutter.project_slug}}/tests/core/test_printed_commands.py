@@ -2,7 +2,7 @@
 
 Runs whose overrides hold `=`, `,`, a list value and an experiment print commands at the end,
 on Ctrl-C and SIGTERM, on a finished run, in a sweep's summary, in a ladder's advice, in the
-worklog and in eval.py's advice (check.py's: tests/checks/test_check_commands.py); each is collected from the output and executed
+worklog and in eval.py's advice; each is collected from the output and executed
 with `bash -c` exactly as printed, and must do what it says. Folder names hold nothing that bash
 or Hydra's override grammar reads; folders named the old way (`..._seed=3,blocks=[1,1]`) still work.
 """
