@@ -1,5 +1,6 @@
 """Every bad value fails before any work: exit code 2, one paragraph naming the key, the
-value and what is allowed, no traceback, nothing trained (core/validate.py, core/target_arguments.py).
+value and what is allowed, no traceback, nothing trained (validation.py: core/validate.py, each room's config.py,
+core/target_arguments.py).
 
 The values of the first list failed late (after tens of seconds of training, or with a raw
 traceback) or were accepted silently; each is one `python train.py` that must stop at once.
@@ -110,7 +111,7 @@ def config(*overrides: str):
 
 @pytest.mark.parametrize("overrides", ODD_VALUES)
 def test_odd_value_is_refused_naming_its_key(overrides):
-    from {{cookiecutter.package_name}}.core.validate import ConfigError, validate
+    from {{cookiecutter.package_name}}.validation import ConfigError, validate
 
     key = overrides.split()[-1].lstrip("+~").split("=")[0]
     with pytest.raises(ConfigError, match="Nothing was trained") as error:
@@ -138,7 +139,7 @@ GOOD_VALUES = [
 
 @pytest.mark.parametrize("overrides", GOOD_VALUES)
 def test_good_values_pass(overrides):
-    from {{cookiecutter.package_name}}.core.validate import validate
+    from {{cookiecutter.package_name}}.validation import validate
 
     validate(config(*overrides.split()))
 
