@@ -11,12 +11,12 @@ fine, what needs the libraries: every key of a `_target_` is an argument that ta
 steps run before any data is loaded or anything is written.
 """
 
-import math
 from collections.abc import Callable
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
+from .config_values import cfg_value, is_number, is_whole
 from .logged_metrics import is_under, known_metrics, metric_problems  # noqa: F401 (tests read them here)
 from .unknown_keys import unknown_key_problems
 
@@ -326,24 +326,6 @@ def node_keys(node) -> list:
     if isinstance(node, DictConfig):
         return list(node.keys())
     return list(range(len(node))) if isinstance(node, ListConfig) else []
-
-
-def cfg_value(cfg: DictConfig, key: str):
-    node = cfg
-    for part in key.split("."):
-        if not isinstance(node, DictConfig) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def is_number(value) -> bool:
-    """A finite int or float (YAML's true/false, .nan and .inf are not numbers here)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def is_whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def checkpoint_count(text: str) -> int:

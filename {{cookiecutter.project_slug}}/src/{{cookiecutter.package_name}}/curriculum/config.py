@@ -6,7 +6,8 @@ curriculum/pacing.py because this file must not import torch.
 
 from pathlib import Path
 
-from ..core.validate import Values, cfg_value
+from ..core.config_values import cfg_value
+from ..core.validate import Values
 
 
 def curriculum_problems(cfg) -> list[str]:

@@ -2,7 +2,8 @@
 
 from omegaconf import ListConfig
 
-from ..core.validate import Values, cfg_value
+from ..core.config_values import cfg_value
+from ..core.validate import Values
 
 METHODS = {"single", "soft", "hard", "weight_average"}
 

@@ -1,6 +1,6 @@
 """The pseudo_label block and data.unlabeled_* (pseudo_labels/rounds.py), checked with the core's (validation.py)."""
 
-from ..core.validate import cfg_value, is_number, is_whole
+from ..core.config_values import cfg_value, is_number, is_whole
 
 
 def pseudo_label_problems(cfg) -> list[str]:

@@ -2,7 +2,8 @@
 
 from omegaconf import DictConfig
 
-from ..core.validate import Values, cfg_value, is_whole
+from ..core.config_values import cfg_value, is_whole
+from ..core.validate import Values
 
 
 def sweep_problems(cfg) -> list[str]:
