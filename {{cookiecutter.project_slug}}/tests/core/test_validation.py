@@ -26,7 +26,7 @@ LATE_BAD_VALUES = [
     ("trainer.log_every_n_steps=0", "trainer.log_every_n_steps=0", ">= 1"),
     ("seed=abc", "seed='abc'", "a whole number in [0, 2**32 - 1]"),
     ("seed=-1", "seed=-1", "a whole number in [0, 2**32 - 1]"),
-    ("optimized_metric=val/accuracy", "optimized_metric='val/accuracy'", "val/loss, val/acc"),
+    ("optimized_metric=val/accuracy", "optimized_metric='val/accuracy'", "val/acc"),
     ("callbacks.model_checkpoint.monitor=val/accuracy", "callbacks.model_checkpoint.monitor='val/accuracy'",
      "train/loss, train/acc, val/loss, val/acc"),
     ("callbacks.early_stopping.mode=maximum", "callbacks.early_stopping.mode='maximum'", "min, max"),
