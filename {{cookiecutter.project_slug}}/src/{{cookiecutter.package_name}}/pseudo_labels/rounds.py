@@ -186,7 +186,7 @@ def train_round(cfg: DictConfig, data, round_dir: Path, resume_from: str | None)
     trainer = build_trainer(cfg, round_dir)  # as in run.py (core/training.py)
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     stopped = why_training_stopped(trainer)  # fails (RunFailed) on NaN/inf, as in run.py
-    metrics = evaluate_best(cfg, trainer, module, data, round_dir)
+    metrics = evaluate_best(trainer, module, data)
     for logger in trainer.loggers:
         logger.finalize("success")
     if trainer.is_global_zero:

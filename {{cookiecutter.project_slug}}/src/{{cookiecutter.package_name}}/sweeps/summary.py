@@ -30,8 +30,8 @@ from hydra.types import RunMode
 
 from ..core.logged_metrics import lower_is_better, written_metric
 from ..runs.printed_command import printed_command
+from ..runs.run_folder import settings_of
 from ..runs.run_status import read_metrics, read_status
-from ..workflow.run_record import labels_only
 from .finish_sweep import finish_line
 
 
@@ -115,17 +115,6 @@ def read_overrides(folder: Path) -> list[str]:
 
     path = folder / ".hydra" / "overrides.yaml"
     return [str(o) for o in OmegaConf.load(path)] if path.is_file() else []
-
-
-def settings_of(overrides: list[str]) -> dict:
-    """{key: value} of `key=value` overrides; deletions (`~key`) and where-to-write keys left out."""
-    settings = {}
-    for override in overrides:
-        key, _, value = override.partition("=")
-        key = key.lstrip("+")
-        if key and not key.startswith("~") and not labels_only(key):
-            settings[key] = value
-    return settings
 
 
 def optimized(jobs: list[dict], metric: str, direction: str = "auto") -> tuple[str, bool]:
