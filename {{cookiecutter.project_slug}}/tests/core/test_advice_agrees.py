@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from conftest import FAST, read_metrics, run_script
+from conftest import FAST, read_metrics, run_script, when_room
 
 
 def write_table(path, rows: int, seed: int = 0):
@@ -24,7 +24,7 @@ def write_table(path, rows: int, seed: int = 0):
 def test_regression_on_small_data_gives_one_diagnosis_and_says_its_split_is_small(train, tmp_path):
     table = write_table(tmp_path / "noise.csv", rows=60)
     process, run_dir = train("data=csv", f"data.path={table}", "data.target=y", "data.task=regression",
-                             "model=mlp_small", "trainer.max_epochs=5", "optimizer.lr=1e-2", "ensemble.k=0",
+                             "model=mlp_small", "trainer.max_epochs=5", "optimizer.lr=1e-2", *when_room("ensembles", "ensemble.k=0"),
                              "~callbacks.diagnostics", *FAST)
     metrics = read_metrics(run_dir)
     assert metrics["fit/underfit"] == 1.0 and "UNDERFITTING" in process.stdout, process.stdout[-3000:]
@@ -56,14 +56,14 @@ def test_the_floor_baseline_gate_compares_on_the_split_of_its_metric():
 
 
 def test_a_run_writes_its_baselines_on_the_validation_split_too(train):
-    _, run_dir = train("data.subset=300", "trainer.max_epochs=1", "model=tiny", "ensemble.k=0", *FAST)
+    _, run_dir = train("data.subset=300", "trainer.max_epochs=1", "model=tiny", *when_room("ensembles", "ensemble.k=0"), *FAST)
     metrics = read_metrics(run_dir)
     for name in ("majority", "logreg", "svc"):
         assert 0 < metrics[f"baseline/val/{name}_acc"] <= 1 and 0 < metrics[f"baseline/{name}_acc"] <= 1
 
 
 def test_the_test_set_budget_counts_configurations_per_test_set(train, tmp_path):
-    quick = ["data.subset=200", "trainer.max_epochs=1", "model=tiny", "baselines=false", "ensemble.k=0",
+    quick = ["data.subset=200", "trainer.max_epochs=1", "model=tiny", "baselines=false", *when_room("ensembles", "ensemble.k=0"),
              "test_set_budget=1", *FAST]
     first, _ = train(*quick, "data.split_seed=0", "optimizer.lr=1e-3")
     other_split, _ = train(*quick, "data.split_seed=1", "optimizer.lr=1e-2")  # another test set: its own count

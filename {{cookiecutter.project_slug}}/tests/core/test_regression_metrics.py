@@ -13,7 +13,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 
-from conftest import FAST, IMPORT_TIMES, ROOT, imported_packages, read_metrics, run_script
+from conftest import FAST, IMPORT_TIMES, ROOT, imported_packages, read_metrics, run_script, when_room
 
 # A user's own callback: it declares what it logs (`logs`), so a checkpoint or early stopping can watch it.
 OWN_CALLBACK = '''
@@ -59,7 +59,7 @@ def regression_sweep(tmp_path_factory):
     process = run_script(
         "train.py", "-m", *overrides, "optimizer.lr=1e-4,1e-2", "trainer.max_epochs=3", "optimized_metric=val/r2",
         "callbacks.model_checkpoint.monitor=val/rmse", "target={metric: val/mae, value: 100, why: a loose bound}",
-        "ensemble.k=0", "~callbacks.diagnostics", f"hydra.sweep.dir={folder}", f"paths.log_dir={tmp_path}", *FAST,
+        *when_room("ensembles", "ensemble.k=0"), "~callbacks.diagnostics", f"hydra.sweep.dir={folder}", f"paths.log_dir={tmp_path}", *FAST,
         timeout=600)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     return process, folder, overrides
@@ -86,7 +86,7 @@ def test_a_users_own_callback_that_declares_its_metric_can_be_monitored(tmp_path
     process = run_script(
         "train.py", f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}", *table(tmp_path), "trainer.max_epochs=2",
         "+callbacks.fit_score._target_=own_callbacks.FitScore", "callbacks.model_checkpoint.monitor=val/fit_score",
-        "callbacks.model_checkpoint.mode=max", "ensemble.k=0", "baselines=false", "~callbacks.diagnostics", *FAST,
+        "callbacks.model_checkpoint.mode=max", *when_room("ensembles", "ensemble.k=0"), "baselines=false", "~callbacks.diagnostics", *FAST,
         env={"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])})
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)

@@ -33,8 +33,10 @@ LATE_BAD_VALUES = [
     ("trainer.accelerator=quantum", "trainer.accelerator='quantum'", "auto, cpu, gpu, cuda, mps, tpu"),
     ("callbacks.model_checkpoint.save_top_k=-2", "callbacks.model_checkpoint.save_top_k=-2", ">= -1"),
     ("callbacks.last_checkpoint.every_n_epochs=0", "callbacks.last_checkpoint.every_n_epochs=0", "epochs >= 1"),
+{%- if cookiecutter.__with_ensembles == "yes" %}
     ("experiment=snapshot_ensemble callbacks.snapshots.every_n_epochs=0", "callbacks.snapshots.every_n_epochs=0",
      "epochs >= 1"),
+{%- endif %}
     ("augmentation=light augmentation.rotation.degrees=abc", "augmentation.rotation.degrees='abc'",
      "a number (or a list of numbers)"),
     ("augmentation=heavy augmentation.shift.translate=[a,0.1]", "augmentation.shift.translate=['a', 0.1]",
@@ -92,14 +94,16 @@ ODD_VALUES = [
     "callbacks.diagnostics.every_n_steps=abc", "callbacks.worst_mistakes.k=2.5",
     "optimized_metric=null", "optimized_metric=[val/acc]", "optimized_metric=test/slice/",
     "optimized_metric=train/acc", "optimized_metric=train/lr", "baselines=false optimized_metric=baseline/svc_acc",
-    "~callbacks.fit_diagnosis optimized_metric=fit/gap", "ensemble.k=0 optimized_metric=ensemble/soft/acc",
+    "~callbacks.fit_diagnosis optimized_metric=fit/gap",
+{%- if cookiecutter.__with_ensembles == "yes" %}
+    "ensemble.k=0 optimized_metric=ensemble/soft/acc", "ensemble.methods=soft",
+{%- endif %}
     "trainer.limit_val_batches=0", "augmentation=light augmentation.rotation.p=true",
     "augmentation=light +augmentation.rotation.same_on_batch=1", "augmentation=heavy augmentation.shift.translate=[]",
     "augmentation=heavy augmentation.color.brightness=[0.1,abc]", "augmentation=heavy augmentation.shear.shear=abc",
     "augmentation=light +augmentation.rotation.degreez=3", "+model.in_shape=[1,8,8]", "+model.depth=3",
     "+data.path=x", "+scheduler.warmup=3", "+trainer.epochs=3", "+callbacks.early_stopping.patiense=3",
     "+callbacks.exact_resume.every=1", "callbacks.evaluation_metrics.metrics.f1._target_=torchmetrics.F1",
-    "ensemble.methods=soft",
 ]
 
 
@@ -119,13 +123,16 @@ def test_odd_value_is_refused_naming_its_key(overrides):
 
 
 GOOD_VALUES = [
-    "", "data=tiny", "data=tiny model=large", "callbacks=ema", "logger=csv", "trainer=ddp", "augmentation=heavy",
-    "experiment=example", "experiment=label_noise", "experiment=snapshot_ensemble", "experiment=tabular", "data.subset=10",
+    "", "data=tiny", "data=tiny model=large", "logger=csv", "trainer=ddp", "augmentation=heavy",
+    "experiment=example", "experiment=label_noise", "experiment=tabular", "data.subset=10",
+{%- if cookiecutter.__with_ensembles == "yes" %}
+    "callbacks=ema", "experiment=snapshot_ensemble", "optimized_metric=ensemble/soft/nll",
+{%- endif %}
     "data.val_fraction=0.3 data.test_fraction=0.3", "seed=4294967295", "trainer.devices=2", "trainer.devices='2'",
     "trainer.devices=auto", "trainer.accelerator=auto", "trainer.max_epochs=-1 trainer.max_steps=10",
     "trainer.limit_train_batches=0.5", "trainer.limit_train_batches=3", "trainer.limit_val_batches=0 "
     "optimized_metric=test/acc", "trainer.precision=bf16-mixed", "trainer.fast_dev_run=2",
-    "optimized_metric=test/slice/class_3/acc", "optimized_metric=ensemble/soft/nll", "optimized_metric=fit/gap",
+    "optimized_metric=test/slice/class_3/acc", "optimized_metric=fit/gap",
     "optimized_metric=baseline/svc_acc", "optimized_metric=test/f1", "callbacks.model_checkpoint.monitor=train/loss",
     "callbacks.model_checkpoint.monitor=val/f1 callbacks.model_checkpoint.mode=max",
     "callbacks.model_checkpoint.monitor=null ~callbacks.early_stopping", "regularization.l1=1e-4 "
@@ -195,6 +202,7 @@ def test_a_run_without_validation_writes_its_test_metrics(train):
     _, run_dir = train("trainer.limit_val_batches=0", "optimized_metric=test/acc", "trainer.max_epochs=1", *FAST)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert "test/acc" in metrics and "val/acc" not in metrics, metrics
+{%- if cookiecutter.__with_ensembles == "yes" %}
 
 
 # --- eval.py's arguments ---------------------------------------------------------------
@@ -205,3 +213,4 @@ def test_eval_refuses_a_k_below_one(tmp_path, k):
     assert process.returncode == 2
     assert f"argument --k: '{k}' is not allowed: a whole number of checkpoints >= 1" in process.stderr, process.stderr
     assert "Traceback" not in process.stderr
+{%- endif %}
