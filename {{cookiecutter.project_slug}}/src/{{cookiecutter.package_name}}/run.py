@@ -117,7 +117,7 @@ def build_data(cfg: DictConfig) -> SplitData:
 
 def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -> None:
     """Write metrics.json and print the results and where they are (on the main process only)."""
-    for logger in trainer.loggers:  # flush what was logged after trainer.test/validate (baselines, ensembles)
+    for logger in trainer.loggers:  # flush what was logged after trainer.test/validate
         logger.finalize("success")
     if not trainer.is_global_zero:
         return

@@ -20,8 +20,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path):
 
 
 def evaluate_best(trainer, module, data) -> dict:
-    """train/loss, then test/ and val/ of the best checkpoint; what callbacks log at test end comes with the test's
-    results (e.g. the ensembles' table, diagnostics' slices)."""
+    """train/loss, then test/ and val/ of the best checkpoint; what the callbacks log at test end (a feature room's
+    table, say) comes back with the test's results."""
     best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
     metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
     metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
