@@ -25,8 +25,8 @@ def run(tmp_path_factory):
 
 
 @pytest.mark.fast
-def test_a_short_run_writes_the_ensemble_table_and_eval_prints_the_same(tmp_path):
-    """The room's main path on tiny settings: the callback's table in the console and metrics.json, then eval.py."""
+def test_a_short_run_prints_and_writes_the_ensemble_table(tmp_path):
+    """The room's main path on tiny settings: the callback's table in the console and in metrics.json."""
     run_dir = tmp_path / "run"
     process = run_script("train.py", f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}", "data.subset=300",
                          "model=tiny", "trainer.max_epochs=2", *QUICK, *FAST)
@@ -37,10 +37,7 @@ def test_a_short_run_writes_the_ensemble_table_and_eval_prints_the_same(tmp_path
         nll = "       -" if row == "hard" else f"{metrics[f'ensemble/{row}/nll']:8.4f}"
         assert f"{row:16s} {metrics[f'ensemble/{row}/acc']:8.4f} {nll}" in process.stdout, (row, process.stdout)
     assert abs(metrics["ensemble/single/acc"] - metrics["test/acc"]) < 1e-6  # the checkpoint trainer.test scored
-    evaluated = run_script("eval.py", str(run_dir))
-    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    for row in ROWS:
-        assert f"{row:16s} {metrics[f'ensemble/{row}/acc']:8.4f}" in evaluated.stdout, (row, evaluated.stdout)
+    # (eval.py prints the same table: test_eval_on_a_run_folder_and_on_a_checkpoint_prints_the_same_table)
 
 
 def test_top_k_checkpoints_and_ensemble_rows_in_metrics_console_and_tensorboard(run):
