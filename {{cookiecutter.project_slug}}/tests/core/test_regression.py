@@ -41,9 +41,11 @@ class Curve(SplitData):
 '''
 
 CURVE = ["data._target_=own_regression.Curve", "model=mlp_small"]
-NOTICES = ("evaluation_metrics (F1, confusion matrix) need classes", "slice_accuracy (accuracy per slice) needs classes",
-           "worst_mistakes (examples titled by true and predicted class) needs classes",
-           "the hard vote needs classes")
+NOTICES = ["evaluation_metrics (F1, confusion matrix) need classes", "slice_accuracy (accuracy per slice) needs classes",
+           "worst_mistakes (examples titled by true and predicted class) needs classes"]
+{%- if cookiecutter.__with_ensembles == "yes" %}
+NOTICES.append("the hard vote needs classes")
+{%- endif %}
 
 
 @pytest.fixture(scope="module")
