@@ -18,7 +18,7 @@ from {{cookiecutter.package_name}}.core.data import load_digits_tensors
 from {{cookiecutter.package_name}}.core.data_csv import read_new_csv
 from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier, ranked_checkpoints
 
-QUICK = ["baselines=false", *when_room("ensembles", "ensemble.k=0"), *FAST]  # what predict.py needs is the checkpoints
+QUICK = [*when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"), *FAST]  # what predict.py needs is the checkpoints
 
 
 def train_run(folder, *overrides):
@@ -66,7 +66,7 @@ def csv_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("table")
     table = data_files.write_table(folder / "animals.csv")
     run = train_run(folder, "data=csv", f"data.path={table}", "data.target=species", "data.missing=mean",
-                    "data.drop_columns=[id]", "model=mlp_small", "~callbacks.worst_mistakes",
+                    "data.drop_columns=[id]", "model=mlp_small", *when_room("diagnostics", "~callbacks.worst_mistakes"),
                     "trainer.max_epochs=4", "data.batch_size=16", "optimizer.lr=0.01")
     return run, table
 
