@@ -27,9 +27,11 @@ def validate_and_train(cfg: DictConfig) -> float:
     from {{cookiecutter.package_name}}.core.validate import validate
     from {{cookiecutter.package_name}}.sweeps.ddp_in_sweeps import check_ddp_strategy
     from {{cookiecutter.package_name}}.sweeps.threads_per_job import limit_threads_per_job
+{%- if cookiecutter.__with_workflow == "yes" %}
     from {{cookiecutter.package_name}}.workflow.reproduce import reproduce_config
 
     cfg = reproduce_config(cfg)  # reproduce=<run dir>: that run's config, in a new folder (workflow/reproduce.py)
+{%- endif %}
     validate(cfg)  # before torch and lightning load (seconds): bad values fail at once
     check_ddp_strategy(cfg)  # ddp_spawn would keep the callbacks' state in other processes
     limit_threads_per_job()  # jobs side by side (hydra/launcher=joblib, ...) share the cores

@@ -33,7 +33,6 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from ..workflow.worklog import run_ended
 from . import stop_signals
 from .run_folder import locked_run_folder, remove_if_unused
 from .run_status import classify, read_metrics, read_status, write_status
@@ -61,8 +60,8 @@ def report(task, cfg):
     """task(cfg), with its known failures turned into a message and `exit_code` (see the top of this file).
 
     The one ending path: however the run ends (result, error, Ctrl-C or SIGTERM at any moment, a full
-    disk), its status.json says so, its worklog line is written when the disk allows, and `exit_code`
-    is the documented one. Signals are held while the ending is written (runs/stop_signals.py).
+    disk), its status.json says so (what a run's observers read: the worklog's Hydra callback, a sweep's
+    summary), and `exit_code` is the documented one. Signals are held while the ending is written (runs/stop_signals.py).
     """
     hydra = HydraConfig.get()
     overrides = list(hydra.overrides.task)
@@ -97,7 +96,7 @@ def finished(cfg, overrides: list[str], result):
 
 
 def ended(cfg, overrides: list[str], failure: Exception):
-    """Record a run that did not finish (status.json, worklog line, message) and set `exit_code`."""
+    """Record a run that did not finish (status.json, message) and set `exit_code`."""
     global exit_code
     hydra = HydraConfig.get()
     in_sweep = hydra.mode == RunMode.MULTIRUN
@@ -108,13 +107,11 @@ def ended(cfg, overrides: list[str], failure: Exception):
     code = exit_code_for(failure)
     if code is None:  # a bug: its traceback
         write_status(status_folder(cfg), classify(None, failure)[0], overrides, failure)
-        run_ended(error=failure)  # the worklog line and the end of train.log (worklog.py)
         if not in_sweep:
             raise failure  # Hydra prints the traceback
         traceback.print_exception(failure)
         exit_code = 1
         return math.nan  # the sweep goes on (see the top of this file)
-    run_ended(error=failure)  # failed or interrupted: the worklog line and the end of train.log (worklog.py)
     sys.stdout.flush()  # the message comes last, also when both streams go to one file
     print(failure if isinstance(failure, Interrupted) else f"error: {failure}", file=sys.stderr, flush=True)
     write_status(status_folder(cfg), classify(None, failure)[0], overrides, failure)

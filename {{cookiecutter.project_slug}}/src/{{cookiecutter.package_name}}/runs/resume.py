@@ -23,10 +23,10 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from ..workflow.run_record import read_run_record
 from .allowlist import recorded_config
 from .checkpoints import CheckpointError, newest_checkpoint
 from .printed_command import recorded_overrides
+from .run_files import read_run_record
 from .run_folder import lock_run_folder, remove_if_unused
 from .run_status import read_status, write_status
 

@@ -20,7 +20,19 @@ import socket
 import time
 from pathlib import Path
 
-from ..workflow.run_record import command_line, labels_only
+from .printed_command import command_line
+
+# Keys that say where a run writes or how it is labelled, not what it trains: left out of run folder
+# names (run_name below), of a sweep summary's columns (sweep_summary) and of the setup that the
+# test-set counter counts (workflow/worklog.setup_hash). scale_up.py, a Hydra plugin that does not import the
+# project, keeps its own copy.
+NOT_WHAT_IS_TRAINED = ("paths", "hydra", "note", "final", "target", "optuna_trial")
+
+
+def labels_only(key: str) -> bool:
+    """Is this override's key (`+paths.log_dir`, `note`, `target.metric`) one of NOT_WHAT_IS_TRAINED?"""
+    return key.lstrip("+~").split("=", 1)[0].split(".", 1)[0] in NOT_WHAT_IS_TRAINED
+
 
 AT_THE_START = (".hydra", ".lock", "status.json", "run_record.json", "code.patch")  # written before any training
 _claimed: dict[str, str] = {}  # parent folder -> the folder this process created in it

@@ -16,7 +16,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from ..runs.printed_command import printed_command
-from .run_record import code_state, package_versions, read_run_record
+from ..runs.run_files import read_run_record
+from .run_record import code_state, package_versions
 
 OWN_KEYS = ("reproduce", "note", "final", "paths")  # of this command, not of the recorded run
 
