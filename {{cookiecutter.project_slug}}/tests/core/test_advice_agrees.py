@@ -1,5 +1,6 @@
 """Advice that agrees with itself (issue 30 §5): one fit diagnosis, a small split said once, the stage
-gate's floor on the split of its metric, the test-set budget per test set, loss_at_init on tabular data."""
+gate's floor on the split of its metric, loss_at_init on tabular data (the test-set budget per test set:
+tests/workflow/test_test_set_budget.py)."""
 
 import csv
 import json
@@ -60,18 +61,6 @@ def test_a_run_writes_its_baselines_on_the_validation_split_too(train):
     metrics = read_metrics(run_dir)
     for name in ("majority", "logreg", "svc"):
         assert 0 < metrics[f"baseline/val/{name}_acc"] <= 1 and 0 < metrics[f"baseline/{name}_acc"] <= 1
-
-
-def test_the_test_set_budget_counts_configurations_per_test_set(train, tmp_path):
-    quick = ["data.subset=200", "trainer.max_epochs=1", "model=tiny", "baselines=false", "ensemble.k=0",
-             "test_set_budget=1", *FAST]
-    first, _ = train(*quick, "data.split_seed=0", "optimizer.lr=1e-3")
-    other_split, _ = train(*quick, "data.split_seed=1", "optimizer.lr=1e-2")  # another test set: its own count
-    assert "test set has now scored" not in first.stderr + other_split.stderr, other_split.stderr[-2000:]
-    second, run_dir = train(*quick, "data.split_seed=0", "optimizer.lr=1e-2")  # the first test set's 2nd configuration
-    test_set = json.loads((run_dir / "split.json").read_text())["test"][:12]
-    assert "the test set has now scored 2 distinct configurations (test_set_budget=1" in second.stderr, second.stderr
-    assert f"for the test split {test_set}" in second.stderr
 
 
 def test_loss_at_init_passes_on_the_recommended_tabular_setup(tmp_path):

@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import get_object
 from omegaconf import OmegaConf
 
-from conftest import FAST, IMPORT_TIMES, ROOT, imported_packages, run_script
+from conftest import FAST, IMPORT_TIMES, ROOT, imported_packages, run_script, when_room
 
 # (overrides, what the paragraph must name, the nearest keys or options it must give)
 UNKNOWN = [
@@ -115,7 +115,7 @@ def options(group: str) -> list[str]:
 SHIPPED = ([f"{group}={option}" for group in ("model", "optimizer", "scheduler", "regularization", "augmentation",
                                                "curriculum", "trainer", "logger", "callbacks", "data", "stages",
                                                "sweep", "experiment") for option in options(group)]
-           + ["data=csv data.path=x.csv data.target=y", "+extra.note=x", "target={metric:test/acc,value:0.9}",
+           + ["data=csv data.path=x.csv data.target=y", "+extra.note=x", *when_room("workflow", "target={metric:test/acc,value:0.9}"),
               "+callbacks.spy._target_={{cookiecutter.package_name}}.diagnostics.learning_curve.LearningCurve",
               "augmentation=light +augmentation.rotation.same_on_batch=true", "+trainer.max_time=00:00:01:00"])
 
