@@ -153,3 +153,17 @@ def lock_run_folder(run_dir) -> None:
 def locked_run_folder() -> Path | None:
     """The run folder this process writes in (the last one it locked), if any."""
     return Path(list(_locks)[-1]) if _locks else None
+
+
+def refuse_empty_folder(cfg, key: str) -> None:
+    """`resume=` (or `reproduce=`) with nothing after `=` (`resume=$RUN` with RUN unset in a script) is a
+    mistake, not a request for a new run: ConfigError before anything else."""
+    from ..core.validate import ConfigError
+
+    value = cfg.get(key)
+    if value is not None and not str(value).strip():
+        raise ConfigError(
+            f"{key}= is empty: give the folder of a run, e.g. {key}=logs/runs/<date>_<time> (`ls logs/runs` "
+            f"lists them). In a script, check that the variable after {key}= is set. Leave {key} out to train a "
+            "new run. Nothing was trained."
+        )
