@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from conftest import FAST, ROOT, read_metrics, run_script, when_room
@@ -163,6 +164,7 @@ def test_target_test_set_budget_final_and_diff(train, tmp_path):
     assert missing.returncode == 1 and "is not a run folder" in missing.stderr
 
 
+@pytest.mark.fast
 def test_a_bad_target_fails_before_training(train):
     process, run_dir = train("target={metric: test/acc, value: high}", expect_ok=False)
     assert process.returncode == 2 and "target.value='high' is not allowed" in process.stderr
@@ -215,6 +217,7 @@ def test_every_shipped_idea_points_at_an_existing_option():
                 assert "." not in key or OmegaConf.select(cfg, key) is not None, (name, key)  # a value is set
 
 
+@pytest.mark.fast
 def test_a_sweep_appends_one_line_with_its_best_job(tmp_path, capsys):
     from omegaconf import OmegaConf
 

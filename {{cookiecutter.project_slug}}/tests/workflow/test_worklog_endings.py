@@ -109,6 +109,7 @@ def test_on_a_full_disk_the_status_still_says_how_the_run_ended_and_the_worklog_
     assert [e["run"] for e in entries] == ["logs/runs/a", "logs/runs/c"] and skipped == 1
 
 
+@pytest.mark.fast
 def test_cut_and_foreign_worklog_lines_are_skipped_and_counted_and_the_next_run_appends_a_whole_line(tmp_path):
     jsonl = tmp_path / "worklog.jsonl"
     jsonl.write_text('42\n{"kind": "run", "date": "2026-12-01 10:00:00", "run": "logs/runs/x", "stat')  # cut short
