@@ -34,26 +34,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 from . import stop_signals
+from .run_errors import Interrupted, Pruned, RunFailed  # noqa: F401 (imported from here by run.py, core, rooms)
 from .run_folder import locked_run_folder, remove_if_unused
 from .run_status import classify, read_metrics, read_status, write_status
 
 exit_code = 0  # set by report(); train.py and check.py exit with it once Hydra returns
-
-
-class RunFailed(RuntimeError):
-    """The run cannot succeed (e.g. overfit check FAILED, non-finite loss); the message says why. Exit code 1."""
-
-
-class Pruned(RuntimeError):
-    """A sweeper stopped this trial early (e.g. Optuna's pruner): recorded as pruned, not failed. Exit code 0."""
-
-
-class Interrupted(RuntimeError):
-    """Ctrl-C or SIGTERM stopped the run gracefully; the message says how to resume it. Exit code 130 or 143."""
-
-    def __init__(self, message: str, signum: int):
-        super().__init__(message)
-        self.exit_code = 128 + signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
 
 
 def report(task, cfg):

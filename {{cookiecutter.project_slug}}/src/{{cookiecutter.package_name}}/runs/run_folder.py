@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from .printed_command import command_line
+from .run_errors import RunFailed
 
 # Keys that say where a run writes or how it is labelled, not what it trains: left out of run folder
 # names (run_name below), of a sweep summary's columns (sweep_summary) and of the setup that the
@@ -136,8 +137,6 @@ def lock_run_folder(run_dir) -> None:
     except BlockingIOError:
         os.close(descriptor)
         holder = path.read_text().strip() or "another process (it has just started)"
-        from .failures import RunFailed
-
         raise RunFailed(
             f"{run_dir} is in use: {holder}. One process at a time writes in a run folder (two would mix "
             "their checkpoints, TensorBoard events and metrics). Wait until it ends, or stop it; a stopped or "

@@ -140,7 +140,7 @@ def classify(metrics: dict | None, error: BaseException | None) -> tuple[str, st
             return "failed", "overfit check FAILED"
         return "finished", ""
     from ..core.validate import ConfigError
-    from .failures import Interrupted, Pruned
+    from .run_errors import Interrupted, Pruned
 
     text = str(error).strip()
     if isinstance(error, ConfigError):  # nothing was trained, and the folder is removed: no worklog line
