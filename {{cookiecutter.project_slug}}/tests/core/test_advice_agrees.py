@@ -1,6 +1,6 @@
 """Advice that agrees with itself (issue 30 §5): one fit diagnosis, a small split said once, the stage
-gate's floor on the split of its metric, loss_at_init on tabular data (the test-set budget per test set:
-tests/workflow/test_test_set_budget.py)."""
+gate's floor on the split of its metric, loss_at_init on tabular data (the test-set budget per test set is
+tested with the worklog that counts it)."""
 
 import csv
 import json

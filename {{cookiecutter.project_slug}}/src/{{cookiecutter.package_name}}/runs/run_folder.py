@@ -25,7 +25,7 @@ from .run_errors import RunFailed
 
 # Keys that say where a run writes or how it is labelled, not what it trains: left out of run folder
 # names (run_name below), of a sweep summary's columns (sweep_summary) and of the setup that the
-# test-set counter counts (workflow/worklog.setup_hash). scale_up.py, a Hydra plugin that does not import the
+# test-set counter counts (the worklog's setup_hash). scale_up.py, a Hydra plugin that does not import the
 # project, keeps its own copy.
 NOT_WHAT_IS_TRAINED = ("paths", "hydra", "note", "final", "target", "optuna_trial")
 
