@@ -12,13 +12,13 @@ import time
 
 import pytest
 
-from conftest import FAST, ROOT, run_script
+from conftest import FAST, ROOT, run_script, when_room
 from {{cookiecutter.package_name}}.runs.run_status import read_status
 {%- if cookiecutter.__with_workflow == "yes" %}
 from {{cookiecutter.package_name}}.workflow.worklog import read_worklog
 {%- endif %}
 
-QUICK = [*FAST, "baselines=false", "ensemble.k=0", "~callbacks.diagnostics"]
+QUICK = [*FAST, *when_room("checks", "baselines=false"), "ensemble.k=0", *when_room("diagnostics", "~callbacks.diagnostics")]
 
 
 def start(*arguments, log):

@@ -1,6 +1,6 @@
 """Data: the one contract between data and everything else, and the digits that ship with it.
 
-Every consumer (the module, ensembles, baselines, check.py, callbacks, eval.py) reads data
+Every consumer (the module, the callbacks, the feature rooms, eval.py) reads data
 only through what `SplitData` below provides:
 
     data.task                      "classification" or "regression"
