@@ -21,7 +21,7 @@ def options(group: str) -> list[str]:
 def test_every_option_of_every_group_composes(group):
     from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator
 
-    from {{cookiecutter.package_name}}.core.validate import ConfigError, validate
+    from {{cookiecutter.package_name}}.validation import ConfigError, validate
 
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         for option in options(group):

@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from .checkpoints import CheckpointError
+from .checkpoint_error import CheckpointError
 
 USER_TARGETS = (  # your own classes (a model, a datamodule, a callback) and other library classes, by full name
     # "my_models.TinyNet",
