@@ -11,7 +11,7 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 
-from conftest import FAST, ROOT, read_metrics, run_script, when_room
+from conftest import FAST, ROOT, read_metrics, run_script
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,7 @@ PAYLOADS = {  # (hyperparameter to replace, how, the target the message must nam
     "partial_in_model_args": ("model", lambda marker, own: {**own, "width": {
         "_target_": "os.system", "_partial_": True, "_args_": [f"touch {marker}"]}}, "os.system"),
 }
+{%- if cookiecutter.__with_ensembles == "yes" %}
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -70,6 +71,7 @@ def test_a_crafted_checkpoint_is_refused_before_anything_is_built(run, tmp_path,
         error = last_line(process)
         assert f"`_target_: '{target}'" in error and str(crafted) in error and "runs/allowlist.py" in error, error
         assert not list(tmp_path.glob("marker*")), "the payload ran"
+{%- endif %}
 
 
 def test_a_crafted_run_config_is_refused_by_eval_and_by_resume(run, tmp_path):
@@ -81,10 +83,12 @@ def test_a_crafted_run_config_is_refused_by_eval_and_by_resume(run, tmp_path):
     config.callbacks.extra = writes(marker)  # resume builds every callback of the run's config
     OmegaConf.save(config, config_path)
 
+{%- if cookiecutter.__with_ensembles == "yes" %}
     process = run_script("eval.py", str(crafted))
     assert process.returncode == 1
     error = last_line(process)
     assert "`_target_: 'numpy.savez'` (at data._target_)" in error and str(config_path) in error, error
+{%- endif %}
 
     resumed = tmp_path / "resumed"
     process = run_script("train.py", f"resume={crafted}", f"hydra.run.dir={resumed}", *FAST)
@@ -103,7 +107,7 @@ def test_the_allowlist_takes_only_the_targets_it_names():
         "ok": [{"_target_": "{{cookiecutter.package_name}}.core.models.ResNet"}, {"_target_": "torch.optim.AdamW"}],
         "imported_not_defined": {"_target_": "{{cookiecutter.package_name}}.runs.checkpoints.Path"},
         "attribute_of_an_import": {"_target_": "{{cookiecutter.package_name}}.runs.checkpoints.Path.write_text"},
-        "own_helper_that_writes": {"_target_": "{{cookiecutter.package_name}}.workflow.worklog.write_whole"},
+        "own_helper_that_writes": {"_target_": "{{cookiecutter.package_name}}.runs.run_folder.new_folder"},
         "own_function_not_named": {"_target_": "{{cookiecutter.package_name}}.core.models.make_norm"},
         "not_a_name": {"_target_": 42},
         "interpolated": OmegaConf.create({"x": {"_target_": "${y}"}, "y": "os.system"}),
@@ -116,7 +120,7 @@ def test_the_allowlist_takes_only_the_targets_it_names():
     assert unlisted_targets(config) == [
         ("imported_not_defined._target_", "{{cookiecutter.package_name}}.runs.checkpoints.Path"),
         ("attribute_of_an_import._target_", "{{cookiecutter.package_name}}.runs.checkpoints.Path.write_text"),
-        ("own_helper_that_writes._target_", "{{cookiecutter.package_name}}.workflow.worklog.write_whole"),
+        ("own_helper_that_writes._target_", "{{cookiecutter.package_name}}.runs.run_folder.new_folder"),
         ("own_function_not_named._target_", "{{cookiecutter.package_name}}.core.models.make_norm"),
         ("not_a_name._target_", 42),
         ("interpolated.x._target_", "${y}"),
@@ -137,8 +141,8 @@ def test_overrides_read_from_a_file_are_parsed_and_checked():
     refused = {  # override -> what the one paragraph must name
         "data._target_=shutil.copyfile": "'shutil.copyfile'` (at data._target_)",
         "+callbacks.x={_target_:os.system,_args_:[ls]}": "'os.system'` (at callbacks.x._target_)",
-        "model.width=[1,{_target_:{{cookiecutter.package_name}}.workflow.worklog.write_whole}]":
-            "'{{cookiecutter.package_name}}.workflow.worklog.write_whole'` (at model.width[1]._target_)",
+        "model.width=[1,{_target_:{{cookiecutter.package_name}}.runs.run_folder.new_folder}]":
+            "'{{cookiecutter.package_name}}.runs.run_folder.new_folder'` (at model.width[1]._target_)",
         "++data._target_=${oc.env:X}": "'${oc.env:X}'",
         "+callbacks.x='${oc.create:{_target_:os.system}}'": "the interpolation '${oc.create:{_target_:os.system}}' (at callbacks.x)",
         "hydra.callbacks.x._target_=os.system": "key hydra.callbacks.x._target_",
@@ -175,7 +179,7 @@ def payload(kind: str, marker: Path) -> dict:
     """A `_target_` that writes `marker` when Hydra builds it: our own helper that appends text to any file,
     a library function, a shell command."""
     return {
-        "own_helper": {"_target_": "{{cookiecutter.package_name}}.workflow.worklog.write_whole", "_args_": [str(marker), "pwned"]},
+        "own_helper": {"_target_": "{{cookiecutter.package_name}}.runs.run_folder.new_folder", "_args_": [str(marker)]},
         "copyfile": {"_target_": "shutil.copyfile", "_args_": [str(ROOT / "README.md"), str(marker)]},
         "os_system": {"_target_": "os.system", "_args_": [f"touch {marker}"]},
     }[kind]
@@ -209,7 +213,9 @@ def test_a_checkpoint_carrying_a_payload_writes_nothing(run, tmp_path, kind):
     checkpoint["hyper_parameters"]["model"] = payload(kind, marker)
     crafted = copy_of(run, tmp_path) / "checkpoints" / "epoch000.ckpt"
     torch.save(checkpoint, crafted)
+{%- if cookiecutter.__with_ensembles == "yes" %}
     refused(run_script("eval.py", str(crafted)), crafted, "model._target_", marker)
+{%- endif %}
     refused(run_script("predict.py", str(crafted), str(ROOT / "README.md"), "--out", str(tmp_path / "p.csv")),
             crafted, "model._target_", marker)
     assert not (tmp_path / "p.csv").exists()
@@ -223,7 +229,9 @@ def test_a_run_config_carrying_a_payload_writes_nothing(run, tmp_path, kind):
     config = OmegaConf.load(config_path)
     config.data = payload(kind, marker)  # eval.py rebuilds the run's data; resume= and reproduce= everything
     OmegaConf.save(config, config_path)
+{%- if cookiecutter.__with_ensembles == "yes" %}
     refused(run_script("eval.py", str(crafted)), config_path, "data._target_", marker)
+{%- endif %}
     for command in ("resume", "reproduce"):
         folder = tmp_path / command
         refused(run_script("train.py", f"{command}={crafted}", f"hydra.run.dir={folder}", *FAST),
@@ -297,6 +305,7 @@ def test_a_diverged_step_leaves_no_non_finite_last_finite_checkpoint(train):
     for path in run_dir.rglob("*.ckpt"):
         state = torch.load(path, weights_only=True)["state_dict"]
         assert all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()), path
+{%- if cookiecutter.__with_ensembles == "yes" %}
 
 
 def test_eval_refuses_non_finite_weights_and_a_run_folder_skips_them(run, tmp_path):
@@ -321,9 +330,11 @@ def test_eval_refuses_non_finite_weights_and_a_run_folder_skips_them(run, tmp_pa
     # last.ckpt is a real file written every epoch (not a link to the diverged one): finite, so it is the newest
     assert newest_finite_checkpoint(copy / "checkpoints") in (copy / "checkpoints" / "last.ckpt",
                                                              copy / "checkpoints" / "epoch000.ckpt")
+{%- endif %}
 
 
 # 4b. Complete files, unreadable ones skipped --------------------------------------------
+{%- if cookiecutter.__with_ensembles == "yes" %}
 
 def test_a_truncated_checkpoint_in_a_run_folder_is_skipped_with_a_warning(run, tmp_path):
     copy = copy_of(run, tmp_path)
@@ -334,6 +345,7 @@ def test_a_truncated_checkpoint_in_a_run_folder_is_skipped_with_a_warning(run, t
     [warning] = [line for line in process.stderr.splitlines() if line.startswith("warning: skipped")]
     assert f"Cannot read the checkpoint {truncated} (5000 bytes)" in warning, warning
     assert "top-1 checkpoints" in process.stdout
+{%- endif %}
 
 
 @pytest.fixture
@@ -360,14 +372,16 @@ def test_a_full_disk_stops_the_run_naming_file_and_free_space_and_leaves_no_part
     torch.load(run_dir / "checkpoints" / "epoch000.ckpt", weights_only=True)  # complete
 
     # Space freed; a damaged checkpoint (from some other accident) lies in the folder: the
-    # resumed run trains to the end, its ensemble skips that file with a warning, metrics.json is written.
+    # resumed run trains to the end (readers of the whole folder skip that file with a warning), metrics.json is written.
     subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
     damaged = run_dir / "checkpoints" / "epoch009.ckpt"
     damaged.write_bytes(b"not a checkpoint")
     process = run_script("train.py", f"resume={run_dir}", f"hydra.run.dir={tmp_path / 'resume'}", *FAST)
     assert process.returncode == 0, process.stderr[-3000:]
+{%- if cookiecutter.__with_ensembles == "yes" %}
     assert f"warning: skipped a checkpoint: Cannot read the checkpoint {damaged}" in process.stderr
     assert "ensemble/soft/acc" in read_metrics(run_dir)
+{%- endif %}
 
 
 # 4c. Runs are combined only on one test set ----------------------------------------------
@@ -389,9 +403,12 @@ def test_split_fingerprint_is_recorded_ignores_order_and_leaves_the_rng_alone(ru
     assert other["test"] != fingerprint["test"]
     half = DigitsData(fraction=0.5).fingerprint()  # learning curves: same val and test, other train
     assert half["test"] == fingerprint["test"] and half["train"] != fingerprint["train"]
+{%- if cookiecutter.__with_ensembles == "yes" %}
 
 
 def test_eval_refuses_a_multirun_whose_jobs_were_tested_on_different_examples(tmp_path):
+    from conftest import when_room
+
     sweep = tmp_path / "sweep"
     process = run_script("train.py", "-m", "data.split_seed=0,1", "trainer.max_epochs=1", "ensemble.k=0",
                          *when_room("checks", "baselines=false"), f"hydra.sweep.dir={sweep}", f"paths.log_dir={tmp_path}", *FAST)
@@ -407,3 +424,4 @@ def test_eval_refuses_a_multirun_whose_jobs_were_tested_on_different_examples(tm
     error = last_line(process)
     assert "were not tested on the same examples" in error, error
     assert "0 (data.split_seed=0)" in error and "1 (data.split_seed=1)" in error, error
+{%- endif %}

@@ -12,8 +12,8 @@ from data_files import write_images, write_table
 from {{cookiecutter.package_name}}.core.data import DataError, DigitsData
 from {{cookiecutter.package_name}}.core.data_csv import CsvData
 from {{cookiecutter.package_name}}.core.data_images import ImageFolderData
-from {{cookiecutter.package_name}}.ensembles.ensemble import probabilities
 from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
+from {{cookiecutter.package_name}}.runs.predict import model_outputs
 from {{cookiecutter.package_name}}.validation import ConfigError, validate
 
 QUICK = ["optimizer.lr=0.01", "data.batch_size=16", "trainer.max_epochs=3", "ensemble.k=0", "baselines=false", *FAST]
@@ -46,7 +46,7 @@ def test_only_confident_predictions_are_added_their_accuracy_is_counted_and_resu
     # the predictions recomputed from the checkpoint that made them, on the unlabelled split rebuilt here
     data = DigitsData(unlabeled_fraction=0.5)
     x, truth = data.split_tensors("unlabeled")
-    confidence, predicted = probabilities(load_classifier(run_dir / record["predicted_by"]), x).max(1)
+    confidence, predicted = model_outputs(load_classifier(run_dir / record["predicted_by"]), x, "classification").max(1)
     positions = data.indices["unlabeled"]
     added = dict(zip(record["positions"], record["labels"], strict=True))
     assert 0 < len(added) < len(positions), "the threshold must separate: else this test proves nothing"

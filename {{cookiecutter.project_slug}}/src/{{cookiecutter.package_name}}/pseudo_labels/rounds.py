@@ -35,9 +35,9 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 from ..core.module import build_module
 from ..core.stopping import why_training_stopped
 from ..core.training import build_trainer, evaluate_best
-from ..ensembles.ensemble import probabilities
 from ..runs.atomic_write import write_atomically
 from ..runs.checkpoints import CheckpointError, newest_checkpoint
+from ..runs.predict import model_outputs
 from ..runs.run_status import strict_json
 
 
@@ -108,7 +108,7 @@ def predict_unlabeled(module, data) -> tuple[torch.Tensor, torch.Tensor, torch.T
         batches = DataLoader(data.datasets["unlabeled"], batch_size=512, num_workers=data.num_workers)
     confidences, predictions, truths = [], [], []
     for x, y in batches:
-        confidence, predicted = probabilities(module, x.to(module.device)).cpu().max(1)
+        confidence, predicted = model_outputs(module, x.to(module.device), module.task).cpu().max(1)
         confidences.append(confidence)
         predictions.append(predicted)
         truths.append(y)
@@ -186,7 +186,7 @@ def train_round(cfg: DictConfig, data, round_dir: Path, resume_from: str | None)
     trainer = build_trainer(cfg, round_dir)  # as in run.py (core/training.py)
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     stopped = why_training_stopped(trainer)  # fails (RunFailed) on NaN/inf, as in run.py
-    metrics = evaluate_best(cfg, trainer, module, data, round_dir)
+    metrics = evaluate_best(trainer, module, data)
     for logger in trainer.loggers:
         logger.finalize("success")
     if trainer.is_global_zero:
