@@ -39,6 +39,7 @@ def own_path(folder) -> dict:
     return {"PYTHONPATH": os.pathsep.join([str(folder), str(ROOT / "src")])}
 
 
+@pytest.mark.fast
 def test_digits_provide_the_contract():
     data = DigitsData()
     assert data.task == "classification" and data.in_shape == (1, 8, 8)

@@ -13,6 +13,7 @@ from stop_runs import start, steps, stop_after_first_epoch
 SETUP = ["trainer.max_epochs=5", "trainer.deterministic=true", *FAST]
 
 
+@pytest.mark.fast
 def test_a_killed_run_resumed_ends_exactly_like_the_run_left_alone(tmp_path):
     alone, killed = tmp_path / "alone", tmp_path / "killed"
     process = run_script("train.py", f"hydra.run.dir={alone}", *SETUP)
