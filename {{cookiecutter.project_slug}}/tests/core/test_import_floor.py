@@ -4,6 +4,8 @@ Import time is most of a short run's wall time (torch + lightning ~4 s); these t
 imports a run made (`python -X importtime`, through PYTHONPROFILEIMPORTTIME) rather than time it.
 """
 
+import pytest
+
 from conftest import FAST, IMPORT_TIMES, imported_packages, run_script
 
 OPTIONAL_HEAVY = {"sklearn", "optuna", "kornia", "pandas"}  # imported only where they are used
