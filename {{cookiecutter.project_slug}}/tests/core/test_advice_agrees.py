@@ -45,16 +45,6 @@ def test_likely_cause_reads_the_fit_diagnosis_and_r2s_own_floor():
     assert likely_cause(0.95, 0.05, 1.0, -0.6, "r2", fits=True).startswith("Yet it fits")
 
 
-def test_the_floor_baseline_gate_compares_on_the_split_of_its_metric():
-    from {{cookiecutter.package_name}}.stages.ladder import floor_of
-
-    metrics = {"baseline/svc_acc": 0.99, "baseline/logreg_acc": 0.95, "baseline/val/svc_acc": 0.93,
-               "baseline/val/logreg_acc": 0.97, "val/acc": 0.96}
-    assert floor_of({"floor": "baseline"}, "val/acc", metrics, None) == 0.97
-    assert floor_of({"floor": "baseline"}, "test/acc", metrics, None) == 0.99
-    assert floor_of({"floor": "baseline"}, "val/r2", {"baseline/val/ridge_r2": 0.5, "baseline/ridge_r2": 0.7}, None) == 0.5
-
-
 def test_a_run_writes_its_baselines_on_the_validation_split_too(train):
     _, run_dir = train("data.subset=300", "trainer.max_epochs=1", "model=tiny", "ensemble.k=0", *FAST)
     metrics = read_metrics(run_dir)

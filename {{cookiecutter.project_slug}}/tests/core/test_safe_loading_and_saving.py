@@ -232,22 +232,6 @@ def test_a_run_config_carrying_a_payload_writes_nothing(run, tmp_path, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_ladder_record_carrying_a_payload_writes_nothing(tmp_path, kind):
-    """resume=<ladder folder> composes what its stages.json names: each override there is checked first."""
-    marker = tmp_path / "marker"
-    ladder = tmp_path / "ladder"
-    ladder.mkdir()
-    stage = {"name": "baseline", "overrides": ["model=tiny", as_override("+callbacks.extra", payload(kind, marker))],
-             "gate": {}}
-    record = {"settings": {"warm_start": False, "continue_on_fail": False, "ladder": [stage]},
-              "overrides": ["trainer.max_epochs=1"], "stages": []}
-    (ladder / "stages.json").write_text(json.dumps(record))
-    refused(run_script("train.py", f"resume={ladder}", *FAST), ladder / "stages.json", "callbacks.extra._target_",
-            marker)
-    assert sorted(p.name for p in ladder.iterdir()) == ["stages.json"]  # no stage folder
-
-
-@pytest.mark.parametrize("kind", KINDS)
 def test_a_scale_up_folder_carrying_a_payload_writes_nothing(tmp_path, kind):
     """hydra.sweeper.small=<folder>: summary.csv -> a job's run_dir -> its .hydra/overrides.yaml, checked first."""
     marker = tmp_path / "marker"

@@ -30,29 +30,14 @@ from ..runs.allowlist import check_targets, recorded_config
 from ..runs.checkpoints import (
     CheckpointError,
     load_classifier,
-    rank_key,
+    ranked_checkpoints,
     read_checkpoint,
     read_finite_checkpoint,
-    usable_checkpoint,
 )
 from ..runs.split_fingerprint import check_same_test_set, recorded_split, run_overrides
 from ..sweeps.summary import settings_of
 
 METHODS = ("single", "soft", "hard", "weight_average")
-
-
-def ranked_checkpoints(run_dir, k: int, snapshots: bool = False) -> list[Path]:
-    """The run's top-k checkpoints, best first (or its snapshots, in order of time).
-
-    Unreadable or non-finite checkpoints are skipped with a warning (usable_checkpoint).
-    """
-    folder = Path(run_dir) / "checkpoints"
-    if snapshots:
-        paths = sorted((folder / "snapshots").glob("*.ckpt"))
-        return [p for p in paths if usable_checkpoint(p) is not None][-k:][::-1]  # the final one is "single"
-    paths = [p for p in folder.glob("*.ckpt") if p.stem not in ("last", "last_finite")]
-    ranked = [(rank_key(checkpoint), p) for p in paths if (checkpoint := usable_checkpoint(p)) is not None]
-    return [p for _, p in sorted(ranked)][:k]
 
 
 @torch.no_grad()
