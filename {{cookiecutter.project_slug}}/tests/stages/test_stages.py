@@ -95,6 +95,7 @@ def test_a_ladder_writes_its_table_and_continuing_a_finished_one_trains_nothing(
     assert [row["status"] for row in rows(parent)] == [row["status"] for row in table]
 
 
+@pytest.mark.fast  # the main path: plan, a trained stage, its gate, the table, the advice
 def test_a_first_gate_that_cannot_pass_stops_the_ladder_and_says_why(tmp_path, ladders):
     parent = tmp_path / "ladder"
     process = run_script("train.py", "stages=three_stop", f"hydra.run.dir={parent}", "data.subset=200",
@@ -181,7 +182,8 @@ def test_a_gate_missed_with_no_new_best_ends_its_stage_early(tmp_path, ladders):
 
 
 BAD_LADDER_VALUES = [
-    ("stages.warm_start=maybe", "stages.warm_start='maybe' is not allowed: use true or false"),
+    pytest.param("stages.warm_start=maybe", "stages.warm_start='maybe' is not allowed: use true or false",
+                 marks=pytest.mark.fast),
     ("stages.ladder.0.gate=5", "stages.ladder.0.gate=5 is not allowed: a mapping of conditions"),
     ("+stages.ladder.0.gate.patience=3", "unknown keys ['gate.patience']"),
     ("stages.ladder.2.gate.tolerance=-1", "stages.ladder.2.gate.tolerance=-1 is not allowed: a number >= 0"),
@@ -191,7 +193,8 @@ BAD_LADDER_VALUES = [
 ]
 
 
-@pytest.mark.parametrize("override, says", BAD_LADDER_VALUES, ids=[b[0] for b in BAD_LADDER_VALUES])
+@pytest.mark.parametrize("override, says", BAD_LADDER_VALUES, ids=[b.values[0] if hasattr(b, "values") else b[0]
+                                                                   for b in BAD_LADDER_VALUES])
 def test_a_bad_ladder_value_fails_before_any_stage_trains(tmp_path, override, says):
     parent = tmp_path / "ladder"
     process = run_script("train.py", "stages=ladder", override, f"hydra.run.dir={parent}", *FAST)

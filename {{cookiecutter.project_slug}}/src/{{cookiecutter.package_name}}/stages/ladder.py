@@ -27,7 +27,7 @@ from ..core.validate import ConfigError
 from ..runs.failures import RunFailed
 from ..runs.printed_command import printed_command
 from ..runs.run_folder import lock_run_folder, remove_if_unused, safe_name
-from .stage_gate import floor_problem, gate_callback, judge
+from .stage_gate import add_stage_gate, floor_problem, judge
 
 # The model ladders of configs/model/, smallest first: `model_size_up: true` takes the next one.
 SIZES = (["tiny", "small", "medium", "large"], ["mlp_tiny", "mlp_small", "mlp_medium", "mlp_large"])
@@ -272,12 +272,9 @@ def train_stage(stage: dict, run_dir: Path, previous, settings, row: dict, table
     from ..run import train
     from ..runs.resume import log_to
 
-    gate, cfg = stage["gate"], stage["cfg"].copy()
+    cfg = stage["cfg"].copy()
     with open_dict(cfg):
-        if cfg.get("overfit") and gate.get("train_loss_below") is not None:
-            cfg.overfit_check.loss_below = gate["train_loss_below"]  # the overfit check decides at the gate's threshold
-        cfg.callbacks = cfg.callbacks or {}
-        cfg.callbacks.stage_gate = gate_callback(stage, previous)  # ends the stage early (stages/stage_gate.py)
+        add_stage_gate(cfg, stage, previous)  # its callback, the overfit check's threshold (stages/stage_gate.py)
         if settings.warm_start and previous is not None:
             cfg.callbacks.warm_start = {"_target_": f"{__package__}.warm_start.WarmStart",
                                         "run_dir": str(run_dir.parent / previous[0]["folder"])}

@@ -9,7 +9,7 @@ overfitting check, overfit=true, must also pass the check: overfit/passed in its
 The verdict is computed from the stage's metrics.json (`judge`, called by stages/ladder.py once the
 stage's run has written it: the baselines and the overfit check's verdict join the metrics after
 Lightning's hooks, and a stage finished before is judged again without training). While the stage
-trains, the callback (its config: `gate_callback`) can end it early:
+trains, the callback (added by `add_stage_gate`) can end it early:
   stop_when_met     as soon as the gate is certainly met: the conditions hold now and this
                     epoch becomes the best checkpoint, whose weights give the final numbers;
   stop_when_missed  N: once the gate has failed at N validations in a row none of which gave a
@@ -118,12 +118,17 @@ def judge(stage: dict, metrics: dict, previous, error: str | None) -> tuple[bool
     return verdict(gate, metrics, metric, floor_of(gate, metric, metrics, previous), before)
 
 
-def gate_callback(stage: dict, previous) -> dict:
-    """The config of this stage's StageGate: what it needs to end the stage early while it trains."""
+def add_stage_gate(cfg, stage: dict, previous) -> None:
+    """The stage's gate in its run's config (open for writing): the StageGate callback, which can end the stage
+    early, and on an overfit=true stage the check's own threshold at the gate's train_loss_below."""
     gate, metric = stage["gate"], stage["metric"]
-    return {"_target_": f"{__name__}.StageGate", "gate": gate, "metric": metric,
-            "floor": floor_of(gate, metric, {}, previous), "previous": previous[1].get(metric) if previous else None,
-            "stop_when_met": bool(gate.get("stop_when_met", False)), "stop_when_missed": gate.get("stop_when_missed")}
+    if cfg.get("overfit") and gate.get("train_loss_below") is not None:
+        cfg.overfit_check.loss_below = gate["train_loss_below"]  # the overfit check decides at the gate's threshold
+    cfg.callbacks = cfg.callbacks or {}
+    cfg.callbacks.stage_gate = {
+        "_target_": f"{__name__}.StageGate", "gate": gate, "metric": metric,
+        "floor": floor_of(gate, metric, {}, previous), "previous": previous[1].get(metric) if previous else None,
+        "stop_when_met": bool(gate.get("stop_when_met", False)), "stop_when_missed": gate.get("stop_when_missed")}
 
 
 class StageGate(L.Callback):
