@@ -156,7 +156,8 @@ def rank_key(checkpoint: dict) -> float:
 
 
 def ranked_checkpoints(run_dir, k: int, snapshots: bool = False) -> list[Path]:
-    """The run's top-k checkpoints, best first (or its snapshots, in order of time).
+    """The run's top-k checkpoints, best first (or its snapshots, in order of time): what predict.py,
+    the ensembles and a warm start read.
 
     Unreadable or non-finite checkpoints are skipped with a warning (usable_checkpoint).
     """
