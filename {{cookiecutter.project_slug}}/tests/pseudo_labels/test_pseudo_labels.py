@@ -12,9 +12,9 @@ from data_files import write_images, write_table
 from {{cookiecutter.package_name}}.core.data import DataError, DigitsData
 from {{cookiecutter.package_name}}.core.data_csv import CsvData
 from {{cookiecutter.package_name}}.core.data_images import ImageFolderData
-from {{cookiecutter.package_name}}.core.validate import ConfigError, validate
 from {{cookiecutter.package_name}}.ensembles.ensemble import probabilities
 from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
+from {{cookiecutter.package_name}}.validation import ConfigError, validate
 
 QUICK = ["optimizer.lr=0.01", "data.batch_size=16", "trainer.max_epochs=3", "ensemble.k=0", "baselines=false", *FAST]
 

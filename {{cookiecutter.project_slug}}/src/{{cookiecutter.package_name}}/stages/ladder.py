@@ -241,9 +241,9 @@ def plan_stage(item: dict, overrides: list[str], parent: Path, saved: Path | Non
     """Compose and check one stage's config (item["cfg"], its metric), or say why it is skipped (item["skip"])."""
     from ..core.ddp_strategy import check_ddp_strategy
     from ..core.module import check_model_fits_data
-    from ..core.validate import validate
     from ..run import build_data, optimized_metric
     from ..runs.allowlist import check_targets
+    from ..validation import validate
 
     try:
         cfg = compose(overrides)[0]
