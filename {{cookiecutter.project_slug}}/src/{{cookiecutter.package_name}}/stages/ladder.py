@@ -115,7 +115,7 @@ def check_saved_ladder(saved, path: Path) -> None:
     """stages.json builds only allowlisted targets (runs/allowlist.py): none anywhere in it, and every override
     it holds (the ladder's and each stage's) parsed and checked; `hydra.searchpath` is the ladder's own."""
     from ..runs.allowlist import check_overrides, check_targets
-    from ..runs.checkpoints import CheckpointError
+    from ..runs.checkpoint_error import CheckpointError
 
     check_targets(saved, path)
     if not (isinstance(saved, dict) and isinstance(saved.get("settings"), dict)
