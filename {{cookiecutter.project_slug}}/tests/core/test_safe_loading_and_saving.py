@@ -1,7 +1,6 @@
 """The run folder can be trusted: loading builds only allowlisted targets, what is saved is
 complete and finite, unreadable checkpoints are skipped, runs are combined only on one test set."""
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -251,6 +250,8 @@ def test_a_scale_up_folder_carrying_a_payload_writes_nothing(tmp_path, kind):
 
 def test_a_crafted_baselines_cache_is_fitted_again(run, tmp_path):
     """logs/cache/baselines: fake scores or extra keys never reach metrics.json."""
+    import json
+
     shutil.copytree(run.parent / "cache", tmp_path / "cache")
     (cached,) = (tmp_path / "cache" / "baselines").glob("*.json")
     true = {k: v for k, v in read_metrics(run).items() if k.startswith("baseline/")}
