@@ -18,7 +18,9 @@ from conftest import FAST, IMPORT_TIMES, ROOT, imported_packages, run_script, wh
 # (overrides, what the paragraph must name, the nearest keys or options it must give)
 UNKNOWN = [
     ("+class_weights=[1,2]", "class_weights=[1, 2] is not a key of this config", "`+extra.class_weights=<value>`"),
+{%- if cookiecutter.__with_stages == "yes" %}
     ("+stages.bogus=1", "stages.bogus=1 is not a key", "stages.continue_on_fail, stages.ladder, stages.warm_start"),
+{%- endif %}
     ("+trainer.max_epoch=3", "trainer.max_epoch=3 is not an argument of lightning.Trainer",
      "the nearest: trainer.max_epochs"),
     ("data=csv data.path=x.csv +data.batch_sise=8", "data.batch_sise=8 is not an argument of "
@@ -52,6 +54,7 @@ def test_a_key_or_option_that_does_not_exist_fails_before_any_work(tmp_path, ove
     assert "Traceback" not in process.stderr and "HYDRA_FULL_ERROR" not in process.stderr
     assert not {"torch", "lightning"} & imported_packages(process)  # it failed in a second, before any work
     assert not list(tmp_path.glob("runs/*")) and not list(tmp_path.glob("multiruns/*"))  # no run folder left
+{%- if cookiecutter.__with_stages == "yes" %}
 
 
 def test_options_and_keys_of_your_own_config_folder_count(tmp_path):
@@ -68,6 +71,7 @@ def test_options_and_keys_of_your_own_config_folder_count(tmp_path):
     assert "the nearest: stages.my_setting" in process.stderr
     process = run_script("train.py", "stages=mine", searchpath, "+stages.my_settin=2", f"paths.log_dir={tmp_path}")
     assert process.returncode == 2 and "the nearest: stages.my_setting" in process.stderr, process.stderr[-2000:]
+{%- endif %}
 
 
 def test_keys_of_your_own_and_arguments_added_with_a_plus_still_train(train):

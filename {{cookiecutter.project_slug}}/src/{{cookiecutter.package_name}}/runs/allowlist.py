@@ -71,8 +71,10 @@ PROJECT_TARGETS = (
     "{{cookiecutter.package_name}}.core.progress_bar.ProgressBar",
     "{{cookiecutter.package_name}}.curriculum.pacing.Curriculum",
     "{{cookiecutter.package_name}}.sweeps.optuna_pruning.OptunaPruning",
+{%- if cookiecutter.__with_stages == "yes" %}
     "{{cookiecutter.package_name}}.stages.stage_gate.StageGate",
     "{{cookiecutter.package_name}}.stages.warm_start.WarmStart",
+{%- endif %}
     "{{cookiecutter.package_name}}.core.overfit_verdict.OverfitVerdict",
 {%- if cookiecutter.__with_ensembles == "yes" %}
     "{{cookiecutter.package_name}}.ensembles.ensemble.CheckpointEnsemble",
