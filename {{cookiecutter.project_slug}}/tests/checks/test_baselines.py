@@ -28,7 +28,6 @@ def test_likely_cause_reads_the_fit_diagnosis_and_r2s_own_floor():
     assert likely_cause(0.95, 0.05, 1.0, -0.6, "r2", fits=True).startswith("Yet it fits")
 
 
-@pytest.mark.fast
 def test_a_run_writes_its_baselines_on_the_validation_split_too(train):
     _, run_dir = train("data.subset=300", "trainer.max_epochs=1", "model=tiny", *when_room("ensembles", "ensemble.k=0"), *FAST)
     metrics = read_metrics(run_dir)

@@ -264,7 +264,6 @@ def test_batch_size_finder_reports_the_largest_batch(tmp_path):
     assert verdicts["batch_size"]["numbers"]["batch_size"] >= 8  # 2, doubled 3 times, all fit on a CPU
 
 
-@pytest.mark.fast
 def test_unknown_check_name_fails_before_any_work(tmp_path):
     run_dir = tmp_path / "check"
     process = run_script("check.py", f"hydra.run.dir={run_dir}", "check.only=[overfit]")

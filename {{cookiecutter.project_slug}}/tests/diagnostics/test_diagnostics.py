@@ -151,7 +151,6 @@ def test_evaluation_images_metrics_and_fit_diagnosis(default_run):
     assert verdict in text and f"val acc {metrics['val/acc']:.4f}" in text
 
 
-@pytest.mark.fast
 def test_dead_units_raise_the_dead_fraction_alert(tmp_path):
     process, run_dir = run_with_faults(tmp_path, "model._target_=faults.dead_resnet", "model.norm=none", *SHORT)
     assert "diagnostics alert: step 0: model.stem.2 dead_fraction = 1, outside the healthy range" in process.stdout
@@ -198,7 +197,6 @@ def test_a_nan_gradient_raises_a_non_finite_alert_naming_the_layer(tmp_path):
     assert "diagnostics alert: step 1: model.head weight_grad_norm = nan, non-finite" in process.stdout
 
 
-@pytest.mark.fast
 def test_declared_slices_diagnostics_off_and_an_overfitting_verdict(tmp_path):
     process, run_dir = run_with_faults(
         tmp_path, "~callbacks.diagnostics", "trainer.max_epochs=1",

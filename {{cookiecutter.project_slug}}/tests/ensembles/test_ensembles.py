@@ -122,7 +122,6 @@ def test_early_stopping_stops_and_says_why_with_ema_weights(train):
     assert "ensemble/soft/acc" in read_metrics(run_dir)
 
 
-@pytest.mark.fast
 def test_a_short_ema_run_tests_and_ensembles_the_same_averaged_weights(train):
     """callbacks=ema on tiny settings: test/acc and the table's single row are the best checkpoint's averaged weights."""
     process, run_dir = train("callbacks=ema", "data.subset=300", "model=tiny", "trainer.max_epochs=2",

@@ -182,8 +182,7 @@ def test_a_gate_missed_with_no_new_best_ends_its_stage_early(tmp_path, ladders):
 
 
 BAD_LADDER_VALUES = [
-    pytest.param("stages.warm_start=maybe", "stages.warm_start='maybe' is not allowed: use true or false",
-                 marks=pytest.mark.fast),
+    ("stages.warm_start=maybe", "stages.warm_start='maybe' is not allowed: use true or false"),
     ("stages.ladder.0.gate=5", "stages.ladder.0.gate=5 is not allowed: a mapping of conditions"),
     ("+stages.ladder.0.gate.patience=3", "unknown keys ['gate.patience']"),
     ("stages.ladder.2.gate.tolerance=-1", "stages.ladder.2.gate.tolerance=-1 is not allowed: a number >= 0"),

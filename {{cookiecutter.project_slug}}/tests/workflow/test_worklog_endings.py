@@ -41,7 +41,6 @@ def mount_small_disk(disk, size: str) -> None:
         pytest.skip(f"needs root to mount a small tmpfs: {mounted.stderr.decode().strip()}")
 
 
-@pytest.mark.fast
 def test_a_run_that_fails_after_it_started_gets_its_worklog_line_from_the_hydra_callback(tmp_path):
     """lr=1e30: the loss is NaN at step 1 and the run fails in runs/failures.py, never reaching run.finish."""
     run_dir = tmp_path / "run"
@@ -109,7 +108,6 @@ def test_on_a_full_disk_the_status_still_says_how_the_run_ended_and_the_worklog_
     assert [e["run"] for e in entries] == ["logs/runs/a", "logs/runs/c"] and skipped == 1
 
 
-@pytest.mark.fast
 def test_cut_and_foreign_worklog_lines_are_skipped_and_counted_and_the_next_run_appends_a_whole_line(tmp_path):
     jsonl = tmp_path / "worklog.jsonl"
     jsonl.write_text('42\n{"kind": "run", "date": "2026-12-01 10:00:00", "run": "logs/runs/x", "stat')  # cut short
