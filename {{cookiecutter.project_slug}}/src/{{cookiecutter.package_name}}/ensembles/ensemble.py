@@ -36,7 +36,7 @@ from ..runs.checkpoints import (
     usable_checkpoint,
 )
 from ..runs.split_fingerprint import check_same_test_set, recorded_split, run_overrides
-from ..sweeps.summary import settings_of
+from ..runs.run_folder import settings_of
 
 METHODS = ("single", "soft", "hard", "weight_average")
 

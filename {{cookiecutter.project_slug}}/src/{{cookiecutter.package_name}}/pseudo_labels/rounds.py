@@ -35,7 +35,6 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 from ..core.module import build_module
 from ..core.stopping import why_training_stopped
 from ..core.training import build_trainer, evaluate_best
-from ..ensembles.ensemble import probabilities
 from ..runs.atomic_write import write_atomically
 from ..runs.checkpoints import CheckpointError, newest_checkpoint
 from ..runs.run_status import strict_json
@@ -108,10 +107,11 @@ def predict_unlabeled(module, data) -> tuple[torch.Tensor, torch.Tensor, torch.T
         batches = DataLoader(data.datasets["unlabeled"], batch_size=512, num_workers=data.num_workers)
     confidences, predictions, truths = [], [], []
     for x, y in batches:
-        confidence, predicted = probabilities(module, x.to(module.device)).cpu().max(1)
-        confidences.append(confidence)
-        predictions.append(predicted)
-        truths.append(y)
+        for part_x, part_y in zip(x.split(512), y.split(512), strict=True):  # in memory: 512 at a time
+            confidence, predicted = torch.softmax(module(part_x.to(module.device)), 1).cpu().max(1)
+            confidences.append(confidence)
+            predictions.append(predicted)
+            truths.append(part_y)
     return torch.cat(confidences), torch.cat(predictions), torch.cat(truths)
 
 

@@ -49,6 +49,18 @@ def new_folder(path: str) -> str:
     return _claimed[parent]
 
 
+def settings_of(overrides: list[str]) -> dict:
+    """{key: value} of `key=value` overrides (a run's `.hydra/overrides.yaml`); deletions (`~key`) and
+    where-to-write keys left out: what the sweep summary and eval.py tell jobs apart by."""
+    settings = {}
+    for override in overrides:
+        key, _, value = override.partition("=")
+        key = key.lstrip("+")
+        if key and not key.startswith("~") and not labels_only(key):
+            settings[key] = value
+    return settings
+
+
 def run_name(override_dirname: str = "", limit: int = 60) -> str:
     """`_<the overrides, shortened>` to follow the date and time in a run folder's name ("" without overrides).
 

@@ -30,8 +30,8 @@ from hydra.types import RunMode
 
 from ..core.logged_metrics import lower_is_better, written_metric
 from ..runs.printed_command import printed_command
+from ..runs.run_folder import settings_of
 from ..runs.run_status import read_metrics, read_status
-from ..workflow.run_record import labels_only
 from .finish_sweep import finish_line
 
 
@@ -51,8 +51,8 @@ class SweepSummary(Callback):
             write_summary(job_dir.parent, config.get("optimized_metric", ""), self.direction)
 
     def on_multirun_end(self, config, **kwargs) -> None:
-        """The summary, the best jobs, the worklog line; a summary that fails fails the sweep, with the reason
-        (Hydra would only warn about an error in a callback: a stale summary, no worklog line, exit 0)."""
+        """The summary and the best jobs; a summary that fails fails the sweep, with the reason
+        (Hydra would only warn about an error in a callback: a stale summary, exit 0)."""
         from ..runs import failures
 
         try:
@@ -64,11 +64,7 @@ class SweepSummary(Callback):
             failures.exit_code = failures.exit_code or 1
 
     def summarize(self, config) -> None:
-        from omegaconf import OmegaConf
-
         from ..runs import failures
-        from ..workflow.target import target_line, target_result
-        from ..workflow.worklog import append_sweep_entry, setup_hash, tested_as
 
         sweep_dir = Path(config.hydra.sweep.dir)
         with locked(sweep_dir):
@@ -76,17 +72,7 @@ class SweepSummary(Callback):
         if self.plots:
             plot_swept_keys(sweep_dir, jobs, metric)
         print_best(sweep_dir, jobs, metric, lower, self.top)
-        failed = sum(job["status"] not in ("finished", "pruned") for job in jobs)
-        best = next((job for job in jobs if job["metrics"] and job["status"] in ("finished", "pruned")), None)
-        tested = [tested_as(job["run_dir"], setup_hash(OmegaConf.load(Path(job["run_dir"], ".hydra", "config.yaml"))))
-                  for job in jobs if any(key.startswith("test/") for key in job["metrics"])]  # the test-set counter
-        append_sweep_entry(sweep_dir, best["metrics"] if best else {}, failed, jobs=len(jobs),  # one worklog line
-                           best_job=best and best["job"], config=config, tested_setups=tested)
-        target = config.get("target")
-        result = target_result(target, best["metrics"]) if target and best else None
-        if result:  # the methodology's target (train.yaml `target`), read against the best job
-            print(f"best job {best['job']}: {target_line(result, target.get('why'))}")
-        if failed:
+        if any(job["status"] not in ("finished", "pruned") for job in jobs):
             failures.exit_code = failures.exit_code or 1  # train.py exits with it once Hydra returns
 
 
@@ -115,17 +101,6 @@ def read_overrides(folder: Path) -> list[str]:
 
     path = folder / ".hydra" / "overrides.yaml"
     return [str(o) for o in OmegaConf.load(path)] if path.is_file() else []
-
-
-def settings_of(overrides: list[str]) -> dict:
-    """{key: value} of `key=value` overrides; deletions (`~key`) and where-to-write keys left out."""
-    settings = {}
-    for override in overrides:
-        key, _, value = override.partition("=")
-        key = key.lstrip("+")
-        if key and not key.startswith("~") and not labels_only(key):
-            settings[key] = value
-    return settings
 
 
 def optimized(jobs: list[dict], metric: str, direction: str = "auto") -> tuple[str, bool]:
