@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 
 from .checks.baselines import report_baselines
 from .core.data import SplitData
+from .core.ddp_strategy import refuse_ddp_in_a_sweep
 from .core.headline import headline_lines
 from .core.logged_metrics import task_metric, written_metric
 from .core.module import Classifier, build_module
@@ -53,6 +54,7 @@ def train(cfg: DictConfig) -> float:
     if ddp_processes_to_start(cfg):  # DDP inside a sweep (-m): this job starts its own processes
         return train_in_own_processes(train, cfg)
 {%- endif %}
+    refuse_ddp_in_a_sweep(cfg)  # (DDP inside -m without the processes started above: Lightning would re-run the sweep)
     cfg, resume_from = resume_run(cfg)  # resume=<run dir>: its own config, newest valid checkpoint; folder locked
     warn_unlisted_targets(cfg)  # classes eval.py and resume= would refuse to build (runs/allowlist.py)
     if cfg.get("overfit"):  # overfit=true (or data=tiny): the overfitting check on this data and model

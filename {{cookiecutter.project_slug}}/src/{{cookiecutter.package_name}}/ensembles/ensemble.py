@@ -35,8 +35,8 @@ from ..runs.checkpoints import (
     read_finite_checkpoint,
     usable_checkpoint,
 )
-from ..runs.split_fingerprint import check_same_test_set, recorded_split, run_overrides
 from ..runs.run_folder import settings_of
+from ..runs.split_fingerprint import check_same_test_set, recorded_split, run_overrides
 
 METHODS = ("single", "soft", "hard", "weight_average")
 

@@ -16,39 +16,7 @@ import os
 
 from omegaconf import DictConfig, OmegaConf
 
-
-def ddp_processes_to_start(cfg: DictConfig) -> int:
-    """How many processes this job must start itself: `trainer.devices` for DDP inside a sweep, else 0."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    trainer = cfg.trainer
-    if "LOCAL_RANK" in os.environ or trainer.get("strategy") != "ddp" or int(trainer.get("num_nodes") or 1) != 1:
-        return 0  # already a DDP process, or not plain single-node DDP
-    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
-        return 0  # a single run: Lightning re-runs `python train.py <the same overrides>`, which is right
-    from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
-
-    if SLURMEnvironment.detect() or TorchElasticEnvironment.detect():
-        return 0  # the cluster starts one process per device
-    count = device_count(trainer.get("accelerator", "auto"), trainer.get("devices", "auto"))
-    return count if count > 1 else 0
-
-
-def device_count(accelerator, devices) -> int:
-    """What Lightning makes of `trainer.devices`: a number, a list of ids, or auto / -1 (all GPUs; on CPU
-    auto is 1 process and -1 one per core)."""
-    if isinstance(devices, str) and devices.strip().lstrip("-").isdigit():
-        devices = int(devices)
-    if isinstance(devices, int) and devices > 0:
-        return devices
-    if not isinstance(devices, (str, int)):
-        return len(devices)  # a list of device ids
-    import torch
-
-    if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
-        return torch.cuda.device_count()
-    return 1 if devices == "auto" else os.cpu_count() or 1
+from ..core.ddp_strategy import ddp_processes_to_start
 
 
 def train_in_own_processes(train, cfg: DictConfig) -> float:
