@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from hydra.errors import HydraException
 
-from conftest import FAST, read_metrics, run_script
+from conftest import FAST, read_metrics, run_script, when_room
 from hydra_plugins.search_sweeper.log_grid import JitteredLogGrid
 from hydra_plugins.search_sweeper.search_sweeper import maximize, search_space
 
 # a few seconds per job: a small subset, one or two epochs, nothing that is not needed
-QUICK = ["model=tiny", "data.subset=200", "trainer.max_epochs=1", "baselines=false", "ensemble.k=0",
-         "~callbacks.diagnostics", "~callbacks.worst_mistakes", *FAST]
+QUICK = ["model=tiny", "data.subset=200", "trainer.max_epochs=1", *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"),
+         *when_room("diagnostics", "~callbacks.diagnostics", "~callbacks.worst_mistakes"), *FAST]
 
 
 def sweep(tmp_path: Path, name: str, *overrides: str, expect_ok: bool = True):
