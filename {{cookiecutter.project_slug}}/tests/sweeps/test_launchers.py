@@ -94,6 +94,7 @@ def test_ray_runs_two_jobs_on_a_running_cluster_each_reserving_one_cpu(tmp_path,
     assert [threads for _, threads in jobs] == [1, 1]  # ray.remote.num_cpus
 
 
+@pytest.mark.fast
 def test_a_launcher_whose_plugin_is_missing_names_the_extra_that_installs_it(tmp_path):
     # Python sees the plugin as not installed (a None entry in sys.modules makes its import fail), as on a
     # plain `pip install -e .`; the command stops before Hydra composes anything.
