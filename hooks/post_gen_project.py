@@ -11,9 +11,10 @@ from pathlib import Path
 PACKAGE = Path("src") / "{{ cookiecutter.package_name }}"
 
 ROOM_FILES = {
-    "checks": [PACKAGE / "checks", "tests/checks", "docs/checks.md", "check.py", "configs/check.yaml"],
+    "checks": [PACKAGE / "checks", "tests/checks", "docs/checks.md", "check.py", "configs/check.yaml",
+               "benchmarks/check_speed.py"],
     "diagnostics": [PACKAGE / "diagnostics", "tests/diagnostics", "docs/diagnostics.md",
-                    "configs/experiment/learning_curve.yaml"],
+                    "configs/experiment/learning_curve.yaml", "benchmarks/diagnostics_overhead.py"],
     "ensembles": [PACKAGE / "ensembles", "tests/ensembles", "docs/ensembles.md", "configs/callbacks/ema.yaml",
                   "configs/experiment/snapshot_ensemble.yaml", "benchmarks/ensembles.py"],
     "curriculum": [PACKAGE / "curriculum", "tests/curriculum", "docs/curriculum.md", "configs/curriculum",

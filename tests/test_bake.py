@@ -21,8 +21,8 @@ def leftover_template_syntax(project):
 
 def test_default_bake_has_the_documented_layout(default_project):
     for name in ["README.md", "pyproject.toml", "train.py", "check.py", "eval.py", "predict.py",
-                 "configs/train.yaml", "LICENSE", "src/my_project/run.py", "src/my_project/data.py",
-                 "src/my_project/predict.py", "tests", "benchmarks/overhead.py", "benchmarks/accuracy.py"]:
+                 "configs/train.yaml", "LICENSE", "src/my_project/run.py", "src/my_project/core/data.py",
+                 "src/my_project/runs/predict.py", "tests", "benchmarks/overhead.py", "benchmarks/accuracy.py"]:
         assert (default_project / name).exists(), name
     assert leftover_template_syntax(default_project) == []
 
@@ -82,7 +82,7 @@ def test_unusual_names_bake_into_valid_importable_code(tmp_path):
     assert name in (project / "README.md").read_text()
     assert leftover_template_syntax(project) == []
     imported = subprocess.run(
-        [sys.executable, "-c", f"import {project.name}.run, {project.name}.models"],
+        [sys.executable, "-c", f"import {project.name}.run, {project.name}.core.models"],
         env=project_env(project), capture_output=True, text=True,
     )
     assert imported.returncode == 0, imported.stderr

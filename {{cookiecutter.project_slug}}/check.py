@@ -22,7 +22,7 @@ def main(cfg: DictConfig) -> None:
 
 
 def validate_and_check(cfg: DictConfig) -> None:
-    from {{cookiecutter.package_name}}.core.validate import validate
+    from {{cookiecutter.package_name}}.validation import validate
 
     validate(cfg)  # before torch and lightning load (seconds): bad values fail at once
     from {{cookiecutter.package_name}}.checks.checks import FAIL, run_checks

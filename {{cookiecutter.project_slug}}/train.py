@@ -29,10 +29,10 @@ def main(cfg: DictConfig) -> float | None:
 
 def validate_and_train(cfg: DictConfig) -> float:
     from {{cookiecutter.package_name}}.core.ddp_strategy import check_ddp_strategy
-    from {{cookiecutter.package_name}}.core.validate import validate
 {%- if cookiecutter.__with_sweeps == "yes" %}
     from {{cookiecutter.package_name}}.sweeps.threads_per_job import limit_threads_per_job
 {%- endif %}
+    from {{cookiecutter.package_name}}.validation import validate
     from {{cookiecutter.package_name}}.workflow.reproduce import reproduce_config
 
     cfg = reproduce_config(cfg)  # reproduce=<run dir>: that run's config, in a new folder (workflow/reproduce.py)

@@ -28,6 +28,30 @@ class TinyMLP(nn.Module):
 '''
 VECTOR_RUN = ["model._target_=own_model.TinyMLP"]  # worst mistakes: a table of rows for vectors
 SHORT = ["trainer.max_epochs=4", "data.batch_size=16", "optimizer.lr=0.01", *FAST]
+# A user's own regression datamodule, written the way the README tells: subclass SplitData,
+# say task = "regression", implement load().
+OWN_REGRESSION = '''
+import torch
+
+from {{cookiecutter.package_name}}.core.data import Examples, SplitData
+
+
+class Curve(SplitData):
+    """y = a linear function of 12 features + a sine of one + a product of two, plus a little noise."""
+
+    task = "regression"
+
+    def __init__(self, count: int = 600, **split_settings):
+        self.count = count
+        super().__init__(**split_settings)
+
+    def load(self):
+        generator = torch.Generator().manual_seed(0)
+        x = torch.randn(self.count, 12, generator=generator)
+        y = x @ torch.linspace(-1, 1, 12) + torch.sin(2 * x[:, 0]) + 0.5 * x[:, 1] * x[:, 2]
+        return Examples(x, y + 0.1 * torch.randn(self.count, generator=generator))
+'''
+CURVE = ["data._target_=own_regression.Curve", "model=mlp_small"]
 COLORS = np.array([(220, 50, 50), (80, 230, 80), (30, 30, 120)])  # per class; apart in grayscale too
 
 
@@ -76,4 +100,10 @@ def write_images(root, per_class=30, layout=None, size=10, seed=0):
 
 def own_model_env(folder) -> dict:
     (folder / "own_model.py").write_text(OWN_MODEL)
+    return {"PYTHONPATH": os.pathsep.join([str(folder), str(ROOT / "src")])}
+
+
+def own_regression_env(folder) -> dict:
+    """own_regression.py (a user's regression datamodule) in `folder`; the environment in which train.py imports it."""
+    (folder / "own_regression.py").write_text(OWN_REGRESSION)
     return {"PYTHONPATH": os.pathsep.join([str(folder), str(ROOT / "src")])}

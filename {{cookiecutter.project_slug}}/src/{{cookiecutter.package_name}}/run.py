@@ -12,8 +12,11 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
+{%- if cookiecutter.__with_checks == "yes" %}
 
-from .checks.baselines import report_baselines
+from {{cookiecutter.package_name}}.checks.baselines import report_baselines
+{%- endif %}
+
 from .core.data import SplitData
 from .core.ddp_strategy import refuse_ddp_in_a_sweep
 from .core.headline import headline_lines
@@ -86,8 +89,10 @@ def train(cfg: DictConfig) -> float:
         return metrics["train/loss"]
 
     metrics = evaluate_best(cfg, trainer, module, data, run_dir)  # test/, val/, ensembles of the best weights
+{%- if cookiecutter.__with_checks == "yes" %}
     if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
         metrics |= report_baselines(trainer, data, metrics, cache_dir=Path(cfg.paths.log_dir) / "cache")
+{%- endif %}
 {%- if cookiecutter.__with_pseudo_labels == "yes" %}
     metrics = pseudo_label_rounds(cfg, data, module, run_dir, metrics)  # pseudo_label.rounds > 0: train again, round_<r>/
 {%- endif %}
@@ -127,7 +132,7 @@ def build_data(cfg: DictConfig) -> SplitData:
 
 def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -> None:
     """Write metrics.json and print the results and where they are (on the main process only)."""
-    for logger in trainer.loggers:  # flush what was logged after trainer.test/validate (baselines, ensembles)
+    for logger in trainer.loggers:  # flush what was logged after trainer.test/validate (steps after the fit)
         logger.finalize("success")
     if not trainer.is_global_zero:
         return

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from conftest import FAST, IMPORT_TIMES, ROOT, imported_packages, read_metrics, run_script
+from conftest import FAST, IMPORT_TIMES, ROOT, imported_packages, read_metrics, run_script, when_room
 
 BUGGY = '''
 import torch
@@ -162,7 +162,7 @@ def test_shuffled_labels_fail_input_signal_and_warn_in_train_py(tmp_path):
     """Labels shuffled relative to their inputs, planted in a copy of the project's core/data.py."""
     project = tmp_path / "project"
     shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns("logs", "__pycache__", ".pytest_cache", "*.egg-info"))
-    data_py = next((project / "src").glob("*/data.py"))
+    data_py = next((project / "src").glob("*/core/data.py"))
     code = data_py.read_text()
     planted = code.replace(
         "    y = torch.tensor(target, dtype=torch.long)\n",
@@ -189,6 +189,7 @@ def test_shuffled_labels_fail_input_signal_and_warn_in_train_py(tmp_path):
     assert metrics["test/acc"] < metrics["baseline/majority_acc"] + 0.05
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("train_score, train_loss, first_words", [
     (0.11, 5.0, "Its training loss (5) is above that of a constant guess"),   # unstable: the learning rate first
     (0.98, 0.05, "Yet it fits its training data"),                             # fits, does not carry over: labels
@@ -213,7 +214,7 @@ def test_train_py_reports_baselines_in_metrics_and_tensorboard(train):
 
 def test_baselines_are_fitted_once_per_split_and_cached(train, tmp_path):
     """Only the first run on a split pays for the scikit-learn fits; another split, or a damaged file, refits."""
-    short = ("trainer.max_epochs=1", "trainer.limit_train_batches=2", "ensemble.k=0", *FAST)
+    short = ("trainer.max_epochs=1", "trainer.limit_train_batches=2", *when_room("ensembles", "ensemble.k=0"), *FAST)
     first, run_0 = train(*short)
     assert "baselines: cached" not in first.stdout
     cached = list((tmp_path / "cache" / "baselines").glob("*.json"))
@@ -263,6 +264,7 @@ def test_batch_size_finder_reports_the_largest_batch(tmp_path):
     assert verdicts["batch_size"]["numbers"]["batch_size"] >= 8  # 2, doubled 3 times, all fit on a CPU
 
 
+@pytest.mark.fast
 def test_unknown_check_name_fails_before_any_work(tmp_path):
     run_dir = tmp_path / "check"
     process = run_script("check.py", f"hydra.run.dir={run_dir}", "check.only=[overfit]")

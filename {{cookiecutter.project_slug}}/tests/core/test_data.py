@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from conftest import FAST, ROOT, read_metrics, run_script
-from {{cookiecutter.package_name}}.checks.baselines import baseline_accuracies, baseline_regression_scores
 from {{cookiecutter.package_name}}.core.data import DigitsData
 from {{cookiecutter.package_name}}.core.validate import ConfigError
 
@@ -94,8 +93,13 @@ def test_a_users_own_datamodule_gets_every_feature(tmp_path):
                          "trainer.max_epochs=12", *FAST, env=env, timeout=300)
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
     metrics = read_metrics(run_dir)
-    assert metrics["test/acc"] > 0.9 and metrics["fit/train_examples"] == 280
-    assert {"baseline/svc_acc", "ensemble/soft/acc", "test/slice/class_3/acc"} <= set(metrics)
+    assert metrics["test/acc"] > 0.9 and "ensemble/soft/acc" in metrics
+{%- if cookiecutter.__with_checks == "yes" %}
+    assert "baseline/svc_acc" in metrics
+{%- endif %}
+{%- if cookiecutter.__with_diagnostics == "yes" %}
+    assert metrics["fit/train_examples"] == 280 and "test/slice/class_3/acc" in metrics
+{%- endif %}
     # eval.py builds only allowlisted classes from files: a datamodule outside the package is refused, saying how
     evaluated = run_script("eval.py", str(run_dir), env=env)
     assert evaluated.returncode == 1 and "own_data.Stripes" in evaluated.stderr, evaluated.stderr[-2000:]
@@ -109,21 +113,12 @@ def test_the_dataloader_path_trains_and_resumes_its_order(tmp_path):
                          *FAST, timeout=300)
     assert process.returncode == 0, process.stderr[-3000:]
     metrics = read_metrics(run_dir)
-    assert metrics["fit/train_examples"] == 1258 and metrics["test/acc"] > 0.5
+    assert metrics["test/acc"] > 0.5
+{%- if cookiecutter.__with_diagnostics == "yes" %}
+    assert metrics["fit/train_examples"] == 1258
+{%- endif %}
     saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert "generator" in saved["callbacks"]["ExactResume"]["batches"]  # the shuffling order, for exact resume
-
-
-def test_baselines_on_large_data_use_a_capped_subset_and_say_so(capsys):
-    x, y = torch.randn(60, 3), torch.arange(60) % 2
-    x[:, 0] += 3 * y
-    scores = baseline_accuracies(x, y, x, y, max_train=20)
-    assert capsys.readouterr().out.count("the baselines used 20 of 60 training examples") == 1
-    assert scores["baseline/logreg_acc"] > 0.8, scores
-    baseline_regression_scores(x, x[:, 0], x, x[:, 0], max_train=30, of=90)  # of: the split before reading it
-    assert capsys.readouterr().out.count("the baselines used 30 of 90 training examples") == 1
-    baseline_accuracies(x, y, x, y, max_train=60)
-    assert "baselines used" not in capsys.readouterr().out  # under the cap: silent
 
 
 def test_label_noise_on_regression_is_refused():
@@ -167,8 +162,6 @@ class TinyMLP(nn.Sequential):
 
 
 def test_table_rows_get_a_worst_mistakes_table_named_by_features(tmp_path):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
     (tmp_path / "own_data.py").write_text(TABLE_DATA)
     run_dir = tmp_path / "run"
     process = run_script("train.py", f"hydra.run.dir={run_dir}", "data._target_=own_data.Rows",
@@ -177,7 +170,15 @@ def test_table_rows_get_a_worst_mistakes_table_named_by_features(tmp_path):
                          env=own_path(tmp_path), timeout=300)
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
     metrics = read_metrics(run_dir)
-    assert {"test/acc", "baseline/logreg_acc", "ensemble/soft/acc", "fit/train_acc"} <= set(metrics)
+    assert {"test/acc", "ensemble/soft/acc"} <= set(metrics)
+{%- if cookiecutter.__with_checks == "yes" %}
+    assert "baseline/logreg_acc" in metrics
+{%- endif %}
+{%- if cookiecutter.__with_diagnostics == "yes" %}
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    assert "fit/train_acc" in metrics
     events = EventAccumulator(str(run_dir), size_guidance={"tensors": 0}).Reload()
     text = events.Tensors("val/worst_mistakes/text_summary")[-1].tensor_proto.string_val[0].decode()
     assert "| true | predicted | confidence | feature_0 |" in text and ("| low |" in text or "| high |" in text)
+{%- endif %}

@@ -47,7 +47,10 @@ def test_npz_of_vectors_trains_end_to_end(tmp_path):
                                 *SHORT, env=own_model_env(tmp_path))
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
     metrics = read_metrics(run_dir)
-    assert metrics["fit/train_examples"] == 168 and metrics["test/acc"] > 0.8, metrics
+    assert metrics["test/acc"] > 0.8, metrics
+{%- if cookiecutter.__with_diagnostics == "yes" %}
+    assert metrics["fit/train_examples"] == 168, metrics
+{%- endif %}
 
 
 def test_npz_of_images_with_its_own_split_trains_a_cnn(tmp_path):
@@ -64,7 +67,10 @@ def test_npz_of_images_with_its_own_split_trains_a_cnn(tmp_path):
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
     assert "the file's own split ('split'): train 200, val 40, test 60" in process.stdout
     metrics = read_metrics(run_dir)
-    assert metrics["fit/train_examples"] == 200 and metrics["test/acc"] > 0.8, metrics
+    assert metrics["test/acc"] > 0.8, metrics
+{%- if cookiecutter.__with_diagnostics == "yes" %}
+    assert metrics["fit/train_examples"] == 200, metrics
+{%- endif %}
 
 
 def test_npz_records_what_a_new_file_needs(tmp_path):
@@ -157,32 +163,10 @@ def test_tabular_experiment_trains_a_csv_with_its_own_defaults(tmp_path):
     assert config["optimizer"]["_target_"] == "torch.optim.AdamW"
     assert (config["regularization"]["weight_decay"], config["regularization"]["dropout"]) == (3.0, 0.5)
     assert (config["trainer"]["max_epochs"], config["callbacks"]["early_stopping"]["patience"]) == (3, 20)
+{%- if cookiecutter.__with_checks == "yes" %}
     metrics = read_metrics(run_dir)
     assert metrics["test/acc"] > metrics["baseline/majority_acc"], metrics
-
-
-def test_csv_slices_per_value_of_a_column_add_up_to_test_acc(tmp_path):
-    """callbacks.slice_accuracy.column=color: one slice per color, their counts-weighted mean is test/acc."""
-    x, y = vectors(count=240, features=3)
-    colors = np.array(["red", "green", "blue"])[(np.arange(240) // 3) % 3]  # not the class: every color has all
-    with open(tmp_path / "table.csv", "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["a", "b", "c", "color", "label"])
-        writer.writerows([*row.round(3).tolist(), color, label] for row, color, label in zip(x, colors, y, strict=True))
-    table = ["data=csv", f"data.path={tmp_path / 'table.csv'}", "data.target=label", "model=mlp_small"]
-    process, run_dir = train_on(tmp_path, *table, "callbacks.slice_accuracy.column=color", "trainer.max_epochs=2",
-                                "data.batch_size=16", *FAST)
-    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
-    metrics = read_metrics(run_dir)
-    data = CsvData(path=str(tmp_path / "table.csv"), target="label")  # the split train.py used (split_seed 0)
-    test_colors = data.raw_columns["color"][data.indices["test"].numpy()]
-    counts = {color: int((test_colors == color).sum()) for color in ("red", "green", "blue")}
-    assert all(counts.values()) and not any(key.startswith("test/slice/class_") for key in metrics), (counts, metrics)
-    weighted = sum(metrics[f"test/slice/color={color}/acc"] * n for color, n in counts.items()) / sum(counts.values())
-    assert abs(weighted - metrics["test/acc"]) < 1e-6, (weighted, metrics)
-
-    process, run_dir = train_on(tmp_path / "bad", *table, "callbacks.slice_accuracy.column=colour", *FAST)
-    assert_refused(process, run_dir, "callbacks.slice_accuracy.column=colour", "Its columns are: a, b, c, color, label")
+{%- endif %}
 
 
 def test_csv_statistics_come_from_the_training_split_only(tmp_path):
@@ -300,7 +284,10 @@ def test_image_folder_with_its_own_split(tmp_path):
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
     assert "data: the folder's own split, train 48, val 12, test 18" in process.stdout
     metrics = read_metrics(run_dir)
-    assert metrics["fit/train_examples"] == 48 and metrics["test/acc"] > 0.8, metrics
+    assert metrics["test/acc"] > 0.8, metrics
+{%- if cookiecutter.__with_diagnostics == "yes" %}
+    assert metrics["fit/train_examples"] == 48, metrics
+{%- endif %}
 
 
 def test_own_split_without_val_carves_it_from_train(tmp_path):

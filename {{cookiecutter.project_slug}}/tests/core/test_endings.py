@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from conftest import FAST, ROOT, run_script
+from conftest import FAST, ROOT, run_script, when_room
 from {{cookiecutter.package_name}}.runs.run_status import read_status, write_status
 from {{cookiecutter.package_name}}.workflow.worklog import append_entry, read_worklog
 
-QUICK = [*FAST, "baselines=false", "ensemble.k=0", "~callbacks.diagnostics"]
+QUICK = [*FAST, *when_room("checks", "baselines=false"), "ensemble.k=0", *when_room("diagnostics", "~callbacks.diagnostics")]
 
 
 def start(*arguments, log):

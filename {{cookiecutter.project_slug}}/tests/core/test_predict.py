@@ -13,13 +13,13 @@ import pytest
 import torch
 
 import data_files
-from conftest import FAST, ROOT, run_script
+from conftest import FAST, ROOT, run_script, when_room
 from {{cookiecutter.package_name}}.core.data import load_digits_tensors
 from {{cookiecutter.package_name}}.core.data_csv import read_new_csv
 from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints
 from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
 
-QUICK = ["baselines=false", "ensemble.k=0", *FAST]  # what predict.py needs is the checkpoints
+QUICK = [*when_room("checks", "baselines=false"), "ensemble.k=0", *FAST]  # what predict.py needs is the checkpoints
 
 
 def train_run(folder, *overrides):
@@ -67,7 +67,7 @@ def csv_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("table")
     table = data_files.write_table(folder / "animals.csv")
     run = train_run(folder, "data=csv", f"data.path={table}", "data.target=species", "data.missing=mean",
-                    "data.drop_columns=[id]", "model=mlp_small", "~callbacks.worst_mistakes",
+                    "data.drop_columns=[id]", "model=mlp_small", *when_room("diagnostics", "~callbacks.worst_mistakes"),
                     "trainer.max_epochs=4", "data.batch_size=16", "optimizer.lr=0.01")
     return run, table
 

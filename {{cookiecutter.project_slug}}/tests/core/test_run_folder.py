@@ -15,10 +15,10 @@ import pytest
 import torch
 import yaml
 
-from conftest import FAST, ROOT, read_metrics, run_script
+from conftest import FAST, ROOT, read_metrics, run_script, when_room
 from {{cookiecutter.package_name}}.runs.run_folder import run_name
 
-QUICK = ["data.fraction=0.3", "baselines=false", *FAST]  # a few seconds per epoch on 2 cores
+QUICK = ["data.fraction=0.3", *when_room("checks", "baselines=false"), *FAST]  # a few seconds per epoch on 2 cores
 
 
 def start(*overrides, log=None):
@@ -199,7 +199,7 @@ def test_a_failed_resume_says_why_and_leaves_no_folder(finished, tmp_path):
 
 
 def test_a_run_that_fails_validation_leaves_no_folder(tmp_path):
-    for script in ("train.py", "check.py"):
+    for script in ("train.py", *when_room("checks", "check.py")):
         process = run_script(script, "optimizer.lr=-1", f"paths.log_dir={tmp_path}")
         assert process.returncode == 2, process.stderr[-2000:]
         assert "optimizer.lr=-1" in process.stderr and "Traceback" not in process.stderr

@@ -1,5 +1,6 @@
 """Every bad value fails before any work: exit code 2, one paragraph naming the key, the
-value and what is allowed, no traceback, nothing trained (core/validate.py, core/target_arguments.py).
+value and what is allowed, no traceback, nothing trained (validation.py: core/validate.py, each room's config.py,
+core/target_arguments.py).
 
 The values of the first list failed late (after tens of seconds of training, or with a raw
 traceback) or were accepted silently; each is one `python train.py` that must stop at once.
@@ -12,7 +13,7 @@ import json
 import pytest
 from hydra import compose, initialize_config_dir
 
-from conftest import FAST, ROOT, read_metrics, run_script
+from conftest import FAST, ROOMS, ROOT, read_metrics, run_script, when_room
 
 # (overrides, what the message must name: "key=value", what it must say is allowed)
 LATE_BAD_VALUES = [
@@ -25,7 +26,7 @@ LATE_BAD_VALUES = [
     ("trainer.log_every_n_steps=0", "trainer.log_every_n_steps=0", ">= 1"),
     ("seed=abc", "seed='abc'", "a whole number in [0, 2**32 - 1]"),
     ("seed=-1", "seed=-1", "a whole number in [0, 2**32 - 1]"),
-    ("optimized_metric=val/accuracy", "optimized_metric='val/accuracy'", "val/acc, val/f1"),
+    ("optimized_metric=val/accuracy", "optimized_metric='val/accuracy'", "val/acc"),
     ("callbacks.model_checkpoint.monitor=val/accuracy", "callbacks.model_checkpoint.monitor='val/accuracy'",
      "train/loss, train/acc, val/loss, val/acc"),
     ("callbacks.early_stopping.mode=maximum", "callbacks.early_stopping.mode='maximum'", "min, max"),
@@ -33,8 +34,6 @@ LATE_BAD_VALUES = [
     ("trainer.accelerator=quantum", "trainer.accelerator='quantum'", "auto, cpu, gpu, cuda, mps, tpu"),
     ("callbacks.model_checkpoint.save_top_k=-2", "callbacks.model_checkpoint.save_top_k=-2", ">= -1"),
     ("callbacks.last_checkpoint.every_n_epochs=0", "callbacks.last_checkpoint.every_n_epochs=0", "epochs >= 1"),
-    ("experiment=snapshot_ensemble callbacks.snapshots.every_n_epochs=0", "callbacks.snapshots.every_n_epochs=0",
-     "epochs >= 1"),
     ("augmentation=light augmentation.rotation.degrees=abc", "augmentation.rotation.degrees='abc'",
      "a number (or a list of numbers)"),
     ("augmentation=heavy augmentation.shift.translate=[a,0.1]", "augmentation.shift.translate=['a', 0.1]",
@@ -47,9 +46,24 @@ LATE_BAD_VALUES = [
     ("~callbacks.model_checkpoint", "callbacks.early_stopping.monitor=${callbacks.model_checkpoint.monitor}",
      "refers to a key that does not exist"),
 ]
+if "ensembles" in ROOMS:
+    LATE_BAD_VALUES.append(("experiment=snapshot_ensemble callbacks.snapshots.every_n_epochs=0",
+                            "callbacks.snapshots.every_n_epochs=0", "epochs >= 1"))
+IN_FAST_TIER = {"seed=abc", "", "optimizer.lr=.inf", "ensemble.methods=soft", "pseudo_label.threshold=2",
+                "curriculum=easy_to_hard curriculum.order=x", "optuna_trial=5", "test_set_budget=-1", "baselines=abc"}
 
 
-@pytest.mark.parametrize("overrides, named, allowed", LATE_BAD_VALUES, ids=[b[0] for b in LATE_BAD_VALUES])
+def cases(values: list) -> list:
+    """pytest params named by their overrides; those of IN_FAST_TIER (a few, each room's) in the fast tier."""
+    params = []
+    for value in values:
+        value = value if isinstance(value, tuple) else (value,)
+        marks = [pytest.mark.fast] if value[0] in IN_FAST_TIER else []
+        params.append(pytest.param(*value, id=value[0] or "defaults", marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("overrides, named, allowed", cases(LATE_BAD_VALUES))
 def test_bad_value_fails_before_any_work(tmp_path, overrides, named, allowed):
     run_dir = tmp_path / "run"
     process = run_script("train.py", f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}", *overrides.split())
@@ -89,17 +103,24 @@ ODD_VALUES = [
     "callbacks.model_checkpoint.monitor=val/", "callbacks.model_checkpoint.mode=true",
     "callbacks.model_checkpoint.save_top_k=abc", "callbacks.model_checkpoint.save_top_k=1.5",
     "callbacks.early_stopping.patience=-1", "callbacks.early_stopping.patience=abc",
-    "callbacks.diagnostics.every_n_steps=abc", "callbacks.worst_mistakes.k=2.5",
     "optimized_metric=null", "optimized_metric=[val/acc]", "optimized_metric=test/slice/",
-    "optimized_metric=train/acc", "optimized_metric=train/lr", "baselines=false optimized_metric=baseline/svc_acc",
-    "~callbacks.fit_diagnosis optimized_metric=fit/gap", "ensemble.k=0 optimized_metric=ensemble/soft/acc",
-    "trainer.limit_val_batches=0", "augmentation=light augmentation.rotation.p=true",
+    "optimized_metric=train/acc", "optimized_metric=train/lr", "trainer.limit_val_batches=0",
+    "augmentation=light augmentation.rotation.p=true",
     "augmentation=light +augmentation.rotation.same_on_batch=1", "augmentation=heavy augmentation.shift.translate=[]",
     "augmentation=heavy augmentation.color.brightness=[0.1,abc]", "augmentation=heavy augmentation.shear.shear=abc",
     "augmentation=light +augmentation.rotation.degreez=3", "+model.in_shape=[1,8,8]", "+model.depth=3",
     "+data.path=x", "+scheduler.warmup=3", "+trainer.epochs=3", "+callbacks.early_stopping.patiense=3",
-    "+callbacks.exact_resume.every=1", "callbacks.evaluation_metrics.metrics.f1._target_=torchmetrics.F1",
-    "ensemble.methods=soft",
+    "+callbacks.exact_resume.every=1",
+    *when_room("checks", "baselines=false optimized_metric=baseline/svc_acc", "baselines=abc"),
+    *when_room("curriculum", "curriculum=easy_to_hard curriculum.order=x",
+               "curriculum=easy_to_hard curriculum.scorer=checkpoint"),
+    *when_room("diagnostics", "callbacks.diagnostics.every_n_steps=abc", "callbacks.worst_mistakes.k=2.5",
+               "~callbacks.fit_diagnosis optimized_metric=fit/gap",
+               "callbacks.evaluation_metrics.metrics.f1._target_=torchmetrics.F1"),
+    *when_room("ensembles", "ensemble.k=0 optimized_metric=ensemble/soft/acc", "ensemble.methods=soft", "ensemble.k=-1"),
+    *when_room("pseudo_labels", "pseudo_label.threshold=2", "pseudo_label.rounds=2"),
+    *when_room("sweeps", "optuna_trial=5"),
+    *when_room("workflow", "test_set_budget=-1", "final=abc", "+target.value=0.9 +target.metric=test/zzz"),
 ]
 
 
@@ -108,9 +129,9 @@ def config(*overrides: str):
         return compose("train", overrides=list(overrides))
 
 
-@pytest.mark.parametrize("overrides", ODD_VALUES)
+@pytest.mark.parametrize("overrides", cases(ODD_VALUES))
 def test_odd_value_is_refused_naming_its_key(overrides):
-    from {{cookiecutter.package_name}}.core.validate import ConfigError, validate
+    from {{cookiecutter.package_name}}.validation import ConfigError, validate
 
     key = overrides.split()[-1].lstrip("+~").split("=")[0]
     with pytest.raises(ConfigError, match="Nothing was trained") as error:
@@ -119,26 +140,28 @@ def test_odd_value_is_refused_naming_its_key(overrides):
 
 
 GOOD_VALUES = [
-    "", "data=tiny", "data=tiny model=large", "callbacks=ema", "logger=csv", "trainer=ddp", "augmentation=heavy",
-    "experiment=example", "experiment=label_noise", "experiment=snapshot_ensemble", "experiment=tabular", "data.subset=10",
+    "", "data=tiny", "data=tiny model=large", "logger=csv", "trainer=ddp", "augmentation=heavy",
+    "experiment=example", "experiment=label_noise", "experiment=tabular", "data.subset=10",
     "data.val_fraction=0.3 data.test_fraction=0.3", "seed=4294967295", "trainer.devices=2", "trainer.devices='2'",
     "trainer.devices=auto", "trainer.accelerator=auto", "trainer.max_epochs=-1 trainer.max_steps=10",
     "trainer.limit_train_batches=0.5", "trainer.limit_train_batches=3", "trainer.limit_val_batches=0 "
     "optimized_metric=test/acc", "trainer.precision=bf16-mixed", "trainer.fast_dev_run=2",
-    "optimized_metric=test/slice/class_3/acc", "optimized_metric=ensemble/soft/nll", "optimized_metric=fit/gap",
-    "optimized_metric=baseline/svc_acc", "optimized_metric=test/f1", "callbacks.model_checkpoint.monitor=train/loss",
-    "callbacks.model_checkpoint.monitor=val/f1 callbacks.model_checkpoint.mode=max",
+    "callbacks.model_checkpoint.monitor=train/loss",
     "callbacks.model_checkpoint.monitor=null ~callbacks.early_stopping", "regularization.l1=1e-4 "
     "callbacks.model_checkpoint.monitor=train/l1_penalty", "callbacks.model_checkpoint.save_top_k=-1",
     "callbacks.last_checkpoint.every_n_epochs=5",
     "augmentation=light augmentation.rotation.degrees=[-5,5]", "augmentation=heavy augmentation.shear=null",
     "+logger.tensorboard.flush_secs=5", "+trainer.num_sanity_val_steps=0",
+    *when_room("checks", "optimized_metric=baseline/svc_acc"),
+    *when_room("diagnostics", "optimized_metric=test/slice/class_3/acc", "optimized_metric=fit/gap",
+               "optimized_metric=test/f1", "callbacks.model_checkpoint.monitor=val/f1 callbacks.model_checkpoint.mode=max"),
+    *when_room("ensembles", "optimized_metric=ensemble/soft/nll", "callbacks=ema", "experiment=snapshot_ensemble"),
 ]
 
 
-@pytest.mark.parametrize("overrides", GOOD_VALUES)
+@pytest.mark.parametrize("overrides", cases(GOOD_VALUES))
 def test_good_values_pass(overrides):
-    from {{cookiecutter.package_name}}.core.validate import validate
+    from {{cookiecutter.package_name}}.validation import validate
 
     validate(config(*overrides.split()))
 

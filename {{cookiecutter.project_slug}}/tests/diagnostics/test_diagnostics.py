@@ -5,7 +5,6 @@ runs of their own (a model module and callbacks written by the test, named in ov
 """
 
 import os
-import re
 import textwrap
 
 import pytest
@@ -152,6 +151,7 @@ def test_evaluation_images_metrics_and_fit_diagnosis(default_run):
     assert verdict in text and f"val acc {metrics['val/acc']:.4f}" in text
 
 
+@pytest.mark.fast
 def test_dead_units_raise_the_dead_fraction_alert(tmp_path):
     process, run_dir = run_with_faults(tmp_path, "model._target_=faults.dead_resnet", "model.norm=none", *SHORT)
     assert "diagnostics alert: step 0: model.stem.2 dead_fraction = 1, outside the healthy range" in process.stdout
@@ -164,14 +164,19 @@ def test_a_learning_rate_1000x_too_high_raises_the_update_ratio_alert(tmp_path):
     found = [a for a in alerts(run_dir) if "weight_update_ratio" in a and "outside the healthy range" in a]
     assert found and all(a.startswith("step 0:") for a in found), alerts(run_dir)
     assert "weight_update_ratio" in process.stdout
+{%- if cookiecutter.__with_checks == "yes" %}
 
 
 def test_the_learning_rate_check_py_suggests_raises_no_alert_of_ours(tmp_path):
     """Adam's first updates are large next to fresh weights: expected, so the first steps have wider ranges."""
+    import re
+
+    from conftest import when_room
+
     check = run_script("check.py", f"hydra.run.dir={tmp_path / 'check'}", f"paths.log_dir={tmp_path}")
     suggested = re.search(r"suggested learning rate: optimizer.lr=(\S+)", check.stdout)
     assert suggested, check.stdout[-3000:]
-    every_10 = ("callbacks.diagnostics.every_n_steps=10", "trainer.max_epochs=3", "ensemble.k=0", "baselines=false", *FAST)
+    every_10 = ("callbacks.diagnostics.every_n_steps=10", "trainer.max_epochs=3", *when_room("ensembles", "ensemble.k=0"), "baselines=false", *FAST)
     process, run_dir = run_with_faults(tmp_path, f"optimizer.lr={suggested[1]}", *every_10)
     assert "diagnostics alert" not in process.stdout and alerts(run_dir) == [], process.stdout[-3000:]
     # without the first steps' ranges the same run alerts at step 0: the grace is what keeps it quiet
@@ -179,8 +184,10 @@ def test_the_learning_rate_check_py_suggests_raises_no_alert_of_ours(tmp_path):
     process, _ = run_with_faults(tmp_path / "no_grace", f"optimizer.lr={suggested[1]}", *every_10,
                                  "callbacks.diagnostics.grace_steps=0")
     assert "diagnostics alert: step 0:" in process.stdout and "weight_update_ratio" in process.stdout
+{%- endif %}
 
 
+@pytest.mark.fast
 def test_a_nan_gradient_raises_a_non_finite_alert_naming_the_layer(tmp_path):
     process, run_dir = run_with_faults(
         tmp_path, "+callbacks.nan._target_=faults.NaNGradient", "+callbacks.nan.parameter=model.head.weight",
@@ -191,6 +198,7 @@ def test_a_nan_gradient_raises_a_non_finite_alert_naming_the_layer(tmp_path):
     assert "diagnostics alert: step 1: model.head weight_grad_norm = nan, non-finite" in process.stdout
 
 
+@pytest.mark.fast
 def test_declared_slices_diagnostics_off_and_an_overfitting_verdict(tmp_path):
     process, run_dir = run_with_faults(
         tmp_path, "~callbacks.diagnostics", "trainer.max_epochs=1",

@@ -12,8 +12,8 @@ from data_files import write_images, write_table
 from {{cookiecutter.package_name}}.core.data import DataError, DigitsData
 from {{cookiecutter.package_name}}.core.data_csv import CsvData
 from {{cookiecutter.package_name}}.core.data_images import ImageFolderData
-from {{cookiecutter.package_name}}.core.validate import ConfigError, validate
 from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
+from {{cookiecutter.package_name}}.validation import ConfigError, validate
 
 QUICK = ["optimizer.lr=0.01", "data.batch_size=16", "trainer.max_epochs=3", *when_room("ensembles", "ensemble.k=0"),
          *when_room("checks", "baselines=false"), *FAST]

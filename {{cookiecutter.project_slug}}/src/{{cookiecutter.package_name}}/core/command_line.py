@@ -2,7 +2,7 @@
 
 `python train.py model=huge` (no such option) and `python train.py trainer.max_epoch=3` (no such
 key) stop in Hydra before the project's validation runs, with Hydra's "Could not find 'model/huge'"
-or "Could not override 'trainer.max_epoch'" and exit code 1. The entry points (train.py, check.py)
+or "Could not override 'trainer.max_epoch'" and exit code 1. The entry points (train.py, ...)
 first read the overrides with Hydra's own parser and compose API: an option that a group does not
 have names the group's options (configs/<group>/), a key that the config does not have names the
 nearest keys (core/unknown_keys.py), a key that exists only as an argument says to add it with `+`.

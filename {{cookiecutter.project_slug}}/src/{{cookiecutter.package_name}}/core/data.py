@@ -1,6 +1,6 @@
 """Data: the one contract between data and everything else, and the digits that ship with it.
 
-Every consumer (the module, ensembles, baselines, check.py, callbacks, eval.py) reads data
+Every consumer (the module, the callbacks, the feature rooms, eval.py) reads data
 only through what `SplitData` below provides:
 
     data.task                      "classification" or "regression"
@@ -333,18 +333,11 @@ class SplitData(L.LightningDataModule):
         self.task = task or self.task
         self.check_settings(label_noise, unlabeled_fraction)
         examples = self.load()
-        x, y = examples.x, examples.y
-        if self.task == "classification":
-            y, self.class_names = class_indices(y.long(), examples.class_names, type(self).__name__)
-            self.num_classes = self.num_outputs = len(self.class_names)
-        else:
-            y = y.float()
-            self.num_classes, self.class_names = None, None
-            self.num_outputs = 1 if y.ndim == 1 else int(y.shape[1])
+        y = self.read_targets(examples)
         self.preprocessing = examples.preprocessing or {}
         indices = examples.split or self.split_indices(y, val_fraction, test_fraction, split_seed)
         indices = {name: torch.as_tensor(indices[name], dtype=torch.long) for name in SPLITS}
-        x, fitted = self.normalize(x, indices["train"])  # statistics of the training split only
+        x, fitted = self.normalize(examples.x, indices["train"])  # statistics of the training split only
         self.preprocessing = {**self.preprocessing, **fitted}
         indices["train"] = self.shrink(indices["train"], y, fraction, subset, split_seed)
         if unlabeled_fraction:  # pseudo-labels: an "unlabeled" split, its true labels kept only to count
@@ -352,6 +345,24 @@ class SplitData(L.LightningDataModule):
         labels = {name: y[index] for name, index in indices.items()}
         if label_noise:
             labels["train"] = with_label_noise(labels["train"], label_noise, split_seed, self.num_classes)
+        self.hold_splits(x, indices, labels)
+        self.indices = indices  # which loaded examples are in which split (positions in load()'s order)
+        if unlabeled_path:  # pseudo-labels from a pool of inputs without labels: the split "unlabeled"
+            self.add_unlabeled_pool(Path(unlabeled_path), count=len(y))
+
+    def read_targets(self, examples: Examples) -> torch.Tensor:
+        """The targets as the task trains on them: class indices (setting the class names) or float values."""
+        if self.task == "classification":
+            y, self.class_names = class_indices(examples.y.long(), examples.class_names, type(self).__name__)
+            self.num_classes = self.num_outputs = len(self.class_names)
+            return y
+        y = examples.y.float()
+        self.num_classes, self.class_names = None, None
+        self.num_outputs = 1 if y.ndim == 1 else int(y.shape[1])
+        return y
+
+    def hold_splits(self, x, indices: dict, labels: dict) -> None:
+        """Each split's inputs and labels: tensors in memory (`splits`), or a Dataset per split (`datasets`)."""
         if isinstance(x, torch.Tensor) or self.in_memory:
             x = x if isinstance(x, torch.Tensor) else materialize(x)
             self.splits = {name: (x[index], labels[name]) for name, index in indices.items()}
@@ -362,9 +373,6 @@ class SplitData(L.LightningDataModule):
             self.splits = None
             self.datasets = {name: LabelledSubset(x, index, labels[name]) for name, index in indices.items()}
             self.in_shape = tuple(torch.as_tensor(x[0]).shape)
-        self.indices = indices  # which loaded examples are in which split (positions in load()'s order)
-        if unlabeled_path:  # pseudo-labels from a pool of inputs without labels: the split "unlabeled"
-            self.add_unlabeled_pool(Path(unlabeled_path), count=len(y))
 
     def check_settings(self, label_noise: float, unlabeled_fraction: float) -> None:
         """Settings that cannot apply fail before anything is loaded."""

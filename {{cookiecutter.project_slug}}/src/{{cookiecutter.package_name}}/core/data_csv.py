@@ -210,7 +210,7 @@ def refuse_identifiers(path: Path, columns: list, rows: int, max_categories: int
         raise DataError(
             f"{path}: the text column(s) {listing} have more values than one-hot encoding can hold (at most "
             f"data.max_categories={max_categories}): an id, a name or free text? Leave them out with "
-            f"data.drop_columns=[{','.join(many)}] (they stay available to callbacks.slice_accuracy.column), or raise "
+            f"data.drop_columns=[{','.join(many)}] (they stay in the datamodule's raw_columns), or raise "
             "data.max_categories if they really are categories (memory grows with rows x values)."
         )
 

@@ -17,12 +17,14 @@ def headline_lines(metrics: dict) -> list[str]:
     score = written_metric("test/acc", metrics).rsplit("/", 1)[-1]  # acc, or r2 on regression (core/logged_metrics.py)
     lines = ["  ".join(f"{key} {metrics[key]:.4f}" for key in (f"test/{score}", f"val/{score}", "test/loss")
                        if key in metrics)]
+{%- if cookiecutter.__with_checks == "yes" %}
     baselines = {key.removeprefix("baseline/").removesuffix(f"_{score}"): value for key, value in metrics.items()
                  if key.startswith("baseline/") and not key.startswith("baseline/val/") and key.endswith(f"_{score}")
                  and math.isfinite(value)}
     if baselines:
         name = max(baselines, key=baselines.get)
         lines.append(f"best baseline: {name} {baselines[name]:.4f}")
+{%- endif %}
     rows = {key.split("/")[1]: value for key, value in metrics.items()
             if key.startswith("ensemble/") and key.endswith(f"/{score}") and math.isfinite(value)}
     if rows:
@@ -35,8 +37,10 @@ def headline_lines(metrics: dict) -> list[str]:
         last = f"pseudo/round_{rounds[-1]}"
         lines.append(f"pseudo-labels: round {rounds[-1]} test/{score} {metrics[f'{last}/test_{score}']:.4f} "
                      f"(round 0 {metrics.get(f'pseudo/round_0/test_{score}', math.nan):.4f})")
+{%- if cookiecutter.__with_diagnostics == "yes" %}
     if "fit/gap" in metrics:
         verdict = ("UNDERFITTING" if metrics.get("fit/underfit") else "OVERFITTING" if metrics.get("fit/overfit")
                    else "GOOD FIT")
         lines.append(f"fit: {verdict} (gap train-val {metrics['fit/gap']:+.4f})")  # the full line: above
+{%- endif %}
     return lines

@@ -20,8 +20,10 @@ LOWER_IS_BETTER = ("loss", "nll", "mse", "mae", "rmse", "error", "gap", "penalty
 # are logged while training (a checkpoint or early stopping can watch them), the others reach
 # metrics.json at the end. "*" stands for each metric of the task; a name ending in "/" for every name below it.
 CALLBACK_LOGS = {
+{%- if cookiecutter.__with_diagnostics == "yes" %}
     "FitDiagnosis": ("fit/train_*", "fit/train_loss", "fit/gap", "fit/underfit", "fit/overfit", "fit/train_examples"),
     "SliceAccuracy": ("test/slice/",),
+{%- endif %}
 }
 
 
@@ -59,12 +61,13 @@ def expand(names, task: str) -> list[str]:
 
 def module_logs(task: str, l1: bool, validates: bool, beside=()) -> dict[str, list[str]]:
     """What the module logs: {"monitor": logged while training, "result": written to metrics.json}; `beside`:
-    what the evaluation_metrics callback logs next to it under val/ and test/ (e.g. f1)."""
+    what a callback logs next to it under val/ and test/ (e.g. f1)."""
     metrics = ["loss", *TASK_METRICS[task], *beside]
     train = ["train/loss", *(["train/acc"] if task == "classification" else []), *(["train/l1_penalty"] if l1 else [])]
     splits = ("val", "test") if validates else ("test",)  # val/ stays monitorable without validation (strict: false)
     return {"monitor": train + [f"val/{m}" for m in metrics], "result": ["train/loss"] + [f"{s}/{m}" for s in splits
                                                                                        for m in metrics]}
+{%- if cookiecutter.__with_checks == "yes" %}
 
 
 def baseline_logs(task: str) -> list[str]:
@@ -73,6 +76,7 @@ def baseline_logs(task: str) -> list[str]:
     scores = [("majority", "acc"), ("logreg", "acc"), ("svc", "acc")] if task == "classification" else [
         (name, m) for name in ("mean", "ridge") for m in ("rmse", "r2")]
     return [f"baseline/{split}{name}_{m}" for split in ("", "val/") for name, m in scores]
+{%- endif %}
 
 
 def ensemble_logs(task: str, methods) -> list[str]:
@@ -145,7 +149,9 @@ def known_metrics(cfg, own: bool = True) -> dict[str, list[str]]:
 {%- if cookiecutter.__with_pseudo_labels == "yes" %}
         result += ["pseudo/"] if task == "classification" and isinstance(rounds, int) and rounds > 0 else []
 {%- endif %}
+{%- if cookiecutter.__with_checks == "yes" %}
         result += baseline_logs(task) if cfg.get("baselines", True) else []
+{%- endif %}
         if ensemble.get("k") and configured("ModelCheckpoint"):
             result += ensemble_logs(task, ensemble.get("methods") or [])
     return {"monitor": list(dict.fromkeys(monitor)), "result": list(dict.fromkeys(result))}

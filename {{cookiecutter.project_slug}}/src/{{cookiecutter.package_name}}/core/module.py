@@ -76,7 +76,7 @@ class Classifier(L.LightningModule):
         self.weight_decay = regularization.get("weight_decay", 0.0)
         self.l1 = regularization.get("l1", 0.0)
         self.label_smoothing = regularization.get("label_smoothing", 0.0)
-        # The LR range test (check.py) writes its suggestion here: configure_optimizers
+        # An LR finder (Lightning's) writes its suggestion here: configure_optimizers
         # reads this attribute, not the YAML (Lightning issue 16787).
         self.lr = optimizer["lr"]
         self.augment = instantiate(augmentation) if augmentation and augmentation.get("_target_") else None
@@ -219,7 +219,7 @@ def target_statistics(data, max_examples: int = 20000) -> dict | None:
 def build_module(cfg, data) -> Classifier:
     """The module for this config and datamodule: the ONE place a config becomes a module.
 
-    train.py, check.py, the benchmarks and the tests call it; a checkpoint rebuilds the same
+    run.py, the feature rooms, the benchmarks and the tests call it; a checkpoint rebuilds the same
     module from the plain dicts stored in it (checkpoints.load_classifier).
     """
     from omegaconf import OmegaConf

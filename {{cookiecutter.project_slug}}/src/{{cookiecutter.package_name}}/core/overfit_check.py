@@ -35,7 +35,10 @@ def overfit_check_config(cfg: DictConfig) -> DictConfig:
         check.trainer.max_epochs, check.trainer.max_steps = -1, settings.max_steps
         check.trainer.limit_val_batches, check.trainer.enable_checkpointing = 0, False
         check.trainer.log_every_n_steps = min(check.trainer.log_every_n_steps, 10)
-        check.baselines, check.ensemble.k = False, 0
+{%- if cookiecutter.__with_checks == "yes" %}
+        check.baselines = False
+{%- endif %}
+        check.ensemble.k = 0
         verdict = {"_target_": f"{__package__}.overfit_verdict.OverfitVerdict",
                    "loss_below": settings.get("loss_below"), "loss_fraction": settings.get("loss_fraction", 0.01)}
         progress_bar = (cfg.callbacks or {}).get("progress_bar")

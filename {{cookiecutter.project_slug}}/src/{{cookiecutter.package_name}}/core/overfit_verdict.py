@@ -2,7 +2,7 @@
 
 A model that cannot memorize a handful of examples has a bug (or far too little
 capacity, or a bad learning rate): find out in seconds, before a long run. Used by
-`overfit=true` (and `data=tiny`) and by check.py's overfit_one_batch; stops training as
+`overfit=true` (and `data=tiny`) and by the checks' overfit_one_batch; stops training as
 soon as the loss is below the threshold.
 
 The threshold is relative: PASSED once the loss is below `loss_fraction` (1%) of the loss at
@@ -13,14 +13,14 @@ loss; on digits images at 16 or 32 px it failed correct setups whose loss had fa
 (to 0.014-0.039) when the step budget ran out. The bugs the check exists for stay far above 1%:
 probabilities fed to cross-entropy cannot go below ~63% of the loss at init on 10 classes, dead
 units or a hopeless learning rate leave it near 100%. `loss_below` sets an absolute threshold
-instead (check.py and a stage gate's `train_loss_below` use one).
+instead (overfit_one_batch and a stage gate's `train_loss_below` use one).
 """
 
 import time
 
 import lightning as L
 
-from ..runs.printed_command import same_setup_command
+from ..runs.printed_command import learning_rate_advice
 
 # A loss that fell below this fraction of its value at init is learning: a FAILED check then
 # blames the step budget or the learning rate, not a bug.
@@ -78,10 +78,10 @@ class OverfitVerdict(L.Callback):
             return (
                 f"{failed} The loss fell to {self.best_loss / self.initial_loss:.1%} of its value at init: the model "
                 "learns these examples, slowly. Give it more steps (overfit_check.max_steps) or a higher learning "
-                f"rate (`{same_setup_command('check.py')}` runs the LR range test)."
+                f"rate{learning_rate_advice()}."
             )
         return (
             f"{failed} A model that cannot memorize a few examples "
-            f"usually has a bug: check the learning rate (`{same_setup_command('check.py')}` runs the LR range test), "
+            f"usually has a bug: check the learning rate{learning_rate_advice()}, "
             "the loss input (logits, not probabilities), the labels, and dead units."
         )

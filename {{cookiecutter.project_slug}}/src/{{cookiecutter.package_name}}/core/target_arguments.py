@@ -20,8 +20,8 @@ import re
 from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from .config_values import is_number, is_whole
 from .unknown_keys import COLLECTIONS, PASSED_BY_CODE
-from .validate import is_number, is_whole
 
 # Words of an annotation that say nothing about the kind of value (containers, None, tensors).
 NEUTRAL = {"typing", "Union", "Optional", "None", "NoneType", "tuple", "Tuple", "list", "List", "Sequence",

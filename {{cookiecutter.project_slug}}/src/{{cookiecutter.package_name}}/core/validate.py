@@ -3,19 +3,20 @@
 Two steps. First the values, importing nothing heavy (no torch, no lightning), so a bad
 value fails in about a second: YAML takes `lr: "0.1"` or `dropout: 2` without complaint;
 these checks name the key, the value and what is allowed. A key that an option does not
-have (SGD has no `betas`) is skipped. Then, once the values are fine, what needs the
-libraries: every key of a `_target_` is an argument that target takes
+have (SGD has no `betas`) is skipped. This file checks the core's groups, one function per
+group; each feature room checks its own keys in `<room>/config.py`, and validation.py (the
+door the entry scripts call) hands those to `validate` below. Then, once the values are
+fine, what needs the libraries: every key of a `_target_` is an argument that target takes
 (core/target_arguments.py), and the accelerator and precision work on this machine. Both
 steps run before any data is loaded or anything is written.
 """
 
-import math
-from pathlib import Path
+from collections.abc import Callable
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 
-from ..workflow.target import target_problems
+from .config_values import cfg_value, is_number, is_whole
 from .logged_metrics import is_under, known_metrics, metric_problems  # noqa: F401 (tests read them here)
 from .unknown_keys import unknown_key_problems
 
@@ -34,221 +35,205 @@ class ConfigError(ValueError):
     """A config value that cannot work; the message says which and what is allowed. Exit code 2 (runs/failures.py)."""
 
 
-def validate(cfg: DictConfig) -> None:
-    """Raise ConfigError naming every bad value; then check what needs the libraries (see the top)."""
+def validate(cfg: DictConfig, room_problems: Callable[[DictConfig], list[str]]) -> None:
+    """Raise ConfigError naming every bad value; then check what needs the libraries (see the top).
+
+    `room_problems(cfg)`: the feature rooms' own checks of their values (validation.py), run with the core's.
+    """
     problems = broken_references(cfg)  # the checks below read values: first, every value must resolve
     problems += unknown_key_problems(cfg)  # and every key must be one the project reads (core/unknown_keys.py)
     if not problems:
-        problems = value_problems(cfg)
+        problems = value_problems(cfg) + room_problems(cfg)
     if not problems:  # the values are fine: now what needs torch and lightning (a few seconds)
         from .target_arguments import argument_problems
 
-        problems = argument_problems(cfg) + trainer_problems(cfg)
+        problems = argument_problems(cfg) + machine_problems(cfg)
     if problems:
         raise ConfigError("Invalid configuration: " + " ".join(problems) + " Nothing was trained.")
 
 
-def value_problems(cfg: DictConfig) -> list[str]:
-    """Types and ranges of the values, without importing torch: one sentence per bad value."""
-    problems = []
+class Values:
+    """The checks of one config's values; each bad one adds a sentence to `problems` (naming key, value, what is allowed).
 
-    def need(ok: bool, key: str, allowed: str) -> None:
+    Used by the core's group checks below and by every room's `<room>/config.py`: one wording everywhere.
+    """
+
+    def __init__(self, cfg: DictConfig):
+        self.cfg, self.problems = cfg, []
+
+    def need(self, ok: bool, key: str, allowed: str) -> None:
         if not ok:
-            value = cfg_value(cfg, key)
-            problems.append(f"{key}={value!r} is not allowed: {allowed}.")
+            self.problems.append(f"{key}={cfg_value(self.cfg, key)!r} is not allowed: {allowed}.")
 
-    def number(key: str, in_range, allowed: str, whole: bool = False, required: bool = False) -> None:
-        value = cfg_value(cfg, key)
+    def number(self, key: str, in_range, allowed: str, whole: bool = False, required: bool = False) -> None:
+        value = cfg_value(self.cfg, key)
         if value is None and not required:
             return
-        need((is_whole(value) if whole else is_number(value)) and in_range(value), key, allowed)
+        self.need((is_whole(value) if whole else is_number(value)) and in_range(value), key, allowed)
 
-    def choice(key: str, options) -> None:
-        value = cfg_value(cfg, key)
-        need(value is None or value in options, key, "use one of " + ", ".join(map(str, options)))
+    def choice(self, key: str, options) -> None:
+        value = cfg_value(self.cfg, key)
+        self.need(value is None or value in options, key, "use one of " + ", ".join(map(str, options)))
 
-    def flag(key: str) -> None:
-        value = cfg_value(cfg, key)
-        need(value is None or isinstance(value, bool), key, "use true or false")
+    def flag(self, key: str) -> None:
+        value = cfg_value(self.cfg, key)
+        self.need(value is None or isinstance(value, bool), key, "use true or false")
 
-    # optimizer (weight decay lives in regularization)
-    number("optimizer.lr", lambda v: v > 0, "the learning rate must be a number > 0 (e.g. 1e-3)", required=True)
+
+def value_problems(cfg: DictConfig) -> list[str]:
+    """Types and ranges of the core groups' values, without importing torch: one sentence per bad value."""
+    return (optimizer_problems(cfg) + regularization_problems(cfg) + model_problems(cfg) + overfit_problems(cfg)
+            + data_problems(cfg) + scheduler_problems(cfg) + augmentation_problems(cfg) + trainer_problems(cfg)
+            + metric_problems(cfg) + callback_problems(cfg))  # metrics: core/logged_metrics.py
+
+
+def optimizer_problems(cfg: DictConfig) -> list[str]:
+    """The optimizer group (weight decay lives in regularization)."""
+    check = Values(cfg)
+    check.number("optimizer.lr", lambda v: v > 0, "the learning rate must be a number > 0 (e.g. 1e-3)", required=True)
     betas = cfg_value(cfg, "optimizer.betas")
-    need(betas is None or (isinstance(betas, (list, tuple, ListConfig)) and len(betas) == 2
-                           and all(is_number(b) and 0 <= b < 1 for b in betas)),
-         "optimizer.betas", "two numbers in [0, 1), e.g. [0.9, 0.999]")
-    number("optimizer.eps", lambda v: v > 0, "a number > 0 (e.g. 1e-8)")
-    number("optimizer.momentum", lambda v: 0 <= v < 1, "a number in [0, 1) (e.g. 0.9)")
-    flag("optimizer.nesterov")
+    check.need(betas is None or (isinstance(betas, (list, tuple, ListConfig)) and len(betas) == 2
+                                 and all(is_number(b) and 0 <= b < 1 for b in betas)),
+               "optimizer.betas", "two numbers in [0, 1), e.g. [0.9, 0.999]")
+    check.number("optimizer.eps", lambda v: v > 0, "a number > 0 (e.g. 1e-8)")
+    check.number("optimizer.momentum", lambda v: 0 <= v < 1, "a number in [0, 1) (e.g. 0.9)")
+    check.flag("optimizer.nesterov")
+    return check.problems
 
-    # regularization
-    number("regularization.weight_decay", lambda v: v >= 0, "a number >= 0 (0 switches L2 off)", required=True)
-    number("regularization.l1", lambda v: v >= 0, "a number >= 0 (0 switches L1 off)", required=True)
-    number("regularization.dropout", lambda v: 0 <= v < 1, "a probability in [0, 1)", required=True)
-    number("regularization.label_smoothing", lambda v: 0 <= v < 1, "a number in [0, 1)", required=True)
 
-    # model
-    need(cfg_value(cfg, "model.dropout") is None, "model.dropout",
-         "dropout is set in the regularization group: use regularization.dropout=<p>")
-    number("model.width", lambda v: v > 0, "a whole number > 0", whole=True)
-    number("model.stem_to", lambda v: v > 0, "a whole number of pixels > 0 (e.g. 8)", whole=True)
+def regularization_problems(cfg: DictConfig) -> list[str]:
+    check = Values(cfg)
+    check.number("regularization.weight_decay", lambda v: v >= 0, "a number >= 0 (0 switches L2 off)", required=True)
+    check.number("regularization.l1", lambda v: v >= 0, "a number >= 0 (0 switches L1 off)", required=True)
+    check.number("regularization.dropout", lambda v: 0 <= v < 1, "a probability in [0, 1)", required=True)
+    check.number("regularization.label_smoothing", lambda v: 0 <= v < 1, "a number in [0, 1)", required=True)
+    return check.problems
+
+
+def model_problems(cfg: DictConfig) -> list[str]:
+    check = Values(cfg)
+    check.need(cfg_value(cfg, "model.dropout") is None, "model.dropout",
+               "dropout is set in the regularization group: use regularization.dropout=<p>")
+    check.number("model.width", lambda v: v > 0, "a whole number > 0", whole=True)
+    check.number("model.stem_to", lambda v: v > 0, "a whole number of pixels > 0 (e.g. 8)", whole=True)
     blocks = cfg_value(cfg, "model.blocks")
-    need(blocks is None or (isinstance(blocks, (list, tuple, ListConfig)) and len(blocks) > 0
-                            and all(is_whole(b) and b > 0 for b in blocks)),
-         "model.blocks", "a non-empty list of whole numbers > 0, e.g. [1, 1]")
-    choice("model.norm", NORMS)
-    choice("model.activation", ACTIVATIONS)
-    choice("model.init", INITS)
-    flag("model.residual")
-    flag("overfit")
-    flag("final")
-    number("test_set_budget", lambda v: v >= 0, "null (no warning) or a whole number of configurations >= 0",
-           whole=True)
-    problems += target_problems(cfg)  # workflow/target.py
-    number("overfit_check.examples", lambda v: v > 0, "a whole number of training examples > 0", whole=True)
-    number("overfit_check.max_steps", lambda v: v > 0, "a whole number of steps > 0", whole=True)
-    number("overfit_check.loss_below", lambda v: v > 0, "a training loss > 0 (e.g. 0.01)")
-    number("overfit_check.loss_fraction", lambda v: 0 < v < 1, "a fraction of the loss at init, > 0 and < 1 (e.g. 0.01)")
+    check.need(blocks is None or (isinstance(blocks, (list, tuple, ListConfig)) and len(blocks) > 0
+                                  and all(is_whole(b) and b > 0 for b in blocks)),
+               "model.blocks", "a non-empty list of whole numbers > 0, e.g. [1, 1]")
+    check.choice("model.norm", NORMS)
+    check.choice("model.activation", ACTIVATIONS)
+    check.choice("model.init", INITS)
+    check.flag("model.residual")
+    return check.problems
 
-    # seeds and data
-    number("seed", lambda v: 0 <= v < 2**32, "a whole number in [0, 2**32 - 1] (it seeds every random generator)",
-           whole=True, required=True)
-    number("data.split_seed", lambda v: v >= 0, "a whole number >= 0", whole=True)
-    number("data.batch_size", lambda v: v > 0, "use a whole number > 0", whole=True, required=True)
-    number("data.fraction", lambda v: 0 < v <= 1, "a fraction of the training set in (0, 1]")
-    number("data.subset", lambda v: v > 0, "null (all) or a whole number of training examples > 0", whole=True)
-    number("data.num_workers", lambda v: v >= 0, "a whole number >= 0", whole=True)
+
+def overfit_problems(cfg: DictConfig) -> list[str]:
+    """`overfit` and the overfit check's settings (core/overfit_check.py)."""
+    check = Values(cfg)
+    check.flag("overfit")
+    check.number("overfit_check.examples", lambda v: v > 0, "a whole number of training examples > 0", whole=True)
+    check.number("overfit_check.max_steps", lambda v: v > 0, "a whole number of steps > 0", whole=True)
+    check.number("overfit_check.loss_below", lambda v: v > 0, "a training loss > 0 (e.g. 0.01)")
+    check.number("overfit_check.loss_fraction", lambda v: 0 < v < 1,
+                 "a fraction of the loss at init, > 0 and < 1 (e.g. 0.01)")
+    return check.problems
+
+
+def data_problems(cfg: DictConfig) -> list[str]:
+    """The seed and the data group: sizes, fractions of the split, label noise."""
+    check = Values(cfg)
+    check.number("seed", lambda v: 0 <= v < 2**32, "a whole number in [0, 2**32 - 1] (it seeds every random generator)",
+                 whole=True, required=True)
+    check.number("data.split_seed", lambda v: v >= 0, "a whole number >= 0", whole=True)
+    check.number("data.batch_size", lambda v: v > 0, "use a whole number > 0", whole=True, required=True)
+    check.number("data.fraction", lambda v: 0 < v <= 1, "a fraction of the training set in (0, 1]")
+    check.number("data.subset", lambda v: v > 0, "null (all) or a whole number of training examples > 0", whole=True)
+    check.number("data.num_workers", lambda v: v >= 0, "a whole number >= 0", whole=True)
     for split in ("val", "test"):
-        number(f"data.{split}_fraction", lambda v: 0 < v < 1, f"a fraction of the data in (0, 1) for the {split} set")
+        check.number(f"data.{split}_fraction", lambda v: 0 < v < 1, f"a fraction of the data in (0, 1) for the {split} set")
     val, test = cfg_value(cfg, "data.val_fraction"), cfg_value(cfg, "data.test_fraction")
     if is_number(val) and is_number(test) and 0 < val < 1 and 0 < test < 1 and val + test >= 1:
-        problems.append(f"data.val_fraction={val!r} and data.test_fraction={test!r} leave nothing to train on: "
-                        "their sum must be < 1 (the training set is the rest).")
+        check.problems.append(f"data.val_fraction={val!r} and data.test_fraction={test!r} leave nothing to train on: "
+                              "their sum must be < 1 (the training set is the rest).")
+    noise = cfg_value(cfg, "data.label_noise")
+    check.need(noise is None or (is_number(noise) and 0 <= noise < 1), "data.label_noise",
+               "a fraction of training labels, 0 <= label_noise < 1 (e.g. 0.3)")
+    return check.problems
 
-    # scheduler
-    number("scheduler.warmup_steps", lambda v: v >= 0, "a whole number of steps >= 0", whole=True)
-    number("scheduler.min_lr_ratio", lambda v: 0 <= v <= 1, "a fraction of the lr in [0, 1]")
-    number("scheduler.gamma", lambda v: 0 < v <= 1, "a factor in (0, 1] (e.g. 0.1)")
-    number("scheduler.every", lambda v: v > 0, "a whole number of steps > 0", whole=True)
-    number("scheduler.pct_start", lambda v: 0 < v < 1, "a fraction of the run in (0, 1)")
+
+def scheduler_problems(cfg: DictConfig) -> list[str]:
+    check = Values(cfg)
+    check.number("scheduler.warmup_steps", lambda v: v >= 0, "a whole number of steps >= 0", whole=True)
+    check.number("scheduler.min_lr_ratio", lambda v: 0 <= v <= 1, "a fraction of the lr in [0, 1]")
+    check.number("scheduler.gamma", lambda v: 0 < v <= 1, "a factor in (0, 1] (e.g. 0.1)")
+    check.number("scheduler.every", lambda v: v > 0, "a whole number of steps > 0", whole=True)
+    check.number("scheduler.pct_start", lambda v: 0 < v < 1, "a fraction of the run in (0, 1)")
     milestones = cfg_value(cfg, "scheduler.milestones")
-    need(milestones is None or (isinstance(milestones, (list, tuple, ListConfig))
-                                and all(is_number(m) and 0 < m < 1 for m in milestones)),
-         "scheduler.milestones", "a list of fractions of the run in (0, 1), e.g. [0.5, 0.75]")
+    check.need(milestones is None or (isinstance(milestones, (list, tuple, ListConfig))
+                                      and all(is_number(m) and 0 < m < 1 for m in milestones)),
+               "scheduler.milestones", "a list of fractions of the run in (0, 1), e.g. [0.5, 0.75]")
+    return check.problems
 
-    # augmentation: every transform's probability
-    augmentation = cfg_value(cfg, "augmentation")
+
+def augmentation_problems(cfg: DictConfig) -> list[str]:
+    """Every transform's probability."""
+    check, augmentation = Values(cfg), cfg_value(cfg, "augmentation")
     for name in augmentation or {}:
         if isinstance(augmentation[name], DictConfig) and "p" in augmentation[name]:
-            number(f"augmentation.{name}.p", lambda v: 0 <= v <= 1, "a probability in [0, 1]")
+            check.number(f"augmentation.{name}.p", lambda v: 0 <= v <= 1, "a probability in [0, 1]")
+    return check.problems
 
-    # trainer (0 epochs, steps or training batches would report the metrics of an untrained model)
-    number("trainer.max_epochs", lambda v: v >= 1 or v == -1, "a whole number >= 1 (-1: no limit)", whole=True)
-    number("trainer.max_steps", lambda v: v >= 1 or v == -1, "a whole number >= 1 (-1: no limit)", whole=True)
-    number("trainer.log_every_n_steps", lambda v: v >= 1, "a whole number of steps >= 1", whole=True)
-    number("trainer.check_val_every_n_epoch", lambda v: v >= 1, "null or a whole number of epochs >= 1", whole=True)
-    number("trainer.limit_train_batches", lambda v: 0 < v <= 1 if isinstance(v, float) else v >= 1,
-           "null (all), a fraction in (0, 1] or a whole number of batches >= 1")
+
+def trainer_problems(cfg: DictConfig) -> list[str]:
+    """The trainer group (0 epochs, steps or training batches would report the metrics of an untrained model)."""
+    check = Values(cfg)
+    check.number("trainer.max_epochs", lambda v: v >= 1 or v == -1, "a whole number >= 1 (-1: no limit)", whole=True)
+    check.number("trainer.max_steps", lambda v: v >= 1 or v == -1, "a whole number >= 1 (-1: no limit)", whole=True)
+    check.number("trainer.log_every_n_steps", lambda v: v >= 1, "a whole number of steps >= 1", whole=True)
+    check.number("trainer.check_val_every_n_epoch", lambda v: v >= 1, "null or a whole number of epochs >= 1",
+                 whole=True)
+    check.number("trainer.limit_train_batches", lambda v: 0 < v <= 1 if isinstance(v, float) else v >= 1,
+                 "null (all), a fraction in (0, 1] or a whole number of batches >= 1")
     for split in ("val", "test"):
-        number(f"trainer.limit_{split}_batches", lambda v: 0 <= v <= 1 if isinstance(v, float) else v >= 0,
-               "null (all), a fraction in [0, 1] or a whole number of batches >= 0 (0: none)")
+        check.number(f"trainer.limit_{split}_batches", lambda v: 0 <= v <= 1 if isinstance(v, float) else v >= 0,
+                     "null (all), a fraction in [0, 1] or a whole number of batches >= 0 (0: none)")
     fast = cfg_value(cfg, "trainer.fast_dev_run")
-    need(fast is None or isinstance(fast, bool) or (is_whole(fast) and fast >= 0), "trainer.fast_dev_run",
-         "true, false or a whole number of batches >= 0")
+    check.need(fast is None or isinstance(fast, bool) or (is_whole(fast) and fast >= 0), "trainer.fast_dev_run",
+               "true, false or a whole number of batches >= 0")
     accelerator = cfg_value(cfg, "trainer.accelerator")
     if not isinstance(accelerator, DictConfig):  # else an Accelerator object (`_target_`)
-        choice("trainer.accelerator", ACCELERATORS)
+        check.choice("trainer.accelerator", ACCELERATORS)
     devices = cfg_value(cfg, "trainer.devices")
     if devices is not None:
         allowed = devices_allowed(devices, on_cpu=accelerator == "cpu")
-        need(allowed is None, "trainer.devices", allowed)
-    number("trainer.gradient_clip_val", lambda v: v > 0, "null (no clipping) or a number > 0")
-    choice("trainer.gradient_clip_algorithm", ("norm", "value"))
-    number("trainer.accumulate_grad_batches", lambda v: v >= 1, "a whole number >= 1", whole=True)
-    choice("trainer.precision", PRECISIONS)
-    if accelerator == "cpu":
-        problems += precision_problems(cfg)
+        check.need(allowed is None, "trainer.devices", allowed)
+    check.number("trainer.gradient_clip_val", lambda v: v > 0, "null (no clipping) or a number > 0")
+    check.choice("trainer.gradient_clip_algorithm", ("norm", "value"))
+    check.number("trainer.accumulate_grad_batches", lambda v: v >= 1, "a whole number >= 1", whole=True)
+    check.choice("trainer.precision", PRECISIONS)
     deterministic = cfg_value(cfg, "trainer.deterministic")
-    need(deterministic is None or isinstance(deterministic, bool) or deterministic == "warn",
-         "trainer.deterministic", "use true, false or warn")
+    check.need(deterministic is None or isinstance(deterministic, bool) or deterministic == "warn",
+               "trainer.deterministic", "use true, false or warn")
+    return check.problems + (precision_problems(cfg) if accelerator == "cpu" else [])
 
-    # data.label_noise and the ensemble block
-    noise = cfg_value(cfg, "data.label_noise")
-    need(noise is None or (is_number(noise) and 0 <= noise < 1), "data.label_noise",
-         "a fraction of training labels, 0 <= label_noise < 1 (e.g. 0.3)")
-    problems += pseudo_label_problems(cfg)
-    k = cfg_value(cfg, "ensemble.k")
-    need(k is None or (isinstance(k, int) and not isinstance(k, bool) and k >= 0), "ensemble.k",
-         "a whole number of checkpoints >= 0 (0 turns the ensemble table off)")
-    methods = cfg_value(cfg, "ensemble.methods")
-    known = {"single", "soft", "hard", "weight_average"}
-    need(methods is None or (isinstance(methods, (list, tuple, ListConfig)) and set(methods) <= known),
-         "ensemble.methods", f"a list of {sorted(known)}")
 
-    # the Optuna trial a sweep job reports to (set by src/hydra_plugins/search_sweeper, train.yaml)
-    trial = cfg_value(cfg, "optuna_trial")
-    need(trial is None or (isinstance(trial, DictConfig) and isinstance(trial.get("study"), str)
-                           and isinstance(trial.get("storage"), str) and is_whole(trial.get("number"))
-                           and trial.number >= 0),
-         "optuna_trial", "null, or {study: <name>, storage: <journal file>, number: <trial>}, which the "
-         "sweepers of configs/sweep/ set for each job (not set by hand)")
-    # curriculum (curriculum/difficulty.py; the names are repeated here because this file must not import torch)
-    if cfg_value(cfg, "curriculum._target_"):
-        choice("curriculum.order", ("easy_to_hard", "hard_to_easy", "self_paced"))
-        choice("curriculum.scorer", ("baseline", "checkpoint"))
-        choice("curriculum.pacing", ("linear", "root", "step"))
-        for end in ("start", "end"):
-            number(f"curriculum.{end}_fraction", lambda v: 0 < v <= 1, "a fraction of the training set in (0, 1]",
-                   required=True)
-        number("curriculum.full_at_epoch", lambda v: v >= 0, "a whole number of epochs >= 0", whole=True,
-               required=True)
-        checkpoint = cfg_value(cfg, "curriculum.checkpoint")
-        if cfg_value(cfg, "curriculum.scorer") == "checkpoint" and not (checkpoint and Path(str(checkpoint)).is_file()):
-            need(False, "curriculum.checkpoint", "with curriculum.scorer=checkpoint, the path of an existing .ckpt "
-                 "of this project trained on the same data")
-
-    # callbacks, and the metrics they, optimized_metric and the target name (core/logged_metrics.py)
-    problems += metric_problems(cfg)
+def callback_problems(cfg: DictConfig) -> list[str]:
+    """The settings every callback shares: mode, save_top_k, patience, every_n_epochs (their metrics: metric_problems)."""
+    check = Values(cfg)
     for name, callback in (cfg.get("callbacks") or {}).items() if not cfg.get("overfit") else []:
         if not isinstance(callback, DictConfig):
             continue
         key = f"callbacks.{name}"
         if "mode" in callback:
-            choice(f"{key}.mode", ("min", "max"))
-        number(f"{key}.save_top_k", lambda v: v >= -1, "a whole number >= -1 (-1: keep all, 0: none)", whole=True)
-        number(f"{key}.patience", lambda v: v >= 0, "a whole number of validations >= 0", whole=True)
+            check.choice(f"{key}.mode", ("min", "max"))
+        check.number(f"{key}.save_top_k", lambda v: v >= -1, "a whole number >= -1 (-1: keep all, 0: none)", whole=True)
+        check.number(f"{key}.patience", lambda v: v >= 0, "a whole number of validations >= 0", whole=True)
         if str(callback.get("_target_", "")).endswith(".ModelCheckpoint"):  # 0 saves nothing: no weights, no resume
-            number(f"{key}.every_n_epochs", lambda v: v >= 1, "a whole number of epochs >= 1", whole=True)
+            check.number(f"{key}.every_n_epochs", lambda v: v >= 1, "a whole number of epochs >= 1", whole=True)
         else:
-            number(f"{key}.every_n_epochs", lambda v: v >= 0, "a whole number of epochs >= 0 (0: only at the end)",
-                   whole=True)
-    return problems
-
-
-def pseudo_label_problems(cfg: DictConfig) -> list[str]:
-    """data.unlabeled_fraction and the pseudo_label block (pseudo_labels/rounds.py): ranges, and rounds need hidden labels."""
-    hidden, pool = cfg_value(cfg, "data.unlabeled_fraction"), cfg_value(cfg, "data.unlabeled_path")
-    rounds, threshold = cfg_value(cfg, "pseudo_label.rounds"), cfg_value(cfg, "pseudo_label.threshold")
-    problems = []
-    if hidden is not None and not (is_number(hidden) and 0 <= hidden < 1):
-        problems.append(f"data.unlabeled_fraction={hidden!r} is not allowed: a fraction of the training labels to "
-                        "hide, 0 <= unlabeled_fraction < 1 (e.g. 0.9).")
-    elif is_number(hidden) and hidden > 0 and cfg_value(cfg, "data.task") not in (None, "classification"):
-        problems.append(f"data.unlabeled_fraction={hidden!r} applies to classification only (data.task="
-                        f"{cfg_value(cfg, 'data.task')}): pseudo-labels are predicted classes.")
-    if rounds is not None and not (is_whole(rounds) and rounds >= 0):
-        problems.append(f"pseudo_label.rounds={rounds!r} is not allowed: a whole number of rounds >= 0 (0: off).")
-    elif is_whole(rounds) and rounds > 0 and not (is_number(hidden) and hidden > 0) and not pool:
-        problems.append(f"pseudo_label.rounds={rounds} needs examples without labels to pseudo-label: give them "
-                        "with data.unlabeled_path=<file or folder of inputs>, or hide some with "
-                        "data.unlabeled_fraction=<fraction of the training labels, e.g. 0.9>.")
-    if pool and is_number(hidden) and hidden > 0:
-        problems.append(f"data.unlabeled_path={pool} and data.unlabeled_fraction={hidden} both give unlabelled "
-                        "examples: use one of them.")
-    if threshold is not None and not (is_number(threshold) and 0 <= threshold <= 1):
-        problems.append(f"pseudo_label.threshold={threshold!r} is not allowed: the softmax probability a "
-                        "prediction needs to become a label, a number in [0, 1] (e.g. 0.95).")
-    return problems
+            check.number(f"{key}.every_n_epochs", lambda v: v >= 0, "a whole number of epochs >= 0 (0: only at the end)",
+                         whole=True)
+    return check.problems
 
 
 def devices_allowed(devices, on_cpu: bool) -> str | None:
@@ -280,7 +265,7 @@ def precision_problems(cfg: DictConfig) -> list[str]:
             "bf16-mixed instead, and the run's config would not say what ran. On a CPU use bf16-mixed or 32-true."]
 
 
-def trainer_problems(cfg: DictConfig) -> list[str]:
+def machine_problems(cfg: DictConfig) -> list[str]:
     """What only Lightning knows: the strategy's name, and whether the accelerator exists here.
 
     With accelerator=auto on a machine without GPUs, the devices and precision must work on a CPU.
@@ -341,24 +326,6 @@ def node_keys(node) -> list:
     if isinstance(node, DictConfig):
         return list(node.keys())
     return list(range(len(node))) if isinstance(node, ListConfig) else []
-
-
-def cfg_value(cfg: DictConfig, key: str):
-    node = cfg
-    for part in key.split("."):
-        if not isinstance(node, DictConfig) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def is_number(value) -> bool:
-    """A finite int or float (YAML's true/false, .nan and .inf are not numbers here)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def is_whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def checkpoint_count(text: str) -> int:

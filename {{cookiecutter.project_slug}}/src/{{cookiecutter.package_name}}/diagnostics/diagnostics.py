@@ -15,7 +15,7 @@ TensorBoard text under `diag/alerts`, at the step it happened, so you can find w
 During the first `grace_steps` optimizer steps `first_steps_ranges` replace them where given:
 Adam's first updates are about lr per weight whatever the gradient, large next to freshly
 initialised weights (update/weight ratios up to ~0.6 at step 0 with the learning rate that
-`python check.py` suggests; ~10-30x more with a learning rate 45x too high).
+the LR range test suggests; ~10-30x more with a learning rate 45x too high).
 
 Cost tiers as in Cockpit: between logging steps this callback compares one counter and does
 nothing else. Forward hooks exist only from the start of a logging step's batch to its

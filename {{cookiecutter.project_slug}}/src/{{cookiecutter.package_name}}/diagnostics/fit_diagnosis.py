@@ -21,7 +21,7 @@ from torchmetrics.functional import mean_absolute_error, mean_squared_error, r2_
 
 from ..core.logged_metrics import CALLBACK_LOGS, task_metric
 from ..core.writer import tensorboard_writer
-from ..runs.printed_command import same_setup_command
+from ..runs.printed_command import learning_rate_advice
 
 
 class FitDiagnosis(L.Callback):
@@ -57,7 +57,7 @@ class FitDiagnosis(L.Callback):
         if underfit:
             self.verdict = (
                 f"fit diagnosis: UNDERFITTING: {numbers}. Training {name} is below {good:g}: try a bigger "
-                f"model, tune the learning rate (`{same_setup_command('check.py')}`), train longer, check the data and "
+                f"model, tune the learning rate{learning_rate_advice()}, train longer, check the data and "
                 + ("labels." if score == "acc" else "targets.")
             )
         elif overfit:

@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from .checkpoints import CheckpointError
+from .checkpoint_error import CheckpointError
 
 USER_TARGETS = (  # your own classes (a model, a datamodule, a callback) and other library classes, by full name
     # "my_models.TinyNet",
@@ -55,15 +55,19 @@ PROJECT_TARGETS = (
     "lightning.pytorch.loggers.CSVLogger",
     # callbacks (configs/callbacks/ and the groups of the feature rooms) and those a run adds itself
     "{{cookiecutter.package_name}}.core.model_checkpoint.ModelCheckpoint",
+{%- if cookiecutter.__with_diagnostics == "yes" %}
     "{{cookiecutter.package_name}}.diagnostics.diagnostics.Diagnostics",
     "{{cookiecutter.package_name}}.diagnostics.evaluation_metrics.EvaluationMetrics",
     "{{cookiecutter.package_name}}.diagnostics.slice_accuracy.SliceAccuracy",
     "{{cookiecutter.package_name}}.diagnostics.slice_accuracy.by_ink",
     "{{cookiecutter.package_name}}.diagnostics.worst_mistakes.WorstMistakes",
     "{{cookiecutter.package_name}}.diagnostics.fit_diagnosis.FitDiagnosis",
+{%- endif %}
     "{{cookiecutter.package_name}}.core.stop_on_non_finite_loss.StopOnNonFiniteLoss",
     "{{cookiecutter.package_name}}.core.exact_resume.ExactResume",
+{%- if cookiecutter.__with_diagnostics == "yes" %}
     "{{cookiecutter.package_name}}.diagnostics.learning_curve.LearningCurve",
+{%- endif %}
     "{{cookiecutter.package_name}}.core.progress_bar.ProgressBar",
 {%- if cookiecutter.__with_curriculum == "yes" %}
     "{{cookiecutter.package_name}}.curriculum.pacing.Curriculum",

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import torch
 
-
-class CheckpointError(RuntimeError):
-    """A checkpoint or run folder that cannot be used as asked; the message says which and what to do."""
+from .checkpoint_error import CheckpointError
 
 
 def read_checkpoint(path) -> dict:

@@ -38,7 +38,7 @@ from . import stop_signals
 from .run_folder import locked_run_folder, remove_if_unused
 from .run_status import classify, read_metrics, read_status, write_status
 
-exit_code = 0  # set by report(); train.py and check.py exit with it once Hydra returns
+exit_code = 0  # set by report(); the entry scripts exit with it once Hydra returns
 
 
 class RunFailed(RuntimeError):

@@ -56,7 +56,7 @@ NOT_PASSED_ON = ("note", "final", "resume", "reproduce", "check.", "hydra.run.",
 def same_setup_command(script: str, *changes: str) -> str:
     """`python <script> <the overrides of this run> <changes>`: advice that names the user's own setup.
 
-    A bare `python check.py` would check the default data and model, not the run that needs it.
+    A bare `python <script>` would work on the default data and model, not the run that needs it.
     The overrides are this command's (for `resume=`/`reproduce=`: the recorded run's), without
     the keys that name this one run (note, folders) and with `changes` in place of the same keys.
     """
@@ -89,3 +89,13 @@ def recorded_overrides(run_dir: Path) -> list[str]:
         return overrides
     except Exception:  # missing, unreadable, not a list, or not Hydra overrides
         return []
+
+
+def learning_rate_advice() -> str:
+    """Where to find a better learning rate for this setup, as a parenthesis for advice that says "tune the
+    learning rate": the LR range test, when the project has it (the checks room), else nothing."""
+    advice = ""
+{%- if cookiecutter.__with_checks == "yes" %}
+    advice = f" (`{same_setup_command('check.py')}` runs the LR range test)"
+{%- endif %}
+    return advice

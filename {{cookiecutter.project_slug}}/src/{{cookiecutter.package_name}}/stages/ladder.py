@@ -201,9 +201,9 @@ def plan_stages(settings, overrides: list[str], parent: Path, saved: Path | None
     """
     from ..core.ddp_strategy import check_ddp_strategy
     from ..core.module import check_model_fits_data
-    from ..core.validate import validate
     from ..run import build_data, optimized_metric
     from ..runs.allowlist import check_targets
+    from ..validation import validate
 
     kept, plan, data_of = [], [], {}
     for n, stage in enumerate(settings.ladder, 1):

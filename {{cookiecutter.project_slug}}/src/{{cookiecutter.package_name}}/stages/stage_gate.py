@@ -20,16 +20,16 @@ Our own code: no library has gates.
 
 import lightning as L
 
-from ..runs.printed_command import same_setup_command
+from ..runs.printed_command import learning_rate_advice
 
 # what to try, by the condition that failed (the same advice style as the overfit verdict)
-CANNOT_FIT = ("the model cannot fit the training examples here. Check the learning rate ({check} runs the "
-              "LR range test), the loss input (logits, not probabilities), the labels, and dead units (diag/ in TensorBoard)")
+CANNOT_FIT = ("the model cannot fit the training examples here. Check the learning rate{check}, "
+              "the loss input (logits, not probabilities), the labels, and dead units (diag/ in TensorBoard)")
 ADVICE = {
     "overfit_check": CANNOT_FIT + "; the stage's train.log has the check's own verdict line",
     "train_loss_below": CANNOT_FIT,
     "floor": "the network learns less from the inputs than a classic model. Train longer (trainer.max_epochs), "
-             "tune the learning rate ({check}), try a bigger model; or the classic model is enough",
+             "tune the learning rate{check}, try a bigger model; or the classic model is enough",
     "tolerance": "this change made the validation score worse. Try a milder version of it (less dropout or weight "
                  "decay, lighter augmentation, a smaller size step), more epochs or a lower learning rate "
                  "(bigger or regularized models fit more slowly), or stages.warm_start=true",
@@ -72,7 +72,7 @@ def verdict(gate: dict, metrics: dict, metric: str, floor, previous) -> tuple[bo
     line = "; ".join(text for _, _, text in results) or "no conditions"
     if failed:
         return False, "FAILED: " + line, "; ".join(
-            f"{text}: " + ADVICE[name].format(check=f"`{same_setup_command('check.py')}`") for name, text in failed)
+            f"{text}: " + ADVICE[name].format(check=learning_rate_advice()) for name, text in failed)
     return True, "PASSED: " + line, ""
 
 

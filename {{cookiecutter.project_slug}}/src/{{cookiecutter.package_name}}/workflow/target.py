@@ -5,7 +5,7 @@ state of the art) before starting; then every result is read against it. Every r
 whether the target is met and how far it is; the worklog shows the best result so far
 against it (`python worklog.py`). Losses and errors (logged_metrics.lower_is_better: a name
 ending in loss, nll, mse, mae, rmse or error) are met from below, everything else from above; `mode: min|max` says it
-explicitly. No file imports torch here: core/validate.py calls `target_problems` in its first second.
+explicitly. No file imports torch here: workflow/config.py calls `target_problems` in the first second.
 """
 
 import math
@@ -49,7 +49,7 @@ def target_line(result: dict, why: str | None = None) -> str:
 
 
 def target_problems(cfg) -> list[str]:
-    """The target's keys and types, as core/validate.py reports problems (one sentence each)."""
+    """The target's keys and types, as validation.py reports problems (one sentence each)."""
     target = cfg.get("target")
     if target is None:
         return []
