@@ -31,6 +31,7 @@ def test_ddp_prints_the_report_once(ddp_run):
 {%- endif %}
     for line in lines:
         assert process.stdout.count(line) == 1, (line, process.stdout[-3000:])
+    assert 0 < read_metrics(run_dir)["test/acc"] <= 1  # one metrics.json, written by rank 0
 
 
 def test_ddp_logs_epoch_values_without_sync_dist_warnings(ddp_run):
