@@ -8,11 +8,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from {{cookiecutter.package_name}}.core.command_line import command_line_problem
 from {{cookiecutter.package_name}}.runs import failures
-from {{cookiecutter.package_name}}.runs.note_quoting import note_problem
 from {{cookiecutter.package_name}}.runs.run_folder import new_folder, run_name
 {%- if cookiecutter.__with_sweeps == "yes" %}
 from {{cookiecutter.package_name}}.sweeps.finish_sweep import continue_earlier_attempt, sweep_to_finish_problem
 from {{cookiecutter.package_name}}.sweeps.launcher_extras import missing_launcher_plugin
+{%- endif %}
+{%- if cookiecutter.__with_workflow == "yes" %}
+from {{cookiecutter.package_name}}.workflow.note_quoting import note_problem
 {%- endif %}
 
 OmegaConf.register_new_resolver("new_folder", new_folder, use_cache=True)  # a new run folder: configs/hydra/
@@ -33,9 +35,11 @@ def validate_and_train(cfg: DictConfig) -> float:
     from {{cookiecutter.package_name}}.sweeps.threads_per_job import limit_threads_per_job
 {%- endif %}
     from {{cookiecutter.package_name}}.validation import validate
+{%- if cookiecutter.__with_workflow == "yes" %}
     from {{cookiecutter.package_name}}.workflow.reproduce import reproduce_config
 
     cfg = reproduce_config(cfg)  # reproduce=<run dir>: that run's config, in a new folder (workflow/reproduce.py)
+{%- endif %}
     validate(cfg)  # before torch and lightning load (seconds): bad values fail at once
     check_ddp_strategy(cfg)  # ddp_spawn would keep the callbacks' state in other processes
 {%- if cookiecutter.__with_sweeps == "yes" %}
@@ -53,8 +57,10 @@ def validate_and_train(cfg: DictConfig) -> float:
 
 if __name__ == "__main__":
     arguments, configs = sys.argv[1:], Path(__file__).parent / "configs"
-    # a Hydra-level mistake (model=huge, trainer.max_epoch=3); note=it's, which Hydra's lexer needs quoted
-    message = command_line_problem(arguments, configs, "train") or note_problem(arguments)
+    message = command_line_problem(arguments, configs, "train")  # a Hydra-level mistake (model=huge, trainer.max_epoch=3)
+{%- if cookiecutter.__with_workflow == "yes" %}
+    message = message or note_problem(arguments)  # note=it's, which Hydra's lexer needs quoted (workflow/note_quoting.py)
+{%- endif %}
 {%- if cookiecutter.__with_sweeps == "yes" %}
     # hydra/launcher=joblib or sweep=random without the [sweeps] extra; another command line given a sweep's folder
     message = missing_launcher_plugin(arguments) or sweep_to_finish_problem(arguments) or message

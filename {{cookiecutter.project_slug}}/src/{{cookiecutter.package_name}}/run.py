@@ -42,7 +42,9 @@ from .runs.split_fingerprint import small_split_note, write_split_fingerprint
 from .sweeps.ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
 from .sweeps.optuna_pruning import raise_if_pruned
 {%- endif %}
+{%- if cookiecutter.__with_workflow == "yes" %}
 from .workflow.worklog import run_ended, start_run
+{%- endif %}
 
 # Known, harmless warnings of this setup, silenced so that the real ones stand out.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")  # Lightning vs torch 2.13
@@ -66,7 +68,9 @@ def train(cfg: DictConfig) -> float:
     if cfg.resume and resume_from is None:  # that run had finished and the budget was not raised: nothing done
         written = json.loads((run_dir / "metrics.json").read_text())
         return written.get(written_metric(cfg.optimized_metric, written))  # on regression: val/acc means val/r2
+{%- if cookiecutter.__with_workflow == "yes" %}
     start_run(cfg, run_dir)  # run_record.json: command, git commit and patch, versions, machine (workflow/run_record.py)
+{%- endif %}
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data, module = build_data_and_module(cfg)
     write_split_fingerprint(run_dir, data)  # split.json: eval.py combines runs only on the same test set
@@ -144,5 +148,7 @@ def finish(trainer, run_dir: Path, metrics: dict, headline: str | None = None) -
         print(headline)
     print("\n".join(headline_lines(metrics)))  # the rest: metrics.json and TensorBoard (next line)
     print(f"all {len(metrics)} numbers: {run_dir / 'metrics.json'} and `{printed_command('tensorboard', '--logdir', run_dir)}`")
-    run_ended(metrics)  # the target met or not, the line in logs/worklog.md, the end of train.log (worklog.py)
+{%- if cookiecutter.__with_workflow == "yes" %}
+    run_ended(metrics)  # the target met or not, the line in logs/worklog.md, the end of train.log (workflow/worklog.py)
+{%- endif %}
     print(f"run directory: {run_dir}")

@@ -61,7 +61,7 @@ def composed(group: str | None) -> list:
 
 def has_key(config, key: str) -> bool:
     """`key` is in `config` (a required `???` value counts); under a parent that is null by default (`target`),
-    a block the user writes whole, the module that reads it validates its keys (workflow/target.py): counted."""
+    a block the user writes whole, the module that reads it validates its keys: counted."""
     parent, _, last = key.rpartition(".")
     if parent and OmegaConf.select(config, parent, throw_on_missing=False, default="absent") is None:
         return True

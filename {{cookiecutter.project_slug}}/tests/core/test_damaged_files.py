@@ -4,12 +4,11 @@ each is one paragraph naming what is wrong and what to do, before any work, or o
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 import torch
 
-from conftest import FAST, ROOT, run_script
+from conftest import FAST, run_script, when_room
 from {{cookiecutter.package_name}}.core.data import DataError
 from {{cookiecutter.package_name}}.core.data_csv import CsvData
 from {{cookiecutter.package_name}}.core.data_images import ImageFolderData
@@ -39,11 +38,15 @@ def state(folder):
 
 DAMAGED = {  # file, content, command (RUN: the damaged run folder), exit code
     "empty config, resume": (".hydra/config.yaml", "", ["train.py", "resume=RUN", "trainer.max_epochs=2"], 1),
+{%- if cookiecutter.__with_workflow == "yes" %}
     "truncated config, reproduce": (".hydra/config.yaml", "model: {_target_: ", ["train.py", "reproduce=RUN"], 2),
+{%- endif %}
     "empty config, eval": (".hydra/config.yaml", "", ["eval.py", "RUN"], 1),
     "truncated record, resume": ("run_record.json", '{"command": ', ["train.py", "resume=RUN", "trainer.max_epochs=2"], 1),
+{%- if cookiecutter.__with_workflow == "yes" %}
     "empty record, reproduce": ("run_record.json", "", ["train.py", "reproduce=RUN"], 2),
     "record not a dict, diff": ("run_record.json", "[1, 2]", ["worklog.py", "diff", "RUN", "RUN"], 1),
+{%- endif %}
     "truncated split, eval": ("split.json", '{"train": "ab', ["eval.py", "RUN"], 1),
 }
 
@@ -78,7 +81,7 @@ def test_a_damaged_status_json_is_rewritten_by_the_run(finished_run, tmp_path):
     assert '"status": "finished"' in (run_dir / "status.json").read_text()
 
 
-@pytest.mark.parametrize("key", ["resume", "reproduce"])
+@pytest.mark.parametrize("key", ["resume", *when_room("workflow", "reproduce")])
 def test_an_empty_resume_or_reproduce_is_an_error_not_a_new_run(tmp_path, key):
     process = run_script("train.py", f"{key}=", f"paths.log_dir={tmp_path}", *ONE_EPOCH)  # `resume=$UNSET`
     assert process.returncode == 2, process.stdout[-2000:] + process.stderr[-3000:]
@@ -160,23 +163,3 @@ def test_a_text_id_column_is_refused_naming_it_and_how_to_drop_it(tmp_path):
     process = run_script("train.py", "data=csv", f"data.path={path}", "data.target=label",
                          f"hydra.run.dir={tmp_path / 'run'}", *ONE_EPOCH)
     assert process.returncode == 2 and "data.drop_columns=[id,name]" in process.stderr, process.stderr[-3000:]
-
-
-# --- notes ------------------------------------------------------------------------------------------
-
-
-def test_a_note_hydra_cannot_read_is_refused_with_the_command_that_works(tmp_path):
-    note = "it's the café \"run\""
-    run_dir = tmp_path / "run"
-    process = run_script("train.py", "data=tiny", f"note={note}", f"hydra.run.dir={run_dir}", *ONE_EPOCH)
-    assert process.returncode == 2, process.stdout[-2000:] + process.stderr[-3000:]
-    message = process.stderr.strip()
-    assert message.startswith(f"error: note={note} cannot be read by Hydra") and not run_dir.exists()
-    retyped = message.split("Retyped so that it runs: ", 1)[1]
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1",
-               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
-    done = subprocess.run(["bash", "-c", retyped], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    from omegaconf import OmegaConf
-
-    assert OmegaConf.load(run_dir / ".hydra" / "config.yaml").note == note

@@ -1,8 +1,8 @@
 """Every command the project prints runs when pasted into bash (README: Safety and recovery).
 
 Runs whose overrides hold `=`, `,`, a list value and an experiment print commands at the end,
-on Ctrl-C and SIGTERM, on a finished run, in a sweep's summary, in a ladder's advice, in the
-worklog and in eval.py's advice; each is collected from the output and executed
+on Ctrl-C and SIGTERM, on a finished run, in a sweep's summary, in a ladder's advice,
+in eval.py's advice; each is collected from the output and executed
 with `bash -c` exactly as printed, and must do what it says. Folder names hold nothing that bash
 or Hydra's override grammar reads; folders named the old way (`..._seed=3,blocks=[1,1]`) still work.
 """
@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from conftest import FAST, ROOT, read_metrics, when_room
 
 # `=` and `,` (in the note and the list), a list value and an experiment; tiny and quick
-SETUP = ["experiment=example", "model=tiny", "model.blocks=[1,1]", 'note="a=b, c"', "data.subset=200",
+NOTE = when_room("workflow", 'note="a=b, c"')  # the worklog's note (workflow/)
+SETUP = ["experiment=example", "model=tiny", "model.blocks=[1,1]", *NOTE, "data.subset=200",
          "trainer.max_epochs=1", *when_room("checks", "baselines=false"), "ensemble.k=0",
          *when_room("diagnostics", "callbacks.diagnostics.every_n_steps=0"), *FAST]
 UNSAFE = set("=,[]{}'\" *$:~;&|<>()!`\\")
@@ -158,8 +158,10 @@ def test_a_folder_named_the_old_way_is_resumed_evaluated_and_diffed_as_printed(f
     assert "training ran all 2 epochs" in again.stdout and "test/acc" in read_metrics(old)
     evaluated = bash(f"python eval.py '{old}'")
     assert evaluated.returncode == 0 and "single" in evaluated.stdout, evaluated.stderr[-3000:]
+{%- if cookiecutter.__with_workflow == "yes" %}
     diffed = bash(f"python worklog.py diff '{old}' {run_dir}")
     assert diffed.returncode == 0 and "trainer.max_epochs" in diffed.stdout, diffed.stdout + diffed.stderr
+{%- endif %}
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
@@ -214,30 +216,3 @@ def test_a_failed_ladder_prints_a_command_that_goes_on(tmp_path):
     again = bash(go_on)
     assert "test/acc" in read_metrics(parent / "02_plain"), again.stdout[-3000:] + again.stderr[-3000:]
     assert (parent / "01_hopeless" / "metrics.json").stat().st_mtime_ns == first  # not trained again
-
-
-def test_the_worklog_commands_and_folders_run_as_printed(finished, tmp_path):
-    _, run_dir, log_dir = finished
-    listed = bash(f"python worklog.py --log {log_dir / 'worklog.jsonl'} --last 0")
-    assert listed.returncode == 0 and str(run_dir) in listed.stdout, listed.stdout  # the whole folder, never cut
-    command = re.findall(r"`(python train\.py [^`]+)`", (log_dir / "worklog.md").read_text())[0]  # the first run
-    assert command.endswith(f"paths.log_dir={log_dir}") and "'note=\"a=b, c\"'" in command, command
-    again = bash(command.replace(f"paths.log_dir={log_dir}", f"paths.log_dir={tmp_path}"))  # the same run again
-    assert again.returncode == 0, again.stderr[-3000:]
-    [rerun] = run_folders(tmp_path)
-    assert rerun.name[19:] == run_dir.name[19:]
-    assert read_metrics(rerun)["test/acc"] == pytest.approx(read_metrics(run_dir)["test/acc"])
-
-
-def test_an_idea_with_a_quoted_list_runs_and_its_running_line_runs_as_printed(tmp_path):
-    run = " ".join([*(f"'{o}'" for o in SETUP if not o.startswith("note=")), f"paths.log_dir={tmp_path}"])  # as typed
-    (tmp_path / "ideas.yaml").write_text(yaml.safe_dump(
-        {"tiny_blocks": {"run": run, "time": 1, "complexity": 1, "impact": 1, "likelihood": 1}}))
-    launched = bash(f"python ideas.py --ideas {tmp_path / 'ideas.yaml'} run tiny_blocks")
-    assert launched.returncode == 0, launched.stderr[-3000:]
-    again = bash(one(launched, "python train.py"))
-    assert again.returncode == 0, again.stderr[-3000:]
-    for run_dir in run_folders(tmp_path):  # the launched run and the one started by pasting its line
-        recorded = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text())
-        assert "model.blocks=[1,1]" in recorded and 'note="idea tiny_blocks"' in recorded, recorded
-    assert len(run_folders(tmp_path)) == 2

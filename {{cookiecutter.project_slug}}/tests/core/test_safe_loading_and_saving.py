@@ -102,7 +102,7 @@ def test_the_allowlist_takes_only_the_targets_it_names():
         "ok": [{"_target_": "{{cookiecutter.package_name}}.core.models.ResNet"}, {"_target_": "torch.optim.AdamW"}],
         "imported_not_defined": {"_target_": "{{cookiecutter.package_name}}.runs.checkpoints.Path"},
         "attribute_of_an_import": {"_target_": "{{cookiecutter.package_name}}.runs.checkpoints.Path.write_text"},
-        "own_helper_that_writes": {"_target_": "{{cookiecutter.package_name}}.workflow.worklog.write_whole"},
+        "own_helper_that_writes": {"_target_": "{{cookiecutter.package_name}}.runs.run_folder.new_folder"},
         "own_function_not_named": {"_target_": "{{cookiecutter.package_name}}.core.models.make_norm"},
         "not_a_name": {"_target_": 42},
         "interpolated": OmegaConf.create({"x": {"_target_": "${y}"}, "y": "os.system"}),
@@ -115,7 +115,7 @@ def test_the_allowlist_takes_only_the_targets_it_names():
     assert unlisted_targets(config) == [
         ("imported_not_defined._target_", "{{cookiecutter.package_name}}.runs.checkpoints.Path"),
         ("attribute_of_an_import._target_", "{{cookiecutter.package_name}}.runs.checkpoints.Path.write_text"),
-        ("own_helper_that_writes._target_", "{{cookiecutter.package_name}}.workflow.worklog.write_whole"),
+        ("own_helper_that_writes._target_", "{{cookiecutter.package_name}}.runs.run_folder.new_folder"),
         ("own_function_not_named._target_", "{{cookiecutter.package_name}}.core.models.make_norm"),
         ("not_a_name._target_", 42),
         ("interpolated.x._target_", "${y}"),
@@ -136,8 +136,8 @@ def test_overrides_read_from_a_file_are_parsed_and_checked():
     refused = {  # override -> what the one paragraph must name
         "data._target_=shutil.copyfile": "'shutil.copyfile'` (at data._target_)",
         "+callbacks.x={_target_:os.system,_args_:[ls]}": "'os.system'` (at callbacks.x._target_)",
-        "model.width=[1,{_target_:{{cookiecutter.package_name}}.workflow.worklog.write_whole}]":
-            "'{{cookiecutter.package_name}}.workflow.worklog.write_whole'` (at model.width[1]._target_)",
+        "model.width=[1,{_target_:{{cookiecutter.package_name}}.runs.run_folder.new_folder}]":
+            "'{{cookiecutter.package_name}}.runs.run_folder.new_folder'` (at model.width[1]._target_)",
         "++data._target_=${oc.env:X}": "'${oc.env:X}'",
         "+callbacks.x='${oc.create:{_target_:os.system}}'": "the interpolation '${oc.create:{_target_:os.system}}' (at callbacks.x)",
         "hydra.callbacks.x._target_=os.system": "key hydra.callbacks.x._target_",
@@ -174,7 +174,7 @@ def payload(kind: str, marker: Path) -> dict:
     """A `_target_` that writes `marker` when Hydra builds it: our own helper that appends text to any file,
     a library function, a shell command."""
     return {
-        "own_helper": {"_target_": "{{cookiecutter.package_name}}.workflow.worklog.write_whole", "_args_": [str(marker), "pwned"]},
+        "own_helper": {"_target_": "{{cookiecutter.package_name}}.runs.run_folder.new_folder", "_args_": [str(marker)]},
         "copyfile": {"_target_": "shutil.copyfile", "_args_": [str(ROOT / "README.md"), str(marker)]},
         "os_system": {"_target_": "os.system", "_args_": [f"touch {marker}"]},
     }[kind]

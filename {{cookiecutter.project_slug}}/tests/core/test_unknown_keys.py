@@ -103,7 +103,7 @@ def options(group: str) -> list[str]:
 SHIPPED = ([f"{group}={option}" for group in ("model", "optimizer", "scheduler", "regularization", "augmentation",
                                                "curriculum", "trainer", "logger", "callbacks", "data", "stages",
                                                "sweep", "experiment") for option in options(group)]
-           + ["data=csv data.path=x.csv data.target=y", "+extra.note=x", "target={metric:test/acc,value:0.9}",
+           + ["data=csv data.path=x.csv data.target=y", "+extra.note=x", *when_room("workflow", "target={metric:test/acc,value:0.9}"),
               *when_room("diagnostics",
                          "+callbacks.spy._target_={{cookiecutter.package_name}}.diagnostics.learning_curve.LearningCurve"),
               "augmentation=light +augmentation.rotation.same_on_batch=true", "+trainer.max_time=00:00:01:00"])

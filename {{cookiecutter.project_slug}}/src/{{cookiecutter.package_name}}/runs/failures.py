@@ -33,36 +33,20 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from ..workflow.worklog import run_ended
 from . import stop_signals
+from .run_errors import Interrupted, Pruned, RunFailed  # noqa: F401 (imported from here by run.py, core, rooms)
 from .run_folder import locked_run_folder, remove_if_unused
 from .run_status import classify, read_metrics, read_status, write_status
 
 exit_code = 0  # set by report(); the entry scripts exit with it once Hydra returns
 
 
-class RunFailed(RuntimeError):
-    """The run cannot succeed (e.g. overfit check FAILED, non-finite loss); the message says why. Exit code 1."""
-
-
-class Pruned(RuntimeError):
-    """A sweeper stopped this trial early (e.g. Optuna's pruner): recorded as pruned, not failed. Exit code 0."""
-
-
-class Interrupted(RuntimeError):
-    """Ctrl-C or SIGTERM stopped the run gracefully; the message says how to resume it. Exit code 130 or 143."""
-
-    def __init__(self, message: str, signum: int):
-        super().__init__(message)
-        self.exit_code = 128 + signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
-
-
 def report(task, cfg):
     """task(cfg), with its known failures turned into a message and `exit_code` (see the top of this file).
 
     The one ending path: however the run ends (result, error, Ctrl-C or SIGTERM at any moment, a full
-    disk), its status.json says so, its worklog line is written when the disk allows, and `exit_code`
-    is the documented one. Signals are held while the ending is written (runs/stop_signals.py).
+    disk), its status.json says so (what a run's observers read: the worklog's Hydra callback, a sweep's
+    summary), and `exit_code` is the documented one. Signals are held while the ending is written (runs/stop_signals.py).
     """
     hydra = HydraConfig.get()
     overrides = list(hydra.overrides.task)
@@ -97,7 +81,7 @@ def finished(cfg, overrides: list[str], result):
 
 
 def ended(cfg, overrides: list[str], failure: Exception):
-    """Record a run that did not finish (status.json, worklog line, message) and set `exit_code`."""
+    """Record a run that did not finish (status.json, message) and set `exit_code`."""
     global exit_code
     hydra = HydraConfig.get()
     in_sweep = hydra.mode == RunMode.MULTIRUN
@@ -108,13 +92,11 @@ def ended(cfg, overrides: list[str], failure: Exception):
     code = exit_code_for(failure)
     if code is None:  # a bug: its traceback
         write_status(status_folder(cfg), classify(None, failure)[0], overrides, failure)
-        run_ended(error=failure)  # the worklog line and the end of train.log (worklog.py)
         if not in_sweep:
             raise failure  # Hydra prints the traceback
         traceback.print_exception(failure)
         exit_code = 1
         return math.nan  # the sweep goes on (see the top of this file)
-    run_ended(error=failure)  # failed or interrupted: the worklog line and the end of train.log (worklog.py)
     sys.stdout.flush()  # the message comes last, also when both streams go to one file
     print(failure if isinstance(failure, Interrupted) else f"error: {failure}", file=sys.stderr, flush=True)
     write_status(status_folder(cfg), classify(None, failure)[0], overrides, failure)

@@ -7,7 +7,9 @@ Hydra reads back unchanged is left bare; any other is put in Hydra's single quot
 `QuotedString` rules), and the whole word in shell quotes: `"resume='logs/runs/x_seed=3'"`.
 """
 
+import os
 import shlex
+import sys
 from pathlib import Path
 
 SPECIAL_IN_DOUBLE_QUOTES = set('$`"\\!')  # characters bash still expands between double quotes
@@ -24,6 +26,11 @@ def printed_command(script: str, *arguments) -> str:
     words = [override(*argument) if isinstance(argument, tuple) else str(argument) for argument in arguments]
     program = ["python", shell_word(script)] if script.endswith(".py") else [shell_word(script)]
     return " ".join([*program, *(shell_word(word) for word in words)])
+
+
+def command_line() -> str:
+    """The command as typed, with the arguments quoted where the shell needs it."""
+    return printed_command(os.path.basename(sys.argv[0]), *sys.argv[1:])
 
 
 def override(key: str, value) -> str:

@@ -23,11 +23,11 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from ..workflow.run_record import read_run_record
 from .allowlist import recorded_config
 from .checkpoints import CheckpointError, newest_checkpoint
 from .printed_command import recorded_overrides
-from .run_folder import lock_run_folder, remove_if_unused
+from .run_files import read_run_record
+from .run_folder import lock_run_folder, refuse_empty_folder, remove_if_unused
 from .run_status import read_status, write_status
 
 BUDGET = ("trainer.max_epochs", "trainer.max_steps")
@@ -35,6 +35,7 @@ BUDGET = ("trainer.max_epochs", "trainer.max_steps")
 
 def resume_run(cfg: DictConfig) -> tuple[DictConfig, str | None]:
     """(config, checkpoint) to train with, the run folder locked; (its config, None) for a finished run."""
+    refuse_empty_folder(cfg, "resume")
     if not cfg.get("resume"):
         lock_run_folder(cfg.paths.run_dir)  # one writer per run folder (a new folder, or hydra.run.dir=)
         return cfg, None

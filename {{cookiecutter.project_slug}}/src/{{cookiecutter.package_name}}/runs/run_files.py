@@ -42,3 +42,13 @@ def read_run_file(path, remedy: str, error: type[Exception]):
         reason = "it is empty" if not content else f"it holds a {type(content).__name__}, not what the project writes"
     size = path.stat().st_size if path.is_file() else 0
     raise error(f"{path} is damaged ({size} bytes; {reason}). {remedy}")
+
+
+def read_run_record(run_dir, error: type[Exception] = ValueError) -> dict:
+    """The run's run_record.json ({} if it has none), or `error` saying it is damaged (resume= and
+    reproduce= read it first, with their own error class: later reads find it whole)."""
+    path = Path(run_dir) / "run_record.json"
+    if not path.is_file():
+        return {}
+    return read_run_file(path, "It records the run's command, code and package versions: restore it, or delete it "
+                               "(the run then goes on without that record; reproduce= says it is missing).", error)

@@ -20,7 +20,20 @@ import socket
 import time
 from pathlib import Path
 
-from ..workflow.run_record import command_line, labels_only
+from .printed_command import command_line
+from .run_errors import RunFailed
+
+# Keys that say where a run writes or how it is labelled, not what it trains: left out of run folder
+# names (run_name below), of a sweep summary's columns (sweep_summary) and of the setup that the
+# test-set counter counts (the worklog's setup_hash). scale_up.py, a Hydra plugin that does not import the
+# project, keeps its own copy.
+NOT_WHAT_IS_TRAINED = ("paths", "hydra", "note", "final", "target", "optuna_trial")
+
+
+def labels_only(key: str) -> bool:
+    """Is this override's key (`+paths.log_dir`, `note`, `target.metric`) one of NOT_WHAT_IS_TRAINED?"""
+    return key.lstrip("+~").split("=", 1)[0].split(".", 1)[0] in NOT_WHAT_IS_TRAINED
+
 
 AT_THE_START = (".hydra", ".lock", "status.json", "run_record.json", "code.patch")  # written before any training
 _claimed: dict[str, str] = {}  # parent folder -> the folder this process created in it
@@ -136,8 +149,6 @@ def lock_run_folder(run_dir) -> None:
     except BlockingIOError:
         os.close(descriptor)
         holder = path.read_text().strip() or "another process (it has just started)"
-        from .failures import RunFailed
-
         raise RunFailed(
             f"{run_dir} is in use: {holder}. One process at a time writes in a run folder (two would mix "
             "their checkpoints, TensorBoard events and metrics). Wait until it ends, or stop it; a stopped or "
@@ -153,3 +164,17 @@ def lock_run_folder(run_dir) -> None:
 def locked_run_folder() -> Path | None:
     """The run folder this process writes in (the last one it locked), if any."""
     return Path(list(_locks)[-1]) if _locks else None
+
+
+def refuse_empty_folder(cfg, key: str) -> None:
+    """`resume=` (or `reproduce=`) with nothing after `=` (`resume=$RUN` with RUN unset in a script) is a
+    mistake, not a request for a new run: ConfigError before anything else."""
+    from ..core.validate import ConfigError
+
+    value = cfg.get(key)
+    if value is not None and not str(value).strip():
+        raise ConfigError(
+            f"{key}= is empty: give the folder of a run, e.g. {key}=logs/runs/<date>_<time> (`ls logs/runs` "
+            f"lists them). In a script, check that the variable after {key}= is set. Leave {key} out to train a "
+            "new run. Nothing was trained."
+        )

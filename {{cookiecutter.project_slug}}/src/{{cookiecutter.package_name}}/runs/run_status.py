@@ -29,13 +29,16 @@ def write_status(run_dir, status: str, overrides=(), error: BaseException | None
         return
     if any(os.environ.get(key, "0") != "0" for key in ("LOCAL_RANK", "RANK")):
         return  # DDP: the other processes of the run train in rank 0's folder; rank 0 reports
-    if status == "invalid":  # classify(): for status.json a bad config is a failed job (a sweep counts it)
+    ended_as = status  # classify()'s name: "invalid" for a bad config (nothing was trained)
+    if status == "invalid":  # for status.json a bad config is a failed job (a sweep counts it)
         status = "failed"
     previous = read_status(run_dir)
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     record = {
         "status": status,
         "error": first_line(error),
+        "detail": classify(None, error)[1] if error is not None else "",  # how it ended, in one line
+        "ended_as": ended_as,
         "overrides": list(overrides),
         "metrics": read_metrics(run_dir) if status != "running" else {},
         "started": previous.get("started", now) if status != "running" else now,
@@ -131,13 +134,13 @@ def first_line(error: BaseException | None) -> str | None:
 
 def classify(metrics: dict | None, error: BaseException | None) -> tuple[str, str]:
     """(status, detail): the one function that names how a run ended, for its status.json
-    (failures.report) and its worklog line and train.log ending (worklog.run_ended)."""
+    (failures.report; its `detail` says how to go on, e.g. the resume= command of a stopped run)."""
     if error is None:
         if metrics and metrics.get("overfit/passed") == 0:
             return "failed", "overfit check FAILED"
         return "finished", ""
     from ..core.validate import ConfigError
-    from .failures import Interrupted, Pruned
+    from .run_errors import Interrupted, Pruned
 
     text = str(error).strip()
     if isinstance(error, ConfigError):  # nothing was trained, and the folder is removed: no worklog line

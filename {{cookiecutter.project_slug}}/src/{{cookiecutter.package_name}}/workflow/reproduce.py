@@ -16,7 +16,9 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from ..runs.printed_command import printed_command
-from .run_record import code_state, package_versions, read_run_record
+from ..runs.run_files import read_run_record
+from ..runs.run_folder import refuse_empty_folder
+from .run_record import code_state, package_versions
 
 OWN_KEYS = ("reproduce", "note", "final", "paths")  # of this command, not of the recorded run
 
@@ -25,7 +27,8 @@ def reproduce_config(cfg: DictConfig) -> DictConfig:
     """The recorded run's config (+ this command's overrides) when `reproduce=` is given, else `cfg`."""
     from ..core.validate import ConfigError
 
-    refuse_empty_folders(cfg)
+    for key in ("resume", "reproduce"):  # `reproduce=$UNSET`: a mistake, not a request for a new run
+        refuse_empty_folder(cfg, key)
     if not cfg.get("reproduce"):
         return cfg
     run_dir = Path(cfg.reproduce).resolve()
@@ -52,21 +55,6 @@ def reproduce_config(cfg: DictConfig) -> DictConfig:
     for difference in differences(record, run_dir):
         print(f"warning: {difference}", file=sys.stderr)
     return recorded
-
-
-def refuse_empty_folders(cfg: DictConfig) -> None:
-    """`resume=` or `reproduce=` with nothing after `=` (`resume=$RUN` with RUN unset in a script) is a
-    mistake, not a request for a new run: ConfigError before anything else."""
-    from ..core.validate import ConfigError
-
-    for key in ("resume", "reproduce"):
-        value = cfg.get(key)
-        if value is not None and not str(value).strip():
-            raise ConfigError(
-                f"{key}= is empty: give the folder of a run, e.g. {key}=logs/runs/<date>_<time> (`python worklog.py` "
-                f"lists them). In a script, check that the variable after {key}= is set. Leave {key} out to train a "
-                "new run. Nothing was trained."
-            )
 
 
 def differences(record: dict, run_dir: Path | None = None) -> list[str]:

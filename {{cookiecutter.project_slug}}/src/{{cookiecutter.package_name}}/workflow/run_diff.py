@@ -9,8 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ..runs.run_files import read_run_file
-from .run_record import read_run_record
+from ..runs.run_files import read_run_file, read_run_record
 
 MISSING = "(absent)"
 

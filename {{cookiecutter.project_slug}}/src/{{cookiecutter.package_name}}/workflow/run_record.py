@@ -17,17 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-# Keys that say where a run writes or how it is labelled, not what it trains: left out of run folder
-# names (run_folder.run_name), of a sweep summary's columns (sweep_summary) and of the setup that the
-# test-set counter counts (worklog.setup_hash). scale_up.py, a Hydra plugin that does not import the
-# project, keeps its own copy.
-NOT_WHAT_IS_TRAINED = ("paths", "hydra", "note", "final", "target", "optuna_trial")
-
-
-def labels_only(key: str) -> bool:
-    """Is this override's key (`+paths.log_dir`, `note`, `target.metric`) one of NOT_WHAT_IS_TRAINED?"""
-    return key.lstrip("+~").split("=", 1)[0].split(".", 1)[0] in NOT_WHAT_IS_TRAINED
-
+from ..runs.printed_command import command_line
+from ..runs.run_files import read_run_record
 
 PACKAGES = ("torch", "lightning", "hydra-core", "omegaconf", "torchmetrics", "numpy", "scikit-learn", "kornia")
 
@@ -65,13 +56,6 @@ def finish_run_record(run_dir, status: str, wall_time: float) -> None:
             return
         record |= {"status": status, "ended": time.strftime("%Y-%m-%d %H:%M:%S"), "wall_time_s": round(wall_time, 1)}
         write_json(path, record)
-
-
-def command_line() -> str:
-    """The command as typed, with the arguments quoted where the shell needs it."""
-    from ..runs.printed_command import printed_command
-
-    return printed_command(os.path.basename(sys.argv[0]), *sys.argv[1:])
 
 
 def project_root() -> Path:
@@ -159,18 +143,6 @@ def machine() -> dict:
     if torch is not None and torch.cuda.is_available():
         info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     return info
-
-
-def read_run_record(run_dir, error: type[Exception] = ValueError) -> dict:
-    """The run's run_record.json ({} if it has none), or `error` saying it is damaged (resume= and
-    reproduce= read it first, with their own error class: later reads find it whole)."""
-    from ..runs.run_files import read_run_file
-
-    path = Path(run_dir) / "run_record.json"
-    if not path.is_file():
-        return {}
-    return read_run_file(path, "It records the run's command, code and package versions: restore it, or delete it "
-                               "(the run then goes on without that record; reproduce= says it is missing).", error)
 
 
 def write_json(path: Path, content: dict) -> None:

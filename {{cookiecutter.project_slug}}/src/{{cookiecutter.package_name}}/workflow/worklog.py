@@ -4,7 +4,7 @@ Every single run appends its line when it ends: date, run folder, command, the `
 given on the command line, status (finished / failed with the first error line /
 interrupted with the resume command), the key metrics, the target (workflow/target.py), and whether
 the test set was looked at. A sweep appends ONE line, with its best job (`append_sweep_entry`,
-called by the sweep's summary callback): its jobs append nothing.
+called by the worklog's Hydra callback, workflow/worklog_line.py): its jobs append nothing.
 Several processes may end at once (a sweep's jobs, runs in parallel terminals): each append
 holds an exclusive `flock` on `logs/worklog.lock` and writes whole lines, so none is lost or
 interleaved. Our own code: neither Hydra nor Lightning keeps a log across runs.
@@ -25,8 +25,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ..runs.run_status import classify
-from .run_record import NOT_WHAT_IS_TRAINED, command_line, finish_run_record, write_run_record
+from ..runs.printed_command import command_line
+from ..runs.run_folder import NOT_WHAT_IS_TRAINED
+from ..runs.run_status import classify, read_status
+from .run_record import finish_run_record, write_run_record
 from .target import target_line, target_result
 
 # Config keys that do not change what is trained: not part of a configuration's identity
@@ -50,14 +52,36 @@ def start_run(cfg, run_dir) -> None:
 def run_ended(metrics: dict | None = None, error: BaseException | None = None) -> None:
     """The end of the run started by `start_run`: finished (metrics), failed (error) or interrupted.
 
-    ONE place decides the status of a run, once: run.finish calls it with the metrics,
-    failures.report with the error (a later call for the same run does nothing).
+    run.finish calls it with the metrics (its last step); a run that did not get there is ended by
+    `run_not_finished` after the job (a later call for the same run does nothing).
     """
+    if _run:
+        record_ending(*classify(metrics, error), metrics)
+
+
+def run_not_finished(output_dir) -> None:
+    """The end of a run that did not reach run.finish (failed, stopped, pruned, a bug), as failures.report
+    wrote it into status.json: for the Hydra callback, after the job (workflow/worklog_line.py). A bad
+    config gets no line (`record_ending`), nor a run whose folder was removed (nothing of it is left)."""
     if not _run:
         return
+    status = next((s for s in map(ended_here, (_run["run_dir"], output_dir)) if s), None)
+    if status is None:
+        _run.clear()
+        return
+    record_ending(status.get("ended_as") or status["status"], status.get("detail") or status.get("error") or "")
+
+
+def ended_here(folder) -> dict | None:
+    """The folder's status.json if this process wrote its ending there."""
+    status = read_status(folder)
+    return status if status.get("pid") == os.getpid() and status.get("status") not in (None, "running", "died") else None
+
+
+def record_ending(status: str, detail: str, metrics: dict | None = None) -> None:
+    """The run's end in run_record.json, train.log and the worklog (one line; none in a sweep: one per sweep)."""
     cfg, run_dir, started = _run.pop("cfg"), _run.pop("run_dir"), _run.pop("started")
     _run.clear()
-    status, detail = classify(metrics, error)
     try:
         finish_run_record(run_dir, status, time.time() - started)
     except (OSError, ValueError) as failure:  # a full disk, a damaged run_record.json: the ending goes on
