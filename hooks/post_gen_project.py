@@ -16,7 +16,7 @@ ROOM_FILES = {
     "diagnostics": [PACKAGE / "diagnostics", "tests/diagnostics", "docs/diagnostics.md",
                     "configs/experiment/learning_curve.yaml", "benchmarks/diagnostics_overhead.py"],
     "ensembles": [PACKAGE / "ensembles", "tests/ensembles", "docs/ensembles.md", "configs/callbacks/ema.yaml",
-                  "configs/experiment/snapshot_ensemble.yaml", "benchmarks/ensembles.py"],
+                  "configs/experiment/snapshot_ensemble.yaml", "benchmarks/ensembles.py", "eval.py"],
     "curriculum": [PACKAGE / "curriculum", "tests/curriculum", "docs/curriculum.md", "configs/curriculum",
                    "benchmarks/curriculum.py"],
     "stages": [PACKAGE / "stages", "tests/stages", "docs/stages.md", "configs/stages"],

@@ -92,7 +92,7 @@ def train(cfg: DictConfig) -> float:
             raise RunFailed(verdict.verdict())  # a failed check must fail the command (and CI, and a sweep)
         return metrics["train/loss"]
 
-    metrics = evaluate_best(cfg, trainer, module, data, run_dir)  # test/, val/, ensembles of the best weights
+    metrics = evaluate_best(trainer, module, data)  # test/, val/ of the best weights (and what callbacks add)
 {%- if cookiecutter.__with_checks == "yes" %}
     if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
         metrics |= report_baselines(trainer, data, metrics, cache_dir=Path(cfg.paths.log_dir) / "cache")

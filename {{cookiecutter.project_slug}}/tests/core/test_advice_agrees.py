@@ -25,7 +25,7 @@ def write_table(path, rows: int, seed: int = 0):
 def test_regression_on_small_data_gives_one_diagnosis_and_says_its_split_is_small(train, tmp_path):
     table = write_table(tmp_path / "noise.csv", rows=60)
     process, run_dir = train("data=csv", f"data.path={table}", "data.target=y", "data.task=regression",
-                             "model=mlp_small", "trainer.max_epochs=5", "optimizer.lr=1e-2", "ensemble.k=0",
+                             "model=mlp_small", "trainer.max_epochs=5", "optimizer.lr=1e-2", *when_room("ensembles", "ensemble.k=0"),
                              *when_room("diagnostics", "~callbacks.diagnostics"), *FAST)
     assert process.returncode == 0, process.stderr[-3000:]
 {%- if cookiecutter.__with_diagnostics == "yes" %}

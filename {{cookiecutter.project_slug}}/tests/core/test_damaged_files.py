@@ -41,13 +41,17 @@ DAMAGED = {  # file, content, command (RUN: the damaged run folder), exit code
 {%- if cookiecutter.__with_workflow == "yes" %}
     "truncated config, reproduce": (".hydra/config.yaml", "model: {_target_: ", ["train.py", "reproduce=RUN"], 2),
 {%- endif %}
+{%- if cookiecutter.__with_ensembles == "yes" %}
     "empty config, eval": (".hydra/config.yaml", "", ["eval.py", "RUN"], 1),
+{%- endif %}
     "truncated record, resume": ("run_record.json", '{"command": ', ["train.py", "resume=RUN", "trainer.max_epochs=2"], 1),
 {%- if cookiecutter.__with_workflow == "yes" %}
     "empty record, reproduce": ("run_record.json", "", ["train.py", "reproduce=RUN"], 2),
     "record not a dict, diff": ("run_record.json", "[1, 2]", ["worklog.py", "diff", "RUN", "RUN"], 1),
 {%- endif %}
+{%- if cookiecutter.__with_ensembles == "yes" %}
     "truncated split, eval": ("split.json", '{"train": "ab', ["eval.py", "RUN"], 1),
+{%- endif %}
 }
 
 

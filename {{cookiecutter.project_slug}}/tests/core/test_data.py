@@ -93,17 +93,20 @@ def test_a_users_own_datamodule_gets_every_feature(tmp_path):
                          "trainer.max_epochs=12", *FAST, env=env, timeout=300)
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
     metrics = read_metrics(run_dir)
-    assert metrics["test/acc"] > 0.9 and "ensemble/soft/acc" in metrics
+    assert metrics["test/acc"] > 0.9
 {%- if cookiecutter.__with_checks == "yes" %}
     assert "baseline/svc_acc" in metrics
 {%- endif %}
 {%- if cookiecutter.__with_diagnostics == "yes" %}
     assert metrics["fit/train_examples"] == 280 and "test/slice/class_3/acc" in metrics
 {%- endif %}
+{%- if cookiecutter.__with_ensembles == "yes" %}
+    assert "ensemble/soft/acc" in metrics
     # eval.py builds only allowlisted classes from files: a datamodule outside the package is refused, saying how
     evaluated = run_script("eval.py", str(run_dir), env=env)
     assert evaluated.returncode == 1 and "own_data.Stripes" in evaluated.stderr, evaluated.stderr[-2000:]
     assert "runs/allowlist.py" in evaluated.stderr and "Traceback" not in evaluated.stderr
+{%- endif %}
 
 
 def test_the_dataloader_path_trains_and_resumes_its_order(tmp_path):
@@ -170,7 +173,10 @@ def test_table_rows_get_a_worst_mistakes_table_named_by_features(tmp_path):
                          env=own_path(tmp_path), timeout=300)
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
     metrics = read_metrics(run_dir)
-    assert {"test/acc", "ensemble/soft/acc"} <= set(metrics)
+    assert "test/acc" in metrics
+{%- if cookiecutter.__with_ensembles == "yes" %}
+    assert "ensemble/soft/acc" in metrics
+{%- endif %}
 {%- if cookiecutter.__with_checks == "yes" %}
     assert "baseline/logreg_acc" in metrics
 {%- endif %}

@@ -16,10 +16,9 @@ import data_files
 from conftest import FAST, ROOT, run_script, when_room
 from {{cookiecutter.package_name}}.core.data import load_digits_tensors
 from {{cookiecutter.package_name}}.core.data_csv import read_new_csv
-from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints
-from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
+from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier, ranked_checkpoints
 
-QUICK = [*when_room("checks", "baselines=false"), "ensemble.k=0", *FAST]  # what predict.py needs is the checkpoints
+QUICK = [*when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"), *FAST]  # what predict.py needs is the checkpoints
 
 
 def train_run(folder, *overrides):

@@ -23,7 +23,7 @@ from conftest import FAST, ROOT, read_metrics, when_room
 # `=` and `,` (in the note and the list), a list value and an experiment; tiny and quick
 NOTE = when_room("workflow", 'note="a=b, c"')  # the worklog's note (workflow/)
 SETUP = ["experiment=example", "model=tiny", "model.blocks=[1,1]", *NOTE, "data.subset=200",
-         "trainer.max_epochs=1", *when_room("checks", "baselines=false"), "ensemble.k=0",
+         "trainer.max_epochs=1", *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"),
          *when_room("diagnostics", "callbacks.diagnostics.every_n_steps=0"), *FAST]
 UNSAFE = set("=,[]{}'\" *$:~;&|<>()!`\\")
 COMMAND = re.compile(r"`((?:python|tensorboard) [^`]+)`|(?:^|: )((?:python \w+\.py|tensorboard) [^`]*?)\.?$")
@@ -156,8 +156,10 @@ def test_a_folder_named_the_old_way_is_resumed_evaluated_and_diffed_as_printed(f
     again = bash(longer)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "training ran all 2 epochs" in again.stdout and "test/acc" in read_metrics(old)
+{%- if cookiecutter.__with_ensembles == "yes" %}
     evaluated = bash(f"python eval.py '{old}'")
     assert evaluated.returncode == 0 and "single" in evaluated.stdout, evaluated.stderr[-3000:]
+{%- endif %}
 {%- if cookiecutter.__with_workflow == "yes" %}
     diffed = bash(f"python worklog.py diff '{old}' {run_dir}")
     assert diffed.returncode == 0 and "trainer.max_epochs" in diffed.stdout, diffed.stdout + diffed.stderr
@@ -191,12 +193,14 @@ def test_the_eval_advice_on_a_sweep_runs_as_printed(tmp_path):
                              f"paths.log_dir={tmp_path}"]))
     assert process.returncode == 0, process.stderr[-3000:]
     [sweep] = (tmp_path / "multiruns").iterdir()
+{%- if cookiecutter.__with_ensembles == "yes" %}
     refused = bash(f"python eval.py {sweep} --across data.split_seed")  # two test sets: not combined
     assert refused.returncode == 1, refused.stdout[-3000:]
     advice = one(refused, "python eval.py")
     assert words(advice) == ["eval.py", str(sweep / "0")], advice
     alone = bash(advice)
     assert alone.returncode == 0 and "test set, top-" in alone.stdout, alone.stdout[-3000:] + alone.stderr[-3000:]
+{%- endif %}
 
 
 def test_a_failed_ladder_prints_a_command_that_goes_on(tmp_path):

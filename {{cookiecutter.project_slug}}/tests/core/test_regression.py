@@ -1,7 +1,7 @@
 """Regression (`task = "regression"`): a user's own table of 12 features with a real-valued target.
 
-Loss MSE (default) or MAE, RMSE and R2, the mean and ridge baselines, the fit diagnosis on R2,
-ensembles that average predictions, eval.py; what needs classes skips with one notice; a model
+Loss MSE (default) or MAE, RMSE and R2, the mean and ridge baselines, the fit diagnosis on R2;
+what needs classes skips with one notice; a model
 or augmentation that cannot work on vectors fails before training, naming what fits.
 """
 
@@ -15,7 +15,10 @@ from conftest import FAST, ROOT, read_metrics, run_script, when_room
 from data_files import CURVE, own_regression_env
 from {{cookiecutter.package_name}}.core.validate import ConfigError
 
-NOTICES = ["the hard vote needs classes"]
+NOTICES = []
+{%- if cookiecutter.__with_ensembles == "yes" %}
+NOTICES += ["the hard vote needs classes"]
+{%- endif %}
 {%- if cookiecutter.__with_diagnostics == "yes" %}
 NOTICES += ["evaluation_metrics (F1, confusion matrix) need classes", "slice_accuracy (accuracy per slice) needs classes",
             "worst_mistakes (examples titled by true and predicted class) needs classes"]
@@ -53,12 +56,14 @@ def test_regression_reports_rmse_r2_baselines_ensembles_and_fit_diagnosis(regres
     std = target_std(run_dir)
     assert 1.5 < std < 3 and metrics["val/loss"] == pytest.approx((metrics["val/rmse"] / std) ** 2, rel=1e-3)
     assert not any("acc" in key or "f1" in key or "slice" in key for key in metrics), metrics
+{%- if cookiecutter.__with_ensembles == "yes" %}
     # ensembles average predictions: rows single, mean, weight_average; no hard vote
     for row in ("single", "mean", "weight_average"):
         assert metrics[f"ensemble/{row}/r2"] > 0.5, (row, metrics)
         assert f"{row:16s} {metrics[f'ensemble/{row}/rmse']:8.4f} {metrics[f'ensemble/{row}/r2']:8.4f}" in process.stdout
     assert not any(key.startswith(("ensemble/hard", "ensemble/soft")) for key in metrics)
     assert metrics["ensemble/single/rmse"] == pytest.approx(metrics["test/rmse"], abs=1e-4)  # the same checkpoint
+{%- endif %}
 {%- if cookiecutter.__with_diagnostics == "yes" %}
     # the fit diagnosis reads R2, train against val
     train_r2, gap = metrics["fit/train_r2"], metrics["fit/gap"]
@@ -102,50 +107,23 @@ def test_regression_metrics_reach_tensorboard(regression_run):
 
     _, run_dir = regression_run
     tags = set(EventAccumulator(str(run_dir)).Reload().Tags()["scalars"])
-    assert {"train/loss", "val/loss", "val/rmse", "val/r2", "test/rmse", "test/r2", "ensemble/mean/r2"} <= tags, tags
+    assert {"train/loss", "val/loss", "val/rmse", "val/r2", "test/rmse", "test/r2"} <= tags, tags
+{%- if cookiecutter.__with_ensembles == "yes" %}
+    assert "ensemble/mean/r2" in tags, tags
+{%- endif %}
 {%- if cookiecutter.__with_checks == "yes" %}
     assert "baseline/ridge_r2" in tags
 {%- endif %}
     assert "train/acc" not in tags and "val/acc" not in tags
 
 
-def test_eval_on_a_regression_run_and_checkpoint(tmp_path):
-    """eval.py rebuilds a run's data from its config, so the data must be the project's own (runs/allowlist.py):
-    the same kind of table as a CSV file, data=csv data.task=regression."""
-    from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints
-
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(400, 12, generator=generator)
-    y = x @ torch.linspace(-1, 1, 12) + torch.sin(2 * x[:, 0])
-    rows = [",".join(f"x{i}" for i in range(12)) + ",y"]
-    rows += [",".join(f"{float(v):.6f}" for v in [*features, target]) for features, target in zip(x, y, strict=True)]
-    (tmp_path / "curve.csv").write_text("\n".join(rows) + "\n")
-    run_dir = tmp_path / "run"
-    process = run_script("train.py", f"hydra.run.dir={run_dir}", "data=csv", f"data.path={tmp_path / 'curve.csv'}",
-                         "data.target=y", "data.task=regression", "model=mlp_small", "trainer.max_epochs=4", *FAST,
-                         timeout=400)
-    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
-    metrics = read_metrics(run_dir)
-    process = run_script("eval.py", str(run_dir))
-    assert process.returncode == 0, process.stderr[-3000:]
-    assert "rmse" in process.stdout and "r2" in process.stdout
-    for row in ("single", "mean", "weight_average"):
-        assert f"{row:16s} {metrics[f'ensemble/{row}/rmse']:8.4f} {metrics[f'ensemble/{row}/r2']:8.4f}" in process.stdout
-    [best] = ranked_checkpoints(run_dir, 1)  # the checkpoint of the "single" row
-    process = run_script("eval.py", str(best))
-    assert process.returncode == 0, process.stderr[-3000:]
-    assert f"{'single':16s} {metrics['ensemble/single/rmse']:8.4f}" in process.stdout, process.stdout
-    assert "weight_average" not in process.stdout
-
-
 def test_mae_loss_trains_on_absolute_errors(own_data, tmp_path):
-    from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints
-    from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
+    from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier, ranked_checkpoints
 
     _, env = own_data
     run_dir = tmp_path / "run"
     process = run_script("train.py", f"hydra.run.dir={run_dir}", *CURVE, "loss=mae", "trainer.max_epochs=3",
-                         "ensemble.k=0", *when_room("checks", "baselines=false"), *FAST, env=env, timeout=400)
+                         *when_room("ensembles", "ensemble.k=0"), *when_room("checks", "baselines=false"), *FAST, env=env, timeout=400)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     metrics = read_metrics(run_dir)
     # val/loss (final validation of the best checkpoint) is the mean absolute error of standardized targets

@@ -60,7 +60,7 @@ def regression_sweep(tmp_path_factory):
         "train.py", "-m", *overrides, "optimizer.lr=1e-4,1e-2", "trainer.max_epochs=3", "optimized_metric=val/r2",
         "callbacks.model_checkpoint.monitor=val/rmse",
         *when_room("workflow", "target={metric: val/mae, value: 100, why: a loose bound}"),
-        "ensemble.k=0", *when_room("diagnostics", "~callbacks.diagnostics"), f"hydra.sweep.dir={folder}", f"paths.log_dir={tmp_path}", *FAST,
+        *when_room("ensembles", "ensemble.k=0"), *when_room("diagnostics", "~callbacks.diagnostics"), f"hydra.sweep.dir={folder}", f"paths.log_dir={tmp_path}", *FAST,
         timeout=600)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     return process, folder, overrides
@@ -89,7 +89,7 @@ def test_a_users_own_callback_that_declares_its_metric_can_be_monitored(tmp_path
     process = run_script(
         "train.py", f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}", *table(tmp_path), "trainer.max_epochs=2",
         "+callbacks.fit_score._target_=own_callbacks.FitScore", "callbacks.model_checkpoint.monitor=val/fit_score",
-        "callbacks.model_checkpoint.mode=max", "ensemble.k=0", *when_room("checks", "baselines=false"),
+        "callbacks.model_checkpoint.mode=max", *when_room("ensembles", "ensemble.k=0"), *when_room("checks", "baselines=false"),
         *when_room("diagnostics", "~callbacks.diagnostics"), *FAST,
         env={"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])})
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]

@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import FAST, ROOT, read_metrics, run_script, when_room
+from conftest import FAST, ROOT, read_metrics, run_script
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,7 @@ PAYLOADS = {  # (hyperparameter to replace, how, the target the message must nam
     "partial_in_model_args": ("model", lambda marker, own: {**own, "width": {
         "_target_": "os.system", "_partial_": True, "_args_": [f"touch {marker}"]}}, "os.system"),
 }
+{%- if cookiecutter.__with_ensembles == "yes" %}
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -69,6 +70,7 @@ def test_a_crafted_checkpoint_is_refused_before_anything_is_built(run, tmp_path,
         error = last_line(process)
         assert f"`_target_: '{target}'" in error and str(crafted) in error and "runs/allowlist.py" in error, error
         assert not list(tmp_path.glob("marker*")), "the payload ran"
+{%- endif %}
 
 
 def test_a_crafted_run_config_is_refused_by_eval_and_by_resume(run, tmp_path):
@@ -80,10 +82,12 @@ def test_a_crafted_run_config_is_refused_by_eval_and_by_resume(run, tmp_path):
     config.callbacks.extra = writes(marker)  # resume builds every callback of the run's config
     OmegaConf.save(config, config_path)
 
+{%- if cookiecutter.__with_ensembles == "yes" %}
     process = run_script("eval.py", str(crafted))
     assert process.returncode == 1
     error = last_line(process)
     assert "`_target_: 'numpy.savez'` (at data._target_)" in error and str(config_path) in error, error
+{%- endif %}
 
     resumed = tmp_path / "resumed"
     process = run_script("train.py", f"resume={crafted}", f"hydra.run.dir={resumed}", *FAST)
@@ -208,7 +212,9 @@ def test_a_checkpoint_carrying_a_payload_writes_nothing(run, tmp_path, kind):
     checkpoint["hyper_parameters"]["model"] = payload(kind, marker)
     crafted = copy_of(run, tmp_path) / "checkpoints" / "epoch000.ckpt"
     torch.save(checkpoint, crafted)
+{%- if cookiecutter.__with_ensembles == "yes" %}
     refused(run_script("eval.py", str(crafted)), crafted, "model._target_", marker)
+{%- endif %}
     refused(run_script("predict.py", str(crafted), str(ROOT / "README.md"), "--out", str(tmp_path / "p.csv")),
             crafted, "model._target_", marker)
     assert not (tmp_path / "p.csv").exists()
@@ -222,7 +228,9 @@ def test_a_run_config_carrying_a_payload_writes_nothing(run, tmp_path, kind):
     config = OmegaConf.load(config_path)
     config.data = payload(kind, marker)  # eval.py rebuilds the run's data; resume= and reproduce= everything
     OmegaConf.save(config, config_path)
+{%- if cookiecutter.__with_ensembles == "yes" %}
     refused(run_script("eval.py", str(crafted)), config_path, "data._target_", marker)
+{%- endif %}
     for command in ("resume", "reproduce"):
         folder = tmp_path / command
         refused(run_script("train.py", f"{command}={crafted}", f"hydra.run.dir={folder}", *FAST),
@@ -281,6 +289,7 @@ def test_a_diverged_step_leaves_no_non_finite_last_finite_checkpoint(train):
     for path in run_dir.rglob("*.ckpt"):
         state = torch.load(path, weights_only=True)["state_dict"]
         assert all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()), path
+{%- if cookiecutter.__with_ensembles == "yes" %}
 
 
 def test_eval_refuses_non_finite_weights_and_a_run_folder_skips_them(run, tmp_path):
@@ -305,9 +314,11 @@ def test_eval_refuses_non_finite_weights_and_a_run_folder_skips_them(run, tmp_pa
     # last.ckpt is a real file written every epoch (not a link to the diverged one): finite, so it is the newest
     assert newest_finite_checkpoint(copy / "checkpoints") in (copy / "checkpoints" / "last.ckpt",
                                                              copy / "checkpoints" / "epoch000.ckpt")
+{%- endif %}
 
 
 # 4b. Complete files, unreadable ones skipped --------------------------------------------
+{%- if cookiecutter.__with_ensembles == "yes" %}
 
 def test_a_truncated_checkpoint_in_a_run_folder_is_skipped_with_a_warning(run, tmp_path):
     copy = copy_of(run, tmp_path)
@@ -318,6 +329,7 @@ def test_a_truncated_checkpoint_in_a_run_folder_is_skipped_with_a_warning(run, t
     [warning] = [line for line in process.stderr.splitlines() if line.startswith("warning: skipped")]
     assert f"Cannot read the checkpoint {truncated} (5000 bytes)" in warning, warning
     assert "top-1 checkpoints" in process.stdout
+{%- endif %}
 
 
 @pytest.fixture
@@ -344,14 +356,16 @@ def test_a_full_disk_stops_the_run_naming_file_and_free_space_and_leaves_no_part
     torch.load(run_dir / "checkpoints" / "epoch000.ckpt", weights_only=True)  # complete
 
     # Space freed; a damaged checkpoint (from some other accident) lies in the folder: the
-    # resumed run trains to the end, its ensemble skips that file with a warning, metrics.json is written.
+    # resumed run trains to the end (readers of the whole folder skip that file with a warning), metrics.json is written.
     subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
     damaged = run_dir / "checkpoints" / "epoch009.ckpt"
     damaged.write_bytes(b"not a checkpoint")
     process = run_script("train.py", f"resume={run_dir}", f"hydra.run.dir={tmp_path / 'resume'}", *FAST)
     assert process.returncode == 0, process.stderr[-3000:]
+{%- if cookiecutter.__with_ensembles == "yes" %}
     assert f"warning: skipped a checkpoint: Cannot read the checkpoint {damaged}" in process.stderr
     assert "ensemble/soft/acc" in read_metrics(run_dir)
+{%- endif %}
 
 
 # 4c. Runs are combined only on one test set ----------------------------------------------
@@ -373,9 +387,12 @@ def test_split_fingerprint_is_recorded_ignores_order_and_leaves_the_rng_alone(ru
     assert other["test"] != fingerprint["test"]
     half = DigitsData(fraction=0.5).fingerprint()  # learning curves: same val and test, other train
     assert half["test"] == fingerprint["test"] and half["train"] != fingerprint["train"]
+{%- if cookiecutter.__with_ensembles == "yes" %}
 
 
 def test_eval_refuses_a_multirun_whose_jobs_were_tested_on_different_examples(tmp_path):
+    from conftest import when_room
+
     sweep = tmp_path / "sweep"
     process = run_script("train.py", "-m", "data.split_seed=0,1", "trainer.max_epochs=1", "ensemble.k=0",
                          *when_room("checks", "baselines=false"), f"hydra.sweep.dir={sweep}", f"paths.log_dir={tmp_path}", *FAST)
@@ -391,3 +408,4 @@ def test_eval_refuses_a_multirun_whose_jobs_were_tested_on_different_examples(tm
     error = last_line(process)
     assert "were not tested on the same examples" in error, error
     assert "0 (data.split_seed=0)" in error and "1 (data.split_seed=1)" in error, error
+{%- endif %}

@@ -87,8 +87,10 @@ def test_short_training_writes_metrics_checkpoints_and_tensorboard(train):
     verdict = "UNDERFITTING" if metrics["fit/underfit"] else "OVERFITTING" if metrics["fit/overfit"] else "GOOD FIT"
     assert f"fit: {verdict} (gap train-val {metrics['fit/gap']:+.4f})" in process.stdout
 {%- endif %}
+{%- if cookiecutter.__with_ensembles == "yes" %}
     rows = {k.split("/")[1]: v for k, v in metrics.items() if k.startswith("ensemble/") and k.endswith("/acc")}
     assert f"best ensemble row: {max(rows, key=rows.get)} {max(rows.values()):.4f}" in process.stdout
+{%- endif %}
     assert f"all {len(metrics)} numbers: {run_dir / 'metrics.json'}" in process.stdout
 {%- if cookiecutter.__with_diagnostics == "yes" %}
     assert "test/slice/class_0/acc" not in process.stdout  # per-class slices: metrics.json and TensorBoard

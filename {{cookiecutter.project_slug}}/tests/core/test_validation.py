@@ -218,6 +218,7 @@ def test_a_run_without_validation_writes_its_test_metrics(train):
     _, run_dir = train("trainer.limit_val_batches=0", "optimized_metric=test/acc", "trainer.max_epochs=1", *FAST)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert "test/acc" in metrics and "val/acc" not in metrics, metrics
+{%- if cookiecutter.__with_ensembles == "yes" %}
 
 
 # --- eval.py's arguments ---------------------------------------------------------------
@@ -228,3 +229,4 @@ def test_eval_refuses_a_k_below_one(tmp_path, k):
     assert process.returncode == 2
     assert f"argument --k: '{k}' is not allowed: a whole number of checkpoints >= 1" in process.stderr, process.stderr
     assert "Traceback" not in process.stderr
+{%- endif %}

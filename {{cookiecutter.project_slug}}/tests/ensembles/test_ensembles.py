@@ -2,15 +2,16 @@
 
 import json
 import math
-import re
 import shutil
 
 import pytest
 import torch
 
-from conftest import FAST, read_metrics, run_script
+from conftest import FAST, read_metrics, run_script, when_room
 
 ROWS = ("single", "soft", "hard", "weight_average")
+# what other rooms add to a run, off where it is baked (these tests are about the ensembles only)
+QUICK = [*when_room("checks", "baselines=false"), *when_room("diagnostics", "~callbacks.diagnostics")]
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,22 @@ def run(tmp_path_factory):
                          "trainer.max_epochs=4", *FAST)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     return process, folder / "run"
+
+
+@pytest.mark.fast
+def test_a_short_run_prints_and_writes_the_ensemble_table(tmp_path):
+    """The room's main path on tiny settings: the callback's table in the console and in metrics.json."""
+    run_dir = tmp_path / "run"
+    process = run_script("train.py", f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}", "data.subset=300",
+                         "model=tiny", "trainer.max_epochs=2", *QUICK, *FAST)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    metrics = read_metrics(run_dir)
+    assert "test set, top-2 checkpoints" in process.stdout, process.stdout[-3000:]
+    for row in ROWS:
+        nll = "       -" if row == "hard" else f"{metrics[f'ensemble/{row}/nll']:8.4f}"
+        assert f"{row:16s} {metrics[f'ensemble/{row}/acc']:8.4f} {nll}" in process.stdout, (row, process.stdout)
+    assert abs(metrics["ensemble/single/acc"] - metrics["test/acc"]) < 1e-6  # the checkpoint trainer.test scored
+    # (eval.py prints the same table: test_eval_on_a_run_folder_and_on_a_checkpoint_prints_the_same_table)
 
 
 def test_top_k_checkpoints_and_ensemble_rows_in_metrics_console_and_tensorboard(run):
@@ -105,18 +122,32 @@ def test_early_stopping_stops_and_says_why_with_ema_weights(train):
     assert "ensemble/soft/acc" in read_metrics(run_dir)
 
 
+@pytest.mark.fast
+def test_a_short_ema_run_tests_and_ensembles_the_same_averaged_weights(train):
+    """callbacks=ema on tiny settings: test/acc and the table's single row are the best checkpoint's averaged weights."""
+    process, run_dir = train("callbacks=ema", "data.subset=300", "model=tiny", "trainer.max_epochs=2",
+                             *QUICK, *FAST)
+    metrics = read_metrics(run_dir)
+    assert abs(metrics["test/acc"] - metrics["ensemble/single/acc"]) < 1e-6, metrics
+    assert abs(metrics["test/loss"] - metrics["ensemble/single/nll"]) < 1e-4, metrics
+    assert "weights: averaged (callbacks=ema" in process.stdout, process.stdout[-3000:]
+
+
 def test_with_ema_every_number_of_the_run_comes_from_the_averaged_weights(train):
     # EMAWeightAveraging validates with the averaged weights and saves them as the checkpoints' state_dict
     # (the raw ones beside them). After 2 epochs the two score far apart (raw ~0.74, averaged ~0.10 with
     # decay 0.99 over 40 steps): test/acc, the fit diagnosis and the ensemble table must not mix them.
-    from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints, run_data
-    from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
-
     process, run_dir = train("callbacks=ema", "trainer.max_epochs=2", *FAST)
     metrics = read_metrics(run_dir)
     assert abs(metrics["test/acc"] - metrics["ensemble/single/acc"]) < 1e-6, metrics
     assert abs(metrics["test/loss"] - metrics["ensemble/single/nll"]) < 1e-4, metrics
     assert "weights: averaged (callbacks=ema" in process.stdout
+{%- if cookiecutter.__with_diagnostics == "yes" %}
+    import re
+
+    from {{cookiecutter.package_name}}.ensembles.ensemble import run_data
+    from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier, ranked_checkpoints
+
     diagnosis = re.search(r"fit diagnosis: .*val acc ([\d.]+), test acc ([\d.]+)", process.stdout)
     assert diagnosis, process.stdout[-3000:]
     assert diagnosis[1] == f"{metrics['val/acc']:.4f}" and diagnosis[2] == f"{metrics['test/acc']:.4f}"
@@ -126,6 +157,7 @@ def test_with_ema_every_number_of_the_run_comes_from_the_averaged_weights(train)
     with torch.no_grad():  # the averaged weights (state_dict) on the training set: the diagnosis' train acc
         train_acc = float((load_classifier(best)(train_x).argmax(1) == train_y).float().mean())
     assert abs(metrics["fit/train_acc"] - train_acc) < 1e-6, (metrics["fit/train_acc"], train_acc)
+{%- endif %}
     assert "callbacks used to create the checkpoint" not in process.stderr  # Lightning's warning
 
 
@@ -138,6 +170,7 @@ def test_snapshot_ensemble_combines_the_end_of_each_cycle(train):
     assert "ensemble/soft/acc" in read_metrics(run_dir)
 
 
+@pytest.mark.fast
 def test_label_noise_changes_only_that_fraction_of_training_labels():
     from {{cookiecutter.package_name}}.core.data import DigitsData
 
@@ -150,6 +183,7 @@ def test_label_noise_changes_only_that_fraction_of_training_labels():
     assert torch.equal(labels["noisy"], DigitsData(label_noise=0.3).split_tensors("train")[1])  # seeded
 
 
+@pytest.mark.fast
 def test_bad_label_noise_or_ensemble_values_fail_before_any_work(train):
     for override, key in [("data.label_noise=1.5", "data.label_noise"), ("ensemble.k=-1", "ensemble.k")]:
         process, run_dir = train(override, expect_ok=False)

@@ -13,6 +13,7 @@ from {{cookiecutter.package_name}}.core.data import DataError, DigitsData
 from {{cookiecutter.package_name}}.core.data_csv import CsvData
 from {{cookiecutter.package_name}}.core.data_images import ImageFolderData
 from {{cookiecutter.package_name}}.runs.checkpoints import load_classifier
+from {{cookiecutter.package_name}}.runs.predict import model_outputs
 from {{cookiecutter.package_name}}.validation import ConfigError, validate
 
 QUICK = ["optimizer.lr=0.01", "data.batch_size=16", "trainer.max_epochs=3", *when_room("ensembles", "ensemble.k=0"),
@@ -63,8 +64,7 @@ def test_only_confident_predictions_are_added_their_accuracy_is_counted_and_resu
     # the predictions recomputed from the checkpoint that made them, on the unlabelled split rebuilt here
     data = DigitsData(unlabeled_fraction=0.5)
     x, truth = data.split_tensors("unlabeled")
-    with torch.no_grad():
-        confidence, predicted = torch.softmax(load_classifier(run_dir / record["predicted_by"])(x), 1).max(1)
+    confidence, predicted = model_outputs(load_classifier(run_dir / record["predicted_by"]), x, "classification").max(1)
     positions = data.indices["unlabeled"]
     added = dict(zip(record["positions"], record["labels"], strict=True))
     assert 0 < len(added) < len(positions), "the threshold must separate: else this test proves nothing"

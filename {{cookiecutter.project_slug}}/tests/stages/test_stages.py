@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import FAST, ROOT, run_script
-from {{cookiecutter.package_name}}.ensembles.ensemble import ranked_checkpoints
+from {{cookiecutter.package_name}}.runs.checkpoints import ranked_checkpoints
 
 # tiny settings: stages are full runs
 QUICK = [*FAST, "model=tiny", "optimizer.lr=0.01", "trainer.max_epochs=2", "ensemble.k=0",

@@ -78,6 +78,8 @@ def baseline_logs(task: str) -> list[str]:
     return [f"baseline/{split}{name}_{m}" for split in ("", "val/") for name, m in scores]
 {%- endif %}
 
+{%- if cookiecutter.__with_ensembles == "yes" %}
+
 
 def ensemble_logs(task: str, methods) -> list[str]:
     """What ensembles/ensemble.py writes per method: accuracy and NLL (a vote: accuracy only), or RMSE and R2 (no vote;
@@ -86,6 +88,7 @@ def ensemble_logs(task: str, methods) -> list[str]:
         rows = [{"soft": "mean"}.get(method, method) for method in methods if method != "hard"]
         return [f"ensemble/{row}/{m}" for row in rows for m in ("rmse", "r2")]
     return [f"ensemble/{method}/{m}" for method in methods for m in ("acc", "nll") if (method, m) != ("hard", "nll")]
+{%- endif %}
 
 
 def config_task(cfg) -> str | None:
@@ -131,7 +134,6 @@ def known_metrics(cfg, own: bool = True) -> dict[str, list[str]]:
         return {"monitor": ["train/loss", "train/acc"], "result": ["train/loss", "overfit/passed"]}
     validates = OmegaConf.select(cfg, "trainer.limit_val_batches") != 0  # 0: no validation, no val/ or fit/ results
     l1 = OmegaConf.select(cfg, "regularization.l1")
-    ensemble = cfg.get("ensemble") or {}
 {%- if cookiecutter.__with_pseudo_labels == "yes" %}
     rounds = OmegaConf.select(cfg, "pseudo_label.rounds")
 {%- endif %}
@@ -152,8 +154,10 @@ def known_metrics(cfg, own: bool = True) -> dict[str, list[str]]:
 {%- if cookiecutter.__with_checks == "yes" %}
         result += baseline_logs(task) if cfg.get("baselines", True) else []
 {%- endif %}
-        if ensemble.get("k") and configured("ModelCheckpoint"):
-            result += ensemble_logs(task, ensemble.get("methods") or [])
+{%- if cookiecutter.__with_ensembles == "yes" %}
+        for ensemble in configured("CheckpointEnsemble") if configured("ModelCheckpoint") else []:
+            result += ensemble_logs(task, ensemble.get("methods") or []) if ensemble.get("k") else []
+{%- endif %}
     return {"monitor": list(dict.fromkeys(monitor)), "result": list(dict.fromkeys(result))}
 
 

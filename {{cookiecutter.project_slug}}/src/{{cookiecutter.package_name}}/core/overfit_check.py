@@ -36,9 +36,8 @@ def overfit_check_config(cfg: DictConfig) -> DictConfig:
         check.trainer.limit_val_batches, check.trainer.enable_checkpointing = 0, False
         check.trainer.log_every_n_steps = min(check.trainer.log_every_n_steps, 10)
 {%- if cookiecutter.__with_checks == "yes" %}
-        check.baselines = False
+        check.baselines = False  # and no callbacks but the verdict's (below)
 {%- endif %}
-        check.ensemble.k = 0
         verdict = {"_target_": f"{__package__}.overfit_verdict.OverfitVerdict",
                    "loss_below": settings.get("loss_below"), "loss_fraction": settings.get("loss_fraction", 0.01)}
         progress_bar = (cfg.callbacks or {}).get("progress_bar")

@@ -6,8 +6,6 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from ..ensembles.averaged_weights import use_averaged_weights
-from ..ensembles.ensemble import ensemble_metrics
 from ..runs.atomic_write import AtomicCheckpointIO
 
 
@@ -23,12 +21,11 @@ def build_trainer(cfg: DictConfig, run_dir: Path):
                        plugins=[AtomicCheckpointIO()])  # a checkpoint is complete or absent, never truncated
 
 
-def evaluate_best(cfg: DictConfig, trainer, module, data, run_dir: Path) -> dict:
-    """train/loss, then test/ and val/ of the best checkpoint (EMA: the averaged weights), and the ensembles."""
+def evaluate_best(trainer, module, data) -> dict:
+    """train/loss, then test/ and val/ of the best checkpoint; what the callbacks log at test end (a feature room's
+    table, say) comes back with the test's results."""
     best = "best" if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path else None
-    best = use_averaged_weights(trainer, module, best)  # callbacks=ema: every number from the averaged weights
     metrics = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
     metrics |= trainer.test(module, datamodule=data, ckpt_path=best, verbose=False)[0]
     metrics |= (trainer.validate(module, datamodule=data, verbose=False) or [{}])[0]  # same weights; [] if no val
-    metrics |= ensemble_metrics(cfg, trainer, data, run_dir)  # best single vs top-k ensembles, on test
     return metrics

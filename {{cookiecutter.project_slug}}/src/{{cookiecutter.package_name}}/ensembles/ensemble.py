@@ -14,6 +14,8 @@ of jobs that differ only in `seed` (or the keys given with `--across`). Regressi
 accuracy and NLL) has no classes to vote on: its rows are single, mean (the `soft` method:
 the mean of the top-k predictions) and weight_average. Our own code: no library ensembles
 Lightning checkpoints.
+At the end of training the CheckpointEnsemble callback (configs/callbacks/default.yaml) adds the table to the
+run's test results; eval.py computes it for any run folder, checkpoint or multirun folder.
 Every row uses a checkpoint's `state_dict`: with `callbacks=ema` these are the averaged
 weights (Lightning's WeightAveraging keeps the raw ones beside them), the same weights as
 test/acc; the table's second line says which.
@@ -24,42 +26,27 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.callbacks import Callback
 
 from ..core.logged_metrics import task_metric
 from ..runs.allowlist import check_targets, recorded_config
 from ..runs.checkpoints import (
     CheckpointError,
     load_classifier,
-    rank_key,
+    ranked_checkpoints,
     read_checkpoint,
     read_finite_checkpoint,
-    usable_checkpoint,
 )
+from ..runs.predict import model_outputs
 from ..runs.run_folder import settings_of
 from ..runs.split_fingerprint import check_same_test_set, recorded_split, run_overrides
 
 METHODS = ("single", "soft", "hard", "weight_average")
 
 
-def ranked_checkpoints(run_dir, k: int, snapshots: bool = False) -> list[Path]:
-    """The run's top-k checkpoints, best first (or its snapshots, in order of time).
-
-    Unreadable or non-finite checkpoints are skipped with a warning (usable_checkpoint).
-    """
-    folder = Path(run_dir) / "checkpoints"
-    if snapshots:
-        paths = sorted((folder / "snapshots").glob("*.ckpt"))
-        return [p for p in paths if usable_checkpoint(p) is not None][-k:][::-1]  # the final one is "single"
-    paths = [p for p in folder.glob("*.ckpt") if p.stem not in ("last", "last_finite")]
-    ranked = [(rank_key(checkpoint), p) for p in paths if (checkpoint := usable_checkpoint(p)) is not None]
-    return [p for _, p in sorted(ranked)][:k]
-
-
-@torch.no_grad()
-def probabilities(module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+def probabilities(module, x: torch.Tensor) -> torch.Tensor:
     """Class probabilities, or for regression the predicted values (what an ensemble averages)."""
-    outputs = torch.cat([module(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-    return F.softmax(outputs, 1) if module.task == "classification" else outputs
+    return model_outputs(module, x, module.task)
 
 
 def score(probs: torch.Tensor, y: torch.Tensor) -> dict:
@@ -166,24 +153,40 @@ def print_table(rows: dict, title: str) -> None:
         print(f"  {name:16s} " + " ".join(f"{values[c]:8.4f}" if c in values else f"{'-':>8s}" for c in columns))
 
 
-def ensemble_metrics(cfg, trainer, data, run_dir: Path) -> dict:
-    """End of training: the table of this run's checkpoints, in the console, TensorBoard and metrics.json."""
-    ensemble = cfg.get("ensemble")
-    if not ensemble or not ensemble.k or not ensemble.methods or not trainer.is_global_zero:
-        return {}
-    paths = ranked_checkpoints(run_dir, ensemble.k, ensemble.snapshots)
-    if not paths:
-        return {}
-    # Built from this run's config, not from the files' hyperparameters: nothing read from disk is instantiated.
-    own = dict(trainer.lightning_module.hparams)
-    (test_x, test_y), (train_x, _) = data.split_tensors("test"), data.split_tensors("train")
-    rows = checkpoint_rows(paths, test_x, test_y, train_x, tuple(ensemble.methods), own)
-    what = f"{len(paths)} snapshots" if ensemble.snapshots else f"top-{len(paths)} checkpoints"
-    print_table(rows, f"test set, {what} (ensemble/... in metrics.json and TensorBoard):\n{which_weights(paths)}")
-    metrics = as_metrics(rows)
-    for logger in trainer.loggers:
-        logger.log_metrics(metrics, step=trainer.global_step)
-    return metrics
+class CheckpointEnsemble(Callback):
+    """End of training (the test of the best checkpoint, core/training.py): the table of this run's top-k
+    checkpoints (or its snapshots), printed and logged as ensemble/<row>/<metric>, so that trainer.test
+    returns it into metrics.json and TensorBoard. The `ensemble:` keys of configs/train.yaml set it."""
+
+    def __init__(self, k: int = 3, methods=METHODS, snapshots: bool = False):
+        self.k, self.methods, self.snapshots = k, tuple(methods or ()), snapshots
+        self.table: tuple[dict, str] | None = None
+
+    def on_test_epoch_end(self, trainer, pl_module):
+        self.table, metrics = None, {}
+        if self.k and self.methods and trainer.is_global_zero:
+            metrics = self.metrics(trainer, pl_module)
+        metrics = trainer.strategy.broadcast(metrics)  # DDP: every process logs the same keys and values
+        for key, value in metrics.items():
+            pl_module.log(key, value, sync_dist=True)
+
+    def on_test_end(self, trainer, pl_module):
+        if self.table is not None:  # printed once the test's progress bar is done
+            print_table(*self.table)
+
+    def metrics(self, trainer, pl_module) -> dict:
+        """The rows as ensemble/<row>/<metric>, each a float32 as Lightning logs it (the table prints the same)."""
+        paths = ranked_checkpoints(trainer.default_root_dir, self.k, self.snapshots)  # the run (or round) folder
+        if not paths:
+            return {}
+        # Built from this run's config, not from the files' hyperparameters: nothing read from disk is instantiated.
+        data = trainer.datamodule
+        (test_x, test_y), (train_x, _) = data.split_tensors("test"), data.split_tensors("train")
+        rows = checkpoint_rows(paths, test_x, test_y, train_x, self.methods, dict(pl_module.hparams))
+        rows = {row: {m: float(torch.tensor(value)) for m, value in values.items()} for row, values in rows.items()}
+        what = f"{len(paths)} snapshots" if self.snapshots else f"top-{len(paths)} checkpoints"
+        self.table = rows, f"test set, {what} (ensemble/... in metrics.json and TensorBoard):\n{which_weights(paths)}"
+        return as_metrics(rows)
 
 
 def run_data(run_dir: Path, test_set: str | None = None):

@@ -37,6 +37,7 @@ from ..core.stopping import why_training_stopped
 from ..core.training import build_trainer, evaluate_best
 from ..runs.atomic_write import write_atomically
 from ..runs.checkpoints import CheckpointError, newest_checkpoint
+from ..runs.predict import model_outputs
 from ..runs.run_status import strict_json
 
 
@@ -107,11 +108,10 @@ def predict_unlabeled(module, data) -> tuple[torch.Tensor, torch.Tensor, torch.T
         batches = DataLoader(data.datasets["unlabeled"], batch_size=512, num_workers=data.num_workers)
     confidences, predictions, truths = [], [], []
     for x, y in batches:
-        for part_x, part_y in zip(x.split(512), y.split(512), strict=True):  # in memory: 512 at a time
-            confidence, predicted = torch.softmax(module(part_x.to(module.device)), 1).cpu().max(1)
-            confidences.append(confidence)
-            predictions.append(predicted)
-            truths.append(part_y)
+        confidence, predicted = model_outputs(module, x.to(module.device), module.task).cpu().max(1)
+        confidences.append(confidence)
+        predictions.append(predicted)
+        truths.append(y)
     return torch.cat(confidences), torch.cat(predictions), torch.cat(truths)
 
 
@@ -186,7 +186,7 @@ def train_round(cfg: DictConfig, data, round_dir: Path, resume_from: str | None)
     trainer = build_trainer(cfg, round_dir)  # as in run.py (core/training.py)
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     stopped = why_training_stopped(trainer)  # fails (RunFailed) on NaN/inf, as in run.py
-    metrics = evaluate_best(cfg, trainer, module, data, round_dir)
+    metrics = evaluate_best(trainer, module, data)
     for logger in trainer.loggers:
         logger.finalize("success")
     if trainer.is_global_zero:

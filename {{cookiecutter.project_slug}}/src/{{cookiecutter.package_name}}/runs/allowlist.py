@@ -78,6 +78,10 @@ PROJECT_TARGETS = (
     "{{cookiecutter.package_name}}.stages.stage_gate.StageGate",
     "{{cookiecutter.package_name}}.stages.warm_start.WarmStart",
     "{{cookiecutter.package_name}}.core.overfit_verdict.OverfitVerdict",
+{%- if cookiecutter.__with_ensembles == "yes" %}
+    "{{cookiecutter.package_name}}.ensembles.ensemble.CheckpointEnsemble",
+    "{{cookiecutter.package_name}}.ensembles.averaged_weights.AveragedWeights",
+{%- endif %}
 {%- if cookiecutter.__with_sweeps == "yes" %}
     "{{cookiecutter.package_name}}.sweeps.summary.SweepSummary",
 {%- endif %}

@@ -151,3 +151,18 @@ def rank_key(checkpoint: dict) -> float:
             score = float(state["current_score"])
             return -score if "'mode': 'max'" in key else score
     return float("inf")
+
+
+def ranked_checkpoints(run_dir, k: int, snapshots: bool = False) -> list[Path]:
+    """The run's top-k checkpoints, best first (or its snapshots, in order of time): what predict.py,
+    the ensembles and a warm start read.
+
+    Unreadable or non-finite checkpoints are skipped with a warning (usable_checkpoint).
+    """
+    folder = Path(run_dir) / "checkpoints"
+    if snapshots:
+        paths = sorted((folder / "snapshots").glob("*.ckpt"))
+        return [p for p in paths if usable_checkpoint(p) is not None][-k:][::-1]  # the final one is "single"
+    paths = [p for p in folder.glob("*.ckpt") if p.stem not in ("last", "last_finite")]
+    ranked = [(rank_key(checkpoint), p) for p in paths if (checkpoint := usable_checkpoint(p)) is not None]
+    return [p for _, p in sorted(ranked)][:k]

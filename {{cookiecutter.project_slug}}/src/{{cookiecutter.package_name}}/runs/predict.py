@@ -21,9 +21,8 @@ from ..core.data import DataError, inputs, normalized, read_npz
 from ..core.data_csv import read_new_csv
 from ..core.data_images import SUFFIXES, read_new_images
 from ..core.data_npz import read_new_npz
-from ..ensembles.ensemble import ranked_checkpoints
 from .atomic_write import write_atomically
-from .checkpoints import CheckpointError, load_classifier
+from .checkpoints import CheckpointError, load_classifier, ranked_checkpoints
 
 
 def checkpoints_to_use(model_path, ensemble: bool, k: int) -> list[Path]:

@@ -13,8 +13,7 @@ class WarmStart(L.Callback):
         self.run_dir = run_dir
 
     def on_fit_start(self, trainer, pl_module):
-        from ..ensembles.ensemble import ranked_checkpoints
-        from ..runs.checkpoints import read_finite_checkpoint
+        from ..runs.checkpoints import ranked_checkpoints, read_finite_checkpoint
 
         if trainer.ckpt_path:  # resuming (after the checkpoint was restored): keep this run's own weights
             return
