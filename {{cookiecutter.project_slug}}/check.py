@@ -1,4 +1,4 @@
-"""Sanity checks before training: `python check.py [overrides]` (README: "Before you train").
+"""Sanity checks before training: `python check.py [overrides]` (docs/checks.md).
 
 Takes the same overrides as train.py and checks exactly that setup; exits 1 if any check FAILs.
 """

@@ -1,5 +1,5 @@
 """The idea backlog: `python ideas.py` ranks ideas.yaml (score = impact * likelihood / (time * complexity))
-and shows which were tried, with the result; `python ideas.py run <name>` launches one (README: Working method).
+and shows which were tried, with the result; `python ideas.py run <name>` launches one (docs/workflow.md).
 """
 
 import argparse

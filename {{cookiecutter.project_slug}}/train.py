@@ -45,11 +45,13 @@ def validate_and_train(cfg: DictConfig) -> float:
 {%- if cookiecutter.__with_sweeps == "yes" %}
     limit_threads_per_job()  # jobs side by side (hydra/launcher=joblib, ...) share the cores
 {%- endif %}
+{%- if cookiecutter.__with_stages == "yes" %}
     from {{cookiecutter.package_name}}.stages.ladder import ladder_folder, run_ladder
 
     ladder = ladder_folder(cfg)
     if ladder is not None:  # stages=ladder, or resume=<ladder folder>: a ladder of runs (stages/ladder.py)
         return run_ladder(cfg, ladder)
+{%- endif %}
     from {{cookiecutter.package_name}}.run import train
 
     return train(cfg)

@@ -1,7 +1,7 @@
 """The worklog: `python worklog.py [--grep TEXT] [--where 'test/acc>0.9'] [--last N]` prints recent runs;
 `python worklog.py diff <run a> <run b>` what changed between two runs and the metric deltas.
 
-Every run appends its line to logs/worklog.md and logs/worklog.jsonl when it ends (README: Working method).
+Every run appends its line to logs/worklog.md and logs/worklog.jsonl when it ends (docs/workflow.md).
 """
 
 import argparse

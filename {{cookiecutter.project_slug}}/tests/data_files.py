@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import FAST, ROOT
 
-# Vectors and tables need an MLP: a user's own model, written beside the data (as the README shows).
+# Vectors and tables need an MLP: a user's own model, written beside the data (as docs/models.md shows).
 OWN_MODEL = '''
 import math
 
@@ -28,7 +28,7 @@ class TinyMLP(nn.Module):
 '''
 VECTOR_RUN = ["model._target_=own_model.TinyMLP"]  # worst mistakes: a table of rows for vectors
 SHORT = ["trainer.max_epochs=4", "data.batch_size=16", "optimizer.lr=0.01", *FAST]
-# A user's own regression datamodule, written the way the README tells: subclass SplitData,
+# A user's own regression datamodule, written the way docs/data.md tells: subclass SplitData,
 # say task = "regression", implement load().
 OWN_REGRESSION = '''
 import torch

@@ -129,7 +129,7 @@ def build_data(cfg: DictConfig) -> SplitData:
     if not isinstance(data, SplitData):
         raise ConfigError(
             f"data._target_={cfg.data._target_} gives a {type(data).__name__}, not a SplitData: every part of "
-            "the project reads data through that contract (core/data.py; README: Your own data)."
+            "the project reads data through that contract (core/data.py; docs/data.md)."
         )
     return data
 

@@ -39,13 +39,3 @@ def test_regression_on_small_data_gives_one_diagnosis_and_says_its_split_is_smal
     # 60 examples: 6 for validation, 12 for test, said once with the overrides that give bigger ones
     assert process.stdout.count("note: the validation split 6 and the test split 12 examples") == 1, process.stdout
     assert "data.val_fraction=0.2 data.test_fraction=0.3 (of 60 examples)" in process.stdout
-
-
-def test_the_floor_baseline_gate_compares_on_the_split_of_its_metric():
-    from {{cookiecutter.package_name}}.stages.ladder import floor_of
-
-    metrics = {"baseline/svc_acc": 0.99, "baseline/logreg_acc": 0.95, "baseline/val/svc_acc": 0.93,
-               "baseline/val/logreg_acc": 0.97, "val/acc": 0.96}
-    assert floor_of({"floor": "baseline"}, "val/acc", metrics, None) == 0.97
-    assert floor_of({"floor": "baseline"}, "test/acc", metrics, None) == 0.99
-    assert floor_of({"floor": "baseline"}, "val/r2", {"baseline/val/ridge_r2": 0.5, "baseline/ridge_r2": 0.7}, None) == 0.5

@@ -9,7 +9,7 @@ from conftest import FAST, ROOT, read_metrics, run_script
 from {{cookiecutter.package_name}}.core.data import DigitsData
 from {{cookiecutter.package_name}}.core.validate import ConfigError
 
-# A user's own datamodule, written the way the README tells: subclass SplitData, implement load().
+# A user's own datamodule, written the way docs/data.md tells: subclass SplitData, implement load().
 OWN_DATA = '''
 import torch
 
@@ -39,6 +39,7 @@ def own_path(folder) -> dict:
     return {"PYTHONPATH": os.pathsep.join([str(folder), str(ROOT / "src")])}
 
 
+@pytest.mark.fast
 def test_digits_provide_the_contract():
     data = DigitsData()
     assert data.task == "classification" and data.in_shape == (1, 8, 8)

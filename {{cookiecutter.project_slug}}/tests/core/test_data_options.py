@@ -40,6 +40,7 @@ def assert_refused(process, run_dir, *fragments):
 # --- npz ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_npz_of_vectors_trains_end_to_end(tmp_path):
     x, y = vectors()
     np.savez(tmp_path / "vectors.npz", x=x, y=y)
@@ -139,6 +140,7 @@ def test_missing_npz_fails_through_train_py_before_anything_is_written(tmp_path)
 # --- csv ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_csv_with_categories_string_labels_and_gaps_trains_end_to_end(tmp_path):
     write_table(tmp_path / "animals.csv")
     process, run_dir = train_on(tmp_path, "data=csv", f"data.path={tmp_path / 'animals.csv'}", "data.target=species",
@@ -152,7 +154,7 @@ def test_csv_with_categories_string_labels_and_gaps_trains_end_to_end(tmp_path):
 
 
 def test_tabular_experiment_trains_a_csv_with_its_own_defaults(tmp_path):
-    """experiment=tabular (README: Your own data): the wide, shallow, strongly regularized MLP on a table."""
+    """experiment=tabular (docs/data.md): the wide, shallow, strongly regularized MLP on a table."""
     write_table(tmp_path / "animals.csv")
     process, run_dir = train_on(tmp_path, "experiment=tabular", "data=csv", f"data.path={tmp_path / 'animals.csv'}",
                                 "data.target=species", "data.missing=mean", "data.drop_columns=[id]",
@@ -247,6 +249,7 @@ def test_bad_target_fails_through_train_py_listing_the_columns(tmp_path):
 # --- image folder -------------------------------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_image_folder_trains_and_the_second_load_reads_the_cache(tmp_path, capsys):
     root = write_images(tmp_path / "fruit")
     process, run_dir = train_on(tmp_path, "data=image_folder", f"data.path={root}", "data.size=8", "model=tiny",

@@ -10,7 +10,6 @@ from PIL import Image
 
 from conftest import FAST, ROOT, read_metrics
 from {{cookiecutter.package_name}}.core.data import load_digits_tensors
-from {{cookiecutter.package_name}}.stages.stage_gate import verdict
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +47,6 @@ def test_a_slow_but_learning_check_fails_without_blaming_a_bug(train):
                        expect_ok=False)
     assert process.returncode == 1 and "overfit check: FAILED" in process.stdout, process.stdout[-2000:]
     assert "learns these examples, slowly" in process.stdout and "usually has a bug" not in process.stdout
-
-
-def test_a_stage_that_is_the_overfit_check_fails_with_the_check_whatever_its_gate():
-    assert verdict({}, {"train/loss": 0.5, "overfit/passed": 0.0}, "val/acc", None, None)[0] is False
-    assert verdict({}, {"train/loss": 0.02, "overfit/passed": 1.0}, "val/acc", None, None)[0] is True
 
 
 def built_model(size: str, pixels: int, channels: int = 3):

@@ -4,11 +4,14 @@ Import time is most of a short run's wall time (torch + lightning ~4 s); these t
 imports a run made (`python -X importtime`, through PYTHONPROFILEIMPORTTIME) rather than time it.
 """
 
+import pytest
+
 from conftest import FAST, IMPORT_TIMES, imported_packages, run_script
 
 OPTIONAL_HEAVY = {"sklearn", "optuna", "kornia", "pandas"}  # imported only where they are used
 
 
+@pytest.mark.fast
 def test_a_bad_value_fails_before_torch_and_lightning_are_imported(tmp_path):
     process = run_script("train.py", f"hydra.run.dir={tmp_path / 'run'}", "optimizer.lr=0", env=IMPORT_TIMES)
     assert process.returncode == 2, process.stdout[-2000:] + process.stderr[-2000:]

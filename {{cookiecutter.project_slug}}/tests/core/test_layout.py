@@ -70,18 +70,21 @@ def area(module: str) -> str:
 GRAPH = {module_name(p): imports_of(p) for p in PACKAGE_DIR.rglob("*.py")}
 
 
+@pytest.mark.fast
 def test_the_core_imports_no_feature_room_and_no_door():
     wrong = [f"{m} -> {t}" for m, targets in GRAPH.items() if area(m) in CORE
              for t in targets if area(t) in ROOMS | DOORS]
     assert wrong == [], "the core must work without any room; a room enters through a door:\n" + "\n".join(wrong)
 
 
+@pytest.mark.fast
 def test_a_room_imports_the_core_and_no_other_room():
     wrong = [f"{m} -> {t}" for m, targets in GRAPH.items() if area(m) in ROOMS for t in targets
              if area(t) in ROOMS and area(t) != area(m) and (area(m), area(t)) not in ROOM_EXCEPTIONS]
     assert wrong == [], "a room left out at bake time must not break another:\n" + "\n".join(wrong)
 
 
+@pytest.mark.fast
 def test_there_is_no_import_circle():
     """Tarjan's strongly connected components of the module graph: every one must be a single module."""
     index, low, stack, on_stack, circles = {}, {}, [], set(), []
@@ -115,6 +118,7 @@ def test_there_is_no_import_circle():
     assert circles == [], "modules that import each other (directly or around a loop):\n" + "\n".join(map(" ".join, circles))
 
 
+@pytest.mark.fast
 def test_no_function_is_longer_than_60_lines():
     long = []
     for path in sorted((ROOT / "src").rglob("*.py")) + sorted(ROOT.glob("*.py")):
@@ -126,12 +130,14 @@ def test_no_function_is_longer_than_60_lines():
     assert long == [], "split along its natural steps:\n" + "\n".join(long)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("room", sorted(ROOMS))
 def test_each_room_has_its_tests_and_its_docs_page(room):
     assert (ROOT / "tests" / room).is_dir(), room
     assert (ROOT / "docs" / f"{room}.md").exists(), room
 
 
+@pytest.mark.fast
 def test_the_layout_rules_catch_a_room_imported_by_the_core(tmp_path):
     """The graph reader sees imports of a room from the core, relative, absolute and lazy (a test that cannot
     fail is a defect)."""

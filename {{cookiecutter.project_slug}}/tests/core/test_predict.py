@@ -71,6 +71,7 @@ def csv_run(tmp_path_factory):
     return run, table
 
 
+@pytest.mark.fast
 def test_digits_from_raw_pixels_flat_or_shaped(digits_run, tmp_path):
     x, y = load_digits_tensors()  # scaled by 1/16 as core/data.py reads them: the raw 0..16 pixels are x * 16
     np.savez(tmp_path / "flat.npz", x=(x * 16).reshape(len(x), 64).numpy())

@@ -1,8 +1,8 @@
-"""Every command the project prints runs when pasted into bash (README: Safety and recovery).
+"""Every command the project prints runs when pasted into bash (docs/runs.md).
 
 Runs whose overrides hold `=`, `,`, a list value and an experiment print commands at the end,
-on Ctrl-C and SIGTERM, on a finished run, in a sweep's summary, in a ladder's advice,
-in eval.py's advice; each is collected from the output and executed
+on Ctrl-C and SIGTERM, on a finished run, in a sweep's summary
+and in eval.py's advice; each is collected from the output and executed
 with `bash -c` exactly as printed, and must do what it says. Folder names hold nothing that bash
 or Hydra's override grammar reads; folders named the old way (`..._seed=3,blocks=[1,1]`) still work.
 """
@@ -201,22 +201,3 @@ def test_the_eval_advice_on_a_sweep_runs_as_printed(tmp_path):
     alone = bash(advice)
     assert alone.returncode == 0 and "test set, top-" in alone.stdout, alone.stdout[-3000:] + alone.stderr[-3000:]
 {%- endif %}
-
-
-def test_a_failed_ladder_prints_a_command_that_goes_on(tmp_path):
-    (tmp_path / "configs" / "stages").mkdir(parents=True)
-    (tmp_path / "configs" / "stages" / "two.yaml").write_text(
-        "warm_start: false\ncontinue_on_fail: false\nladder:\n"
-        "  - {name: hopeless, overrides: [], gate: {floor: 1.5, stop_when_missed: 1}}\n"  # val/acc never 1.5
-        "  - {name: plain, overrides: [], gate: {}}\n")
-    process = bash(" ".join(["python train.py stages=two", *(f"'{o}'" for o in SETUP), f"paths.log_dir={tmp_path}",
-                             f"'hydra.searchpath=[file://{tmp_path / 'configs'}]'"]))
-    assert process.returncode == 1, process.stderr[-3000:]
-    [parent] = run_folders(tmp_path)
-    assert not UNSAFE & set(parent.name), parent.name
-    go_on = one(process, "python train.py resume=")
-    assert go_on == f"python train.py resume={parent} stages.continue_on_fail=true"
-    first = (parent / "01_hopeless" / "metrics.json").stat().st_mtime_ns
-    again = bash(go_on)
-    assert "test/acc" in read_metrics(parent / "02_plain"), again.stdout[-3000:] + again.stderr[-3000:]
-    assert (parent / "01_hopeless" / "metrics.json").stat().st_mtime_ns == first  # not trained again

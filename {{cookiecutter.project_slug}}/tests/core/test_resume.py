@@ -13,6 +13,7 @@ from stop_runs import start, steps, stop_after_first_epoch
 SETUP = ["trainer.max_epochs=5", "trainer.deterministic=true", *FAST]
 
 
+@pytest.mark.fast
 def test_a_killed_run_resumed_ends_exactly_like_the_run_left_alone(tmp_path):
     alone, killed = tmp_path / "alone", tmp_path / "killed"
     process = run_script("train.py", f"hydra.run.dir={alone}", *SETUP)
@@ -32,7 +33,7 @@ def test_a_killed_run_resumed_ends_exactly_like_the_run_left_alone(tmp_path):
 
 
 def test_with_last_ckpt_every_3_epochs_a_killed_run_resumes_exactly_from_the_newest_checkpoint(tmp_path):
-    """callbacks.last_checkpoint.every_n_epochs=3 (README: fewer writes): killed before the first last.ckpt,
+    """callbacks.last_checkpoint.every_n_epochs=3 (docs/runs.md: fewer writes): killed before the first last.ckpt,
     the run resumes from its newest top-k checkpoint and still ends like the run left alone."""
     sparse = [*SETUP, "callbacks.last_checkpoint.every_n_epochs=3"]
     alone, killed = tmp_path / "alone", tmp_path / "killed"

@@ -201,6 +201,7 @@ def test_a_failed_resume_says_why_and_leaves_no_folder(finished, tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
+@pytest.mark.fast
 def test_a_run_that_fails_validation_leaves_no_folder(tmp_path):
     for script in ("train.py", *when_room("checks", "check.py")):
         process = run_script(script, "optimizer.lr=-1", f"paths.log_dir={tmp_path}")

@@ -1,7 +1,6 @@
 """The run folder can be trusted: loading builds only allowlisted targets, what is saved is
 complete and finite, unreadable checkpoints are skipped, runs are combined only on one test set."""
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -238,27 +237,13 @@ def test_a_run_config_carrying_a_payload_writes_nothing(run, tmp_path, kind):
         assert not (folder / "checkpoints").exists() and not (folder / "metrics.json").exists()
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_a_ladder_record_carrying_a_payload_writes_nothing(tmp_path, kind):
-    """resume=<ladder folder> composes what its stages.json names: each override there is checked first."""
-    marker = tmp_path / "marker"
-    ladder = tmp_path / "ladder"
-    ladder.mkdir()
-    stage = {"name": "baseline", "overrides": ["model=tiny", as_override("+callbacks.extra", payload(kind, marker))],
-             "gate": {}}
-    record = {"settings": {"warm_start": False, "continue_on_fail": False, "ladder": [stage]},
-              "overrides": ["trainer.max_epochs=1"], "stages": []}
-    (ladder / "stages.json").write_text(json.dumps(record))
-    refused(run_script("train.py", f"resume={ladder}", *FAST), ladder / "stages.json", "callbacks.extra._target_",
-            marker)
-    assert sorted(p.name for p in ladder.iterdir()) == ["stages.json"]  # no stage folder
-
-
 {%- if cookiecutter.__with_checks == "yes" %}
 
 
 def test_a_crafted_baselines_cache_is_fitted_again(run, tmp_path):
     """logs/cache/baselines: fake scores or extra keys never reach metrics.json."""
+    import json
+
     shutil.copytree(run.parent / "cache", tmp_path / "cache")
     (cached,) = (tmp_path / "cache" / "baselines").glob("*.json")
     true = {k: v for k, v in read_metrics(run).items() if k.startswith("baseline/")}

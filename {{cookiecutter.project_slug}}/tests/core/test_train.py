@@ -43,6 +43,7 @@ def test_every_option_of_every_group_composes(group):
                 validate(cfg)
 
 
+@pytest.mark.fast
 def test_required_groups_exist():
     for group in ["data", "model", "optimizer", "scheduler", "trainer", "logger", "callbacks", "paths", "hydra"]:
         assert (ROOT / "configs" / group).is_dir(), group
@@ -54,6 +55,7 @@ def test_required_groups_exist():
     assert {"tensorboard", "csv"} <= set(options("logger"))
 
 
+@pytest.mark.fast
 def test_fast_dev_run_trains_and_tests(train):
     process, run_dir = train("trainer.fast_dev_run=true", *FAST)
     metrics = read_metrics(run_dir)
@@ -97,6 +99,7 @@ def test_short_training_writes_metrics_checkpoints_and_tensorboard(train):
 {%- endif %}
 
 
+@pytest.mark.fast
 def test_overfit_check_passes_through_train_py(train):
     process, run_dir = train("model=small", "data=tiny")
     assert "overfit check: PASSED" in process.stdout, process.stdout[-2000:]
@@ -126,6 +129,7 @@ def test_overfit_check_fails_on_a_broken_setup(train):
     assert "overfit check: FAILED" in process.stdout, process.stdout[-2000:]
 
 
+@pytest.mark.fast
 def test_multirun_gives_each_job_its_own_folder_and_metrics(tmp_path):
     sweep_dir = tmp_path / "sweep"
     process = run_script(

@@ -101,7 +101,7 @@ def test_a_killed_sweep_leaves_nothing_running_and_its_command_finishes_it(tmp_p
         assert '"status": "interrupted"' in (folder / job / "status.json").read_text()
     environment = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
     summary = subprocess.run([sys.executable, "-m", "{{cookiecutter.package_name}}.sweeps.summary", str(folder)],
-                             cwd=ROOT, env=environment, capture_output=True, text=True)  # README: the summary by hand
+                             cwd=ROOT, env=environment, capture_output=True, text=True)  # docs/sweeps.md: the summary by hand
     assert summary.returncode == 0, summary.stderr[-3000:]
     assert f"This finishes it: `{finish}`" in summary.stdout and finish in (folder / "summary.md").read_text()
     finished = {job: (folder / job / "metrics.json").stat().st_mtime_ns for job in "0123"

@@ -1,4 +1,4 @@
-"""Sanity checks before training: `python check.py [overrides]` (README: "Before you train").
+"""Sanity checks before training: `python check.py [overrides]` (docs/checks.md).
 
 Deep-learning bugs rarely crash: the network learns around them, a little worse. Each
 check below is a small function that takes the built LightningModule, a batch or the data

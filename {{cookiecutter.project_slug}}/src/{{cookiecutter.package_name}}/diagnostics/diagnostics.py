@@ -38,7 +38,7 @@ from ..core.writer import tensorboard_writer
 ACTIVATION_TYPES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,
                     nn.SiLU, nn.Mish, nn.Hardswish, nn.Softplus, nn.Tanh, nn.Sigmoid)
 
-# Healthy [low, high] per quantity; see "Reading the diagnostics" in the README.
+# Healthy [low, high] per quantity; see docs/diagnostics.md.
 DEFAULT_RANGES = {
     "update_ratio": [1e-7, 0.1],
     "dead_fraction": [0.0, 0.5],

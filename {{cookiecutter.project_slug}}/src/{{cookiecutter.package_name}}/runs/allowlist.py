@@ -75,8 +75,10 @@ PROJECT_TARGETS = (
 {%- if cookiecutter.__with_sweeps == "yes" %}
     "{{cookiecutter.package_name}}.sweeps.optuna_pruning.OptunaPruning",
 {%- endif %}
+{%- if cookiecutter.__with_stages == "yes" %}
     "{{cookiecutter.package_name}}.stages.stage_gate.StageGate",
     "{{cookiecutter.package_name}}.stages.warm_start.WarmStart",
+{%- endif %}
     "{{cookiecutter.package_name}}.core.overfit_verdict.OverfitVerdict",
 {%- if cookiecutter.__with_ensembles == "yes" %}
     "{{cookiecutter.package_name}}.ensembles.ensemble.CheckpointEnsemble",

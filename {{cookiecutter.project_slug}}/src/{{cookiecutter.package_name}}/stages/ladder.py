@@ -5,7 +5,8 @@ A ladder (configs/stages/) is a list of stages. Each stage is a full run (run.tr
 the stages before it. After each stage its gate (stages/stage_gate.py) says whether
 learning still works; a failed gate stops the ladder and says which un-simplification broke
 learning and what to try. `stages.md`, `stages.json` and a TensorBoard text in the ladder's
-folder hold the table: stage, what changed, metrics, delta, verdict, time, folder.
+folder hold the table: stage, what changed, metrics, delta, verdict, time, folder; and the target
+(train.yaml `target`) against the last stage trained, as its worklog line says (logs/worklog.jsonl).
 
 `python train.py resume=<ladder folder>` continues a ladder with its own settings: finished
 stages (metrics.json) are skipped, an interrupted one resumes exactly (runs/resume.py), the rest run.
@@ -26,7 +27,7 @@ from ..core.validate import ConfigError
 from ..runs.failures import RunFailed
 from ..runs.printed_command import printed_command
 from ..runs.run_folder import lock_run_folder, remove_if_unused, safe_name
-from ..workflow.target import target_line, target_result
+from .stage_gate import add_stage_gate, floor_problem, judge
 
 # The model ladders of configs/model/, smallest first: `model_size_up: true` takes the next one.
 SIZES = (["tiny", "small", "medium", "large"], ["mlp_tiny", "mlp_small", "mlp_medium", "mlp_large"])
@@ -114,7 +115,7 @@ def check_saved_ladder(saved, path: Path) -> None:
     """stages.json builds only allowlisted targets (runs/allowlist.py): none anywhere in it, and every override
     it holds (the ladder's and each stage's) parsed and checked; `hydra.searchpath` is the ladder's own."""
     from ..runs.allowlist import check_overrides, check_targets
-    from ..runs.checkpoints import CheckpointError
+    from ..runs.checkpoint_error import CheckpointError
 
     check_targets(saved, path)
     if not (isinstance(saved, dict) and isinstance(saved.get("settings"), dict)
@@ -199,13 +200,7 @@ def plan_stages(settings, overrides: list[str], parent: Path, saved: Path | None
 
     `saved`: the stages.json these come from (resume=): each stage's config builds only allowlisted targets.
     """
-    from ..core.ddp_strategy import check_ddp_strategy
-    from ..core.module import check_model_fits_data
-    from ..run import build_data, optimized_metric
-    from ..runs.allowlist import check_targets
-    from ..validation import validate
-
-    kept, plan, data_of = [], [], {}
+    kept, plan, data_of = [], [], {}  # data_of: each data config built once (its shapes decide what applies)
     for n, stage in enumerate(settings.ladder, 1):
         own = list(stage.get("overrides") or [])
         item = {"n": n, "name": stage.name, "folder": f"{n:02d}_{safe_name(str(stage.name))}", "skip": None, "cfg": None,
@@ -215,42 +210,61 @@ def plan_stages(settings, overrides: list[str], parent: Path, saved: Path | None
             item.update(skip="disabled: enabled=false", changed=" ".join(own))
             continue
         if stage.get("model_size_up"):
-            model = compose(overrides + kept)[1].get("model")
-            bigger = next((sizes[sizes.index(model) + 1] for sizes in SIZES if model in sizes[:-1]), None)
+            bigger, why = next_size(compose(overrides + kept)[1].get("model"))
             if bigger is None:
-                why = "the largest size" if any(model == s[-1] for s in SIZES) else "not one of the sizes of configs/model/"
-                item.update(skip=f"model={model} is {why}: write this stage's model override yourself",
-                            changed="model size up")
+                item.update(skip=f"{why}: write this stage's model override yourself", changed="model size up")
                 continue
             own.append(f"model={bigger}")
         try:
-            try:
-                cfg = compose(overrides + kept + own)[0]
-            except HydraException as error:  # e.g. an option that does not exist: one message, no traceback
-                raise ConfigError(str(error).splitlines()[0]) from None
-            if saved is not None:
-                check_targets(cfg, saved)
-            with open_dict(cfg):
-                cfg.paths.run_dir = str(parent / item["folder"])
-            validate(cfg)
-            check_ddp_strategy(cfg)
-            key = OmegaConf.to_yaml(cfg.data)
-            data = data_of[key] = data_of.get(key) or build_data(cfg)
-            if (cfg.get("augmentation") or {}).get("_target_") and len(tuple(data.in_shape)) != 3:
-                item.update(skip=f"augmentation applies to images (channels, height, width); this data's inputs "
-                                 f"have shape {tuple(data.in_shape)}", changed=" ".join(own))
-                print(f"note: stage {n} {stage.name} is skipped: {item['skip']}")
-                continue
-            check_model_fits_data(cfg, data)
+            plan_stage(item, overrides + kept + own, parent, saved, data_of)
         except ConfigError as error:
             raise ConfigError(f"Stage {n} '{stage.name}' (overrides: {' '.join(kept + own) or 'none'}): "
                               f"{error}") from None
-        metric = item["gate"].get("metric") or optimized_metric(cfg, data)
-        item.update(cfg=cfg, changed=" ".join(own) or "nothing: this command's own config", metric=metric,
-                    overrides_used=overrides + kept + own)
+        if item["skip"]:  # found while composing it (e.g. augmentation on data that is not images)
+            item["changed"] = " ".join(own)
+            print(f"note: stage {n} {stage.name} is skipped: {item['skip']}")
+            continue
+        item["changed"] = " ".join(own) or "nothing: this command's own config"
         if not stage.get("only_this_stage"):
             kept += own
     return plan
+
+
+def next_size(model: str) -> tuple[str | None, str]:
+    """`model_size_up`: (the next size of this model's ladder in configs/model/, or None and why not)."""
+    bigger = next((sizes[sizes.index(model) + 1] for sizes in SIZES if model in sizes[:-1]), None)
+    why = "the largest size" if any(model == s[-1] for s in SIZES) else "not one of the sizes of configs/model/"
+    return bigger, f"model={model} is {why}"
+
+
+def plan_stage(item: dict, overrides: list[str], parent: Path, saved: Path | None, data_of: dict) -> None:
+    """Compose and check one stage's config (item["cfg"], its metric), or say why it is skipped (item["skip"])."""
+    from ..core.ddp_strategy import check_ddp_strategy
+    from ..core.module import check_model_fits_data
+    from ..run import build_data, optimized_metric
+    from ..runs.allowlist import check_targets
+    from ..validation import validate
+
+    try:
+        cfg = compose(overrides)[0]
+    except HydraException as error:  # e.g. an option that does not exist: one message, no traceback
+        raise ConfigError(str(error).splitlines()[0]) from None
+    if saved is not None:
+        check_targets(cfg, saved)
+    with open_dict(cfg):
+        cfg.paths.run_dir = str(parent / item["folder"])
+    validate(cfg)
+    check_ddp_strategy(cfg)
+    if problem := floor_problem(item["gate"], cfg):
+        raise ConfigError(problem)
+    key = OmegaConf.to_yaml(cfg.data)
+    data = data_of[key] = data_of.get(key) or build_data(cfg)
+    if (cfg.get("augmentation") or {}).get("_target_") and len(tuple(data.in_shape)) != 3:
+        item["skip"] = (f"augmentation applies to images (channels, height, width); this data's inputs "
+                        f"have shape {tuple(data.in_shape)}")
+        return
+    check_model_fits_data(cfg, data)
+    item.update(cfg=cfg, metric=item["gate"].get("metric") or optimized_metric(cfg, data), overrides_used=overrides)
 
 
 def train_stage(stage: dict, run_dir: Path, previous, settings, row: dict, table) -> tuple[str | None, float]:
@@ -258,15 +272,9 @@ def train_stage(stage: dict, run_dir: Path, previous, settings, row: dict, table
     from ..run import train
     from ..runs.resume import log_to
 
-    gate, cfg = stage["gate"], stage["cfg"].copy()
+    cfg = stage["cfg"].copy()
     with open_dict(cfg):
-        if cfg.get("overfit") and gate.get("train_loss_below") is not None:
-            cfg.overfit_check.loss_below = gate["train_loss_below"]  # the overfit check decides at the gate's threshold
-        cfg.callbacks = cfg.callbacks or {}
-        cfg.callbacks.stage_gate = {
-            "_target_": f"{__package__}.stage_gate.StageGate", "gate": gate, "metric": stage["metric"],
-            "floor": floor_of(gate, stage["metric"], {}, previous), "previous": previous[1].get(stage["metric"]) if previous else None,
-            "stop_when_met": bool(gate.get("stop_when_met", False)), "stop_when_missed": gate.get("stop_when_missed")}
+        add_stage_gate(cfg, stage, previous)  # its callback, the overfit check's threshold (stages/stage_gate.py)
         if settings.warm_start and previous is not None:
             cfg.callbacks.warm_start = {"_target_": f"{__package__}.warm_start.WarmStart",
                                         "run_dir": str(run_dir.parent / previous[0]["folder"])}
@@ -301,33 +309,6 @@ def read_metrics(run_dir: Path) -> dict:
     return {key: value for key, value in metrics.items() if value is not None}  # null: not measured (run.finish)
 
 
-def floor_of(gate: dict, metric: str, metrics: dict, previous) -> float | None:
-    """The gate's floor: a number, or `baseline`: the best classic model's score in this stage's metrics
-    (or the previous stage's) on the split of the gate's metric (val/acc: `baseline/val/<model>_acc`),
-    for that metric's score (acc or r2): the network and the baselines compared on the same examples."""
-    floor = gate.get("floor")
-    if floor != "baseline":
-        return floor
-    split, _, name = metric.rpartition("/")
-    prefix = "baseline/val/" if split == "val" else "baseline/"  # baseline/<model>_<score>: the test split's
-    for source in (metrics, previous[1] if previous else {}):
-        baselines = [v for k, v in source.items() if k.startswith(prefix) and "/" not in k.removeprefix(prefix)
-                     and k.endswith("_" + name)]
-        if baselines:
-            return max(baselines)
-    return None
-
-
-def judge(stage: dict, metrics: dict, previous, error: str | None) -> tuple[bool, str, str]:
-    """(passed, verdict line, advice) of a finished stage, from its metrics.json."""
-    from .stage_gate import verdict
-
-    if not metrics:
-        return False, f"FAILED: {error or 'no metrics.json'}", error or "the stage wrote no metrics.json"
-    before = previous[1].get(stage["metric"]) if previous else None
-    return verdict(stage["gate"], metrics, stage["metric"], floor_of(stage["gate"], stage["metric"], metrics, previous), before)
-
-
 def failure_message(stage: dict, previous, advice: str, parent: Path) -> str:
     if previous is None:
         broke = "It is the first stage: learning does not work even in the simplest setup"
@@ -345,7 +326,8 @@ class LadderTable:
 
     def __init__(self, parent: Path, settings, overrides: list[str], plan: list[dict], before: dict, target=None):
         self.parent, self.overrides, self.writer = parent, overrides, None
-        self.target = OmegaConf.to_container(target) if isinstance(target, DictConfig) else target  # workflow/target.py
+        self.target = OmegaConf.to_container(target) if isinstance(target, DictConfig) else target  # its metric: a column
+        self.log_dirs = {stage["n"]: Path(stage["cfg"].paths.log_dir) for stage in plan if stage["cfg"] is not None}
         self.settings = OmegaConf.to_container(settings) if isinstance(settings, DictConfig) else settings
         self.rows = []
         for stage in plan:
@@ -385,9 +367,10 @@ class LadderTable:
             lines.append(f"| {row['stage']} | {row['name']} | {row['changed']} | {cell('train/loss')} | {val} | "
                          f"{delta} | {test_cell} | {gate} | {seconds} | {row['run_dir'] or '—'} |")
         done = [row for row in self.rows if row["metrics"]]
-        result = target_result(self.target, done[-1]["metrics"]) if self.target and done else None
-        if result:  # the methodology's target (train.yaml `target`), read against the last stage trained
-            lines += ["", f"stage {done[-1]['stage']} {done[-1]['name']}: {target_line(result, self.target.get('why'))}"]
+        if done and self.target and done[-1]["stage"] in self.log_dirs:  # the target, against the last stage trained
+            last = done[-1]
+            line = worklog_target_line(self.parent / last["run_dir"], self.log_dirs[last["stage"]])
+            lines += ["", f"stage {last['stage']} {last['name']}: {line}"] if line else []
         return "\n".join(lines) + "\n"
 
     def write(self) -> None:
@@ -404,3 +387,25 @@ class LadderTable:
         done = sum(row["status"] in ("PASSED", "FAILED") for row in self.rows)
         self.writer.add_text("stages", markdown, global_step=done)
         self.writer.flush()
+
+
+def worklog_target_line(run_dir: Path, log_dir: Path) -> str | None:
+    """The target line of this run as the workflow room recorded it (`target_result` of its line in
+    logs/worklog.jsonl); None without one: no target, a project without the workflow room, or a ladder
+    inside a sweep (its jobs write no line of their own). The file is read as untrusted data."""
+    path = log_dir / "worklog.jsonl"
+    for text in reversed(path.read_text(errors="replace").splitlines() if path.is_file() else []):
+        try:
+            entry = json.loads(text)
+            if entry.get("kind") != "run" or Path(str(entry.get("run"))).resolve() != run_dir.resolve():
+                continue
+            result, why = entry.get("target_result"), (entry.get("target") or {}).get("why")
+            if not isinstance(result, dict):
+                return None
+            sign = "<=" if result["lower_is_better"] else ">="
+            return (f"target {result['metric']} {sign} {float(result['value']):g}: "
+                    f"{'MET' if result['met'] else 'NOT MET'} ({float(result['reached']):.4f})"
+                    + (f"  [{why}]" if why else ""))
+        except (ValueError, TypeError, KeyError, AttributeError):  # not a line as workflow/worklog.py writes it
+            continue
+    return None

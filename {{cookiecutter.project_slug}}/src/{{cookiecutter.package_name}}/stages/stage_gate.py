@@ -3,11 +3,13 @@
 A gate is a few conditions on the stage's results, all of which must hold (a stage that is the
 overfitting check, overfit=true, must also pass the check: overfit/passed in its metrics):
   train_loss_below  the final train/loss is below this
-  floor             the val metric is above this number (stages/ladder.py turns `baseline` into the
+  floor             the val metric is above this number (`floor_of` turns `baseline` into the
                     best classic baseline's score on the same split, baseline/val/...: checks/baselines.py)
   tolerance         the val metric is at most this much below the previous stage's
-The verdict is computed from the stage's metrics.json (`verdict`, used by stages/ladder.py). While
-the stage trains, the callback can end it early:
+The verdict is computed from the stage's metrics.json (`judge`, called by stages/ladder.py once the
+stage's run has written it: the baselines and the overfit check's verdict join the metrics after
+Lightning's hooks, and a stage finished before is judged again without training). While the stage
+trains, the callback (added by `add_stage_gate`) can end it early:
   stop_when_met     as soon as the gate is certainly met: the conditions hold now and this
                     epoch becomes the best checkpoint, whose weights give the final numbers;
   stop_when_missed  N: once the gate has failed at N validations in a row none of which gave a
@@ -49,7 +51,7 @@ def checks(gate: dict, metrics: dict, metric: str, floor: float | None, previous
     value = metrics.get(metric)
     if gate.get("floor") is not None:
         if floor is None or value is None:
-            why = "no baseline (baselines=false)" if floor is None else f"no {metric} in this stage"
+            why = "no baseline in metrics.json (baselines=false)" if floor is None else f"no {metric} in this stage"
             results.append(("floor", None, f"floor not checked: {why}"))
         else:
             results.append(("floor", value > floor, f"{metric} {value:.4f} {'>' if value > floor else 'not >'} "
@@ -80,6 +82,55 @@ def fmt(value) -> str:
     return "missing" if value is None else f"{value:.4g}"
 
 
+def floor_of(gate: dict, metric: str, metrics: dict, previous) -> float | None:
+    """The gate's floor: a number, or `baseline`: the best classic model's score in this stage's metrics
+    (or the previous stage's) on the split of the gate's metric (val/acc: `baseline/val/<model>_acc`),
+    for that metric's score (acc or r2): the network and the baselines compared on the same examples."""
+    floor = gate.get("floor")
+    if floor != "baseline":
+        return floor
+    split, _, name = metric.rpartition("/")
+    prefix = "baseline/val/" if split == "val" else "baseline/"  # baseline/<model>_<score>: the test split's
+    for source in (metrics, previous[1] if previous else {}):
+        baselines = [v for k, v in source.items() if k.startswith(prefix) and "/" not in k.removeprefix(prefix)
+                     and k.endswith("_" + name)]
+        if baselines:
+            return max(baselines)
+    return None
+
+
+def floor_problem(gate: dict, cfg) -> str | None:
+    """`floor: baseline` needs the classic baselines (the checks room, checks/baselines.py) in the stage's
+    metrics.json: in a project baked without them it fails before any stage trains, not after."""
+    if gate.get("floor") == "baseline" and "baselines" not in cfg:
+        return ("gate.floor=baseline compares the network with the classic baselines (checks/baselines.py), "
+                "which this project was baked without: give the floor as a number (e.g. floor: 0.9) or remove it.")
+    return None
+
+
+def judge(stage: dict, metrics: dict, previous, error: str | None) -> tuple[bool, str, str]:
+    """(passed, verdict line, advice) of a finished stage, from its metrics.json; `previous`: (stage, metrics,
+    passed) of the stage before it, or None."""
+    if not metrics:
+        return False, f"FAILED: {error or 'no metrics.json'}", error or "the stage wrote no metrics.json"
+    gate, metric = stage["gate"], stage["metric"]
+    before = previous[1].get(metric) if previous else None
+    return verdict(gate, metrics, metric, floor_of(gate, metric, metrics, previous), before)
+
+
+def add_stage_gate(cfg, stage: dict, previous) -> None:
+    """The stage's gate in its run's config (open for writing): the StageGate callback, which can end the stage
+    early, and on an overfit=true stage the check's own threshold at the gate's train_loss_below."""
+    gate, metric = stage["gate"], stage["metric"]
+    if cfg.get("overfit") and gate.get("train_loss_below") is not None:
+        cfg.overfit_check.loss_below = gate["train_loss_below"]  # the overfit check decides at the gate's threshold
+    cfg.callbacks = cfg.callbacks or {}
+    cfg.callbacks.stage_gate = {
+        "_target_": f"{__name__}.StageGate", "gate": gate, "metric": metric,
+        "floor": floor_of(gate, metric, {}, previous), "previous": previous[1].get(metric) if previous else None,
+        "stop_when_met": bool(gate.get("stop_when_met", False)), "stop_when_missed": gate.get("stop_when_missed")}
+
+
 class StageGate(L.Callback):
     """Ends the stage once its gate is met (stop_when_met) or missed (stop_when_missed); the verdict is `verdict`."""
 
@@ -91,7 +142,8 @@ class StageGate(L.Callback):
         self.missed_for = 0  # validations in a row with the gate failing and no new best checkpoint
 
     def on_validation_end(self, trainer, pl_module):
-        if trainer.sanity_checking or not (self.stop_when_met or self.stop_when_missed):
+        fitting = trainer.state.fn == "fit"  # not the best weights' evaluation after training
+        if trainer.sanity_checking or not fitting or not (self.stop_when_met or self.stop_when_missed):
             return
         now = {key: float(value) for key, value in trainer.callback_metrics.items() if value.numel() == 1}
         results = checks(self.gate, now, self.metric, self.floor, self.previous)

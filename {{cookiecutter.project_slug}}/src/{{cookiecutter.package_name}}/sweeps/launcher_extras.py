@@ -39,5 +39,5 @@ def missing_launcher_plugin(arguments: list[str]) -> str | None:
         except ImportError:
             return (f"error: {key}={name} needs {what} is not installed ({plugin}). "
                     f"It is an optional extra of this project: pip install -e \".[{extra}]\" "
-                    f"(README: Sweeps). {otherwise}.")
+                    f"(docs/sweeps.md). {otherwise}.")
     return None
