@@ -18,6 +18,7 @@ from {{cookiecutter.package_name}}.checks.baselines import report_baselines
 {%- endif %}
 
 from .core.data import SplitData
+from .core.ddp_strategy import refuse_ddp_in_a_sweep
 from .core.headline import headline_lines
 from .core.logged_metrics import task_metric, written_metric
 from .core.module import Classifier, build_module
@@ -26,17 +27,21 @@ from .core.overfit_verdict import OverfitVerdict
 from .core.stopping import why_training_stopped
 from .core.training import build_trainer, evaluate_best
 from .core.validate import ConfigError
+{%- if cookiecutter.__with_pseudo_labels == "yes" %}
 from .pseudo_labels.rounds import pseudo_label_rounds
+{%- endif %}
 from .runs import stop_signals
 from .runs.allowlist import warn_unlisted_targets
 from .runs.atomic_write import write_atomically
-from .runs.failures import Pruned, RunFailed
+from .runs.failures import RunFailed
 from .runs.printed_command import printed_command
 from .runs.resume import resume_run, start_resumed_training
 from .runs.run_status import strict_json
 from .runs.split_fingerprint import small_split_note, write_split_fingerprint
+{%- if cookiecutter.__with_sweeps == "yes" %}
 from .sweeps.ddp_in_sweeps import ddp_processes_to_start, train_in_own_processes
-from .sweeps.optuna_pruning import OptunaPruning
+from .sweeps.optuna_pruning import raise_if_pruned
+{%- endif %}
 {%- if cookiecutter.__with_workflow == "yes" %}
 from .workflow.worklog import run_ended, start_run
 {%- endif %}
@@ -50,8 +55,11 @@ warnings.filterwarnings("ignore", message=r".*multiple `ModelCheckpoint` callbac
 
 def train(cfg: DictConfig) -> float:
     stop_signals.listen()  # each stage of a ladder again: a signal noted while the last one ended stops here
+{%- if cookiecutter.__with_sweeps == "yes" %}
     if ddp_processes_to_start(cfg):  # DDP inside a sweep (-m): this job starts its own processes
         return train_in_own_processes(train, cfg)
+{%- endif %}
+    refuse_ddp_in_a_sweep(cfg)  # (DDP inside -m without the processes started above: Lightning would re-run the sweep)
     cfg, resume_from = resume_run(cfg)  # resume=<run dir>: its own config, newest valid checkpoint; folder locked
     warn_unlisted_targets(cfg)  # classes eval.py and resume= would refuse to build (runs/allowlist.py)
     if cfg.get("overfit"):  # overfit=true (or data=tiny): the overfitting check on this data and model
@@ -89,11 +97,13 @@ def train(cfg: DictConfig) -> float:
     if cfg.get("baselines", True):  # scikit-learn models on the same split: is a network needed at all?
         metrics |= report_baselines(trainer, data, metrics, cache_dir=Path(cfg.paths.log_dir) / "cache")
 {%- endif %}
+{%- if cookiecutter.__with_pseudo_labels == "yes" %}
     metrics = pseudo_label_rounds(cfg, data, module, run_dir, metrics)  # pseudo_label.rounds > 0: train again, round_<r>/
+{%- endif %}
     finish(trainer, run_dir, metrics)
-    pruning = next((c for c in trainer.callbacks if isinstance(c, OptunaPruning)), None)
-    if pruning is not None and pruning.pruned_at_epoch is not None:  # status.json "pruned", exit 0 (runs/failures.py)
-        raise Pruned(f"the sweep's pruner stopped this trial at epoch {pruning.pruned_at_epoch} (metrics.json holds its results)")
+{%- if cookiecutter.__with_sweeps == "yes" %}
+    raise_if_pruned(trainer)  # sweep=optuna: a trial its pruner stopped ends "pruned" (sweeps/optuna_pruning.py)
+{%- endif %}
     return metrics[optimized_metric(cfg, data)]
 
 

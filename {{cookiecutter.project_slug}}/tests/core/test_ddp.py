@@ -1,4 +1,4 @@
-"""DDP with 2 CPU processes (gloo): one report, no warnings, whole-split figures, and sweeps of DDP jobs.
+"""DDP with 2 CPU processes (gloo): one report, no warnings, whole-split figures; strategies that cannot work refused.
 
 Slow (every DDP run starts 2 processes): 1 or 2 epochs, `data.batch_size=32` (the global batch of 64).
 """
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import FAST, read_metrics, run_script, when_room
+from conftest import FAST, ROOMS, read_metrics, run_script
 
 DDP = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "data.batch_size=32"]
 
@@ -34,6 +34,7 @@ def test_ddp_prints_the_report_once(ddp_run):
 {%- endif %}
     for line in lines:
         assert process.stdout.count(line) == 1, (line, process.stdout[-3000:])
+    assert 0 < read_metrics(run_dir)["test/acc"] <= 1  # one metrics.json, written by rank 0
 
 
 def test_ddp_logs_epoch_values_without_sync_dist_warnings(ddp_run):
@@ -81,20 +82,6 @@ def test_ddp_slice_accuracy_counts_the_whole_test_split(ddp_run):
 {%- endif %}
 
 
-def test_a_sweep_of_ddp_jobs_runs_each_job_in_its_own_processes(tmp_path):
-    # Lightning alone would re-run the whole sweep in rank 1; here each job starts its 2 processes.
-    sweep = tmp_path / "sweep"
-    process = run_script("train.py", "-m", "seed=0,1", "trainer.max_epochs=1", *when_room("ensembles", "ensemble.k=0"), *DDP, *FAST,
-                         f"hydra.sweep.dir={sweep}", f"paths.log_dir={tmp_path}")
-    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
-    assert process.stderr.count("GLOBAL_RANK: 1, MEMBER: 2/2") == 2, process.stderr[-3000:]
-    assert process.stdout.count("training ran all 1 epochs") == 2, process.stdout[-3000:]
-    for job in ("0", "1"):
-        assert read_metrics(sweep / job)["test/acc"] > 0.0
-    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]  # no stray job folders
-    assert not (tmp_path / "runs").exists()  # nor a run folder of a re-launched script
-
-
 @pytest.mark.parametrize("strategy", ["ddp_spawn", "ddp_notebook"])
 def test_strategies_that_train_in_spawned_processes_are_refused_before_any_work(train, strategy):
     process, run_dir = train("trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
@@ -103,3 +90,14 @@ def test_strategies_that_train_in_spawned_processes_are_refused_before_any_work(
     assert f"trainer.strategy={strategy} is not supported" in process.stderr, process.stderr[-3000:]
     assert "trainer=ddp" in process.stderr
     assert not (run_dir / "checkpoints").exists()
+
+
+@pytest.mark.skipif("sweeps" in ROOMS, reason="with the sweeps room each job starts its own DDP processes (tests/sweeps)")
+def test_ddp_inside_a_sweep_is_refused_without_the_sweeps_room(tmp_path):
+    sweep = tmp_path / "sweep"
+    process = run_script("train.py", "-m", "seed=0,1", "trainer.max_epochs=1", *DDP, *FAST,
+                         f"hydra.sweep.dir={sweep}", f"paths.log_dir={tmp_path}")
+    assert process.returncode == 1, process.stdout[-3000:] + process.stderr[-3000:]
+    assert process.stderr.count("inside a sweep (-m) is not supported here") == 2, process.stderr[-3000:]
+    assert "GLOBAL_RANK" not in process.stderr  # refused before Lightning started a process
+    assert not list(sweep.glob("*/checkpoints"))

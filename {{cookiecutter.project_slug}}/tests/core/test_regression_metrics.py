@@ -98,15 +98,6 @@ def test_a_users_own_callback_that_declares_its_metric_can_be_monitored(tmp_path
     assert 0 < float(state["best_model_score"]) == max(float(s) for s in state["best_k_models"].values()) < 1
 
 
-def test_a_regression_sweep_is_ranked_by_r2_highest_first(regression_sweep):
-    _, folder, _ = regression_sweep
-    with open(folder / "summary.csv") as file:
-        rows = list(csv.DictReader(file))
-    scores = [float(row["val/r2"]) for row in rows]
-    assert len(scores) == 2 and scores[0] > scores[1], rows
-    assert "Sorted by `val/r2` (higher is better)" in (folder / "summary.md").read_text()
-
-
 def test_resuming_a_finished_regression_run_returns_its_r2(regression_sweep, tmp_path):
     from {{cookiecutter.package_name}}.run import train
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from omegaconf import OmegaConf
 
 from conftest import FAST, ROOT, read_metrics, run_script
@@ -238,21 +237,6 @@ def test_a_run_config_carrying_a_payload_writes_nothing(run, tmp_path, kind):
         assert not (folder / "checkpoints").exists() and not (folder / "metrics.json").exists()
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_a_scale_up_folder_carrying_a_payload_writes_nothing(tmp_path, kind):
-    """hydra.sweeper.small=<folder>: summary.csv -> a job's run_dir -> its .hydra/overrides.yaml, checked first."""
-    marker = tmp_path / "marker"
-    small, job = tmp_path / "small", tmp_path / "small" / "0"
-    (job / ".hydra").mkdir(parents=True)
-    (small / "summary.csv").write_text(f"job,status,run_dir,val/acc\n0,finished,{job},0.5\n")
-    overrides = ["optimizer.lr=0.01", as_override("+callbacks.extra", payload(kind, marker))]
-    (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
-    (job / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"data": {"fraction": 0.05}}))
-    large = tmp_path / "large"
-    process = run_script("train.py", "-m", "experiment=scale_10x", f"hydra.sweeper.small={small}", *FAST,
-                         f"hydra.sweep.dir={large}", f"paths.log_dir={tmp_path}")
-    refused(process, job / ".hydra" / "overrides.yaml", "callbacks.extra._target_", marker)
-    assert not list(large.glob("*/.hydra"))  # no job launched
 {%- if cookiecutter.__with_checks == "yes" %}
 
 

@@ -4,9 +4,6 @@ naming the key and the nearest keys or options, no run folder, torch not importe
 """
 
 import inspect
-import os
-import subprocess
-import sys
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -133,19 +130,3 @@ def flat(node, prefix=""):
     elif isinstance(node, list):
         for item in node:
             yield from flat(item, prefix)
-
-
-def test_a_sweep_without_optuna_says_which_extra_installs_it(tmp_path):
-    # Python sees optuna as not installed (a None entry in sys.modules makes its import fail), as on a plain
-    # `pip install -e .`; without the check the sweep would start and end in ModuleNotFoundError: optuna.
-    script = ("import runpy, sys; sys.modules['optuna'] = None; "
-              f"sys.argv = ['train.py', *sys.argv[1:]]; runpy.run_path({str(ROOT / 'train.py')!r}, run_name='__main__')")
-    for sweep in options("sweep"):
-        process = subprocess.run(
-            [sys.executable, "-c", script, "-m", f"sweep={sweep}", f"paths.log_dir={tmp_path}"],
-            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT / "src")), capture_output=True, text=True, timeout=120,
-        )
-        assert process.returncode == 2, process.stderr[-2000:]
-        assert 'pip install -e ".[sweeps]"' in process.stderr and f"sweep={sweep} needs" in process.stderr
-        assert "optuna" in process.stderr and "Traceback" not in process.stderr
-        assert not (tmp_path / "multiruns").exists()

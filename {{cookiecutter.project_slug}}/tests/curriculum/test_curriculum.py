@@ -96,6 +96,7 @@ def test_no_curriculum_draws_every_example_each_epoch(tmp_path):
     assert not (run_dir / "curriculum_scores.pt").exists()
 
 
+@pytest.mark.fast
 def test_self_paced_and_hard_to_easy_rank_as_they_say(tmp_path):
     # hard_to_easy: the first epoch draws the hardest fifth of each class
     _, run_dir, drawn = train_recording(tmp_path, "curriculum=hard_to_easy", "trainer.max_epochs=1")
@@ -179,6 +180,7 @@ def test_regression_data_is_scored_by_ridge_residuals(tmp_path):
     assert "test/r2" in read_metrics(run_dir)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("override, fragment", [
     ("curriculum.pacing=cubic", "curriculum.pacing='cubic' is not allowed: use one of linear, root, step"),
     ("curriculum.end_fraction=0", "curriculum.end_fraction=0 is not allowed: a fraction of the training set"),

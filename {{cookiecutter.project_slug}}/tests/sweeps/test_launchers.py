@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FAST, ROOT, run_script
+from conftest import FAST, ROOT, run_script, when_room
 from {{cookiecutter.package_name}}.sweeps.threads_per_job import usable_cores
 
-TINY_JOB = ["trainer.max_epochs=1", "baselines=false", "ensemble.k=0", "model=tiny", "data.subset=200", *FAST]
+TINY_JOB = ["trainer.max_epochs=1", *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"), "model=tiny", "data.subset=200", *FAST]
 
 
 def sweep(tmp_path: Path, *launcher: str, env: dict | None = None) -> list[tuple[int, int]]:
@@ -94,6 +94,7 @@ def test_ray_runs_two_jobs_on_a_running_cluster_each_reserving_one_cpu(tmp_path,
     assert [threads for _, threads in jobs] == [1, 1]  # ray.remote.num_cpus
 
 
+@pytest.mark.fast
 def test_a_launcher_whose_plugin_is_missing_names_the_extra_that_installs_it(tmp_path):
     # Python sees the plugin as not installed (a None entry in sys.modules makes its import fail), as on a
     # plain `pip install -e .`; the command stops before Hydra composes anything.
@@ -107,3 +108,19 @@ def test_a_launcher_whose_plugin_is_missing_names_the_extra_that_installs_it(tmp
     assert 'pip install -e ".[sweeps]"' in process.stderr and "hydra/launcher=joblib" in process.stderr
     assert "Traceback" not in process.stderr
     assert not (tmp_path / "multiruns").exists()
+
+
+def test_a_sweep_without_optuna_says_which_extra_installs_it(tmp_path):
+    # Python sees optuna as not installed (a None entry in sys.modules makes its import fail), as on a plain
+    # `pip install -e .`; without the check the sweep would start and end in ModuleNotFoundError: optuna.
+    script = ("import runpy, sys; sys.modules['optuna'] = None; "
+              f"sys.argv = ['train.py', *sys.argv[1:]]; runpy.run_path({str(ROOT / 'train.py')!r}, run_name='__main__')")
+    for sweep in sorted(p.stem for p in (ROOT / "configs" / "sweep").glob("*.yaml")):
+        process = subprocess.run(
+            [sys.executable, "-c", script, "-m", f"sweep={sweep}", f"paths.log_dir={tmp_path}"],
+            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT / "src")), capture_output=True, text=True, timeout=120,
+        )
+        assert process.returncode == 2, process.stderr[-2000:]
+        assert 'pip install -e ".[sweeps]"' in process.stderr and f"sweep={sweep} needs" in process.stderr
+        assert "optuna" in process.stderr and "Traceback" not in process.stderr
+        assert not (tmp_path / "multiruns").exists()

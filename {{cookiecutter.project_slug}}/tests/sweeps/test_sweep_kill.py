@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FAST, ROOT, run_script
+from conftest import FAST, ROOT, run_script, when_room
 
 pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")]
 
 # each job trains for 10 s (Lightning's Timer, kept in the checkpoints), however fast the machine
-JOB = ["trainer.max_epochs=100000", "+trainer.max_time=00:00:00:10", "~callbacks.early_stopping", "baselines=false",
-       "ensemble.k=0", "model=tiny", "data.subset=100", "~callbacks.diagnostics", *FAST]
+JOB = ["trainer.max_epochs=100000", "+trainer.max_time=00:00:00:10", "~callbacks.early_stopping", *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"),
+       "model=tiny", "data.subset=100", *when_room("diagnostics", "~callbacks.diagnostics"), *FAST]
 
 
 def sweep_command(tmp_path: Path) -> list[str]:
@@ -145,7 +145,7 @@ def test_a_sweep_run_one_job_after_another_stopped_by_sigterm_is_finished_by_its
 
 def test_another_command_given_a_sweeps_folder_is_refused_with_the_command_that_finishes_it(tmp_path):
     folder = tmp_path / "sweep"
-    quick = ["trainer.max_epochs=1", "baselines=false", "ensemble.k=0", "model=tiny", "data.subset=100", *FAST]
+    quick = ["trainer.max_epochs=1", *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"), "model=tiny", "data.subset=100", *FAST]
     first = run_script("train.py", "-m", "seed=0", f"hydra.sweep.dir={folder}", f"paths.log_dir={tmp_path}", *quick)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     before = sorted(p.name for p in folder.rglob("*"))

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from hydra.errors import HydraException
 
-from conftest import FAST, read_metrics, run_script
+from conftest import FAST, read_metrics, run_script, when_room
 from hydra_plugins.search_sweeper.log_grid import JitteredLogGrid
 from hydra_plugins.search_sweeper.search_sweeper import maximize, search_space
 
 # a few seconds per job: a small subset, one or two epochs, nothing that is not needed
-QUICK = ["model=tiny", "data.subset=200", "trainer.max_epochs=1", "baselines=false", "ensemble.k=0",
-         "~callbacks.diagnostics", "~callbacks.worst_mistakes", *FAST]
+QUICK = ["model=tiny", "data.subset=200", "trainer.max_epochs=1", *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"),
+         *when_room("diagnostics", "~callbacks.diagnostics", "~callbacks.worst_mistakes"), *FAST]
 
 
 def sweep(tmp_path: Path, name: str, *overrides: str, expect_ok: bool = True):
@@ -43,6 +43,7 @@ def peaked_at(best_lr: float):
     return lambda lr: -abs(math.log10(lr) - math.log10(best_lr))
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("best_lr", [3.0, 3e-7])  # beyond the upper border (0.1), beyond the lower (1e-4)
 def test_log_grid_extends_beyond_the_border_when_the_best_point_is_on_it(best_lr):
     grid = JitteredLogGrid(low=1e-4, high=1e-1, seed=0)
@@ -74,6 +75,7 @@ def test_log_grid_stops_extending_when_the_point_beyond_fails():
     assert sum(value is None for value in results.values()) == 1
 
 
+@pytest.mark.fast
 def test_search_space_takes_hydra_sweep_syntax_and_log_uniform_draws_stay_in_bounds():
     import optuna
 
@@ -98,6 +100,19 @@ def test_direction_follows_the_optimized_metric():
     assert not maximize(None, "val/rmse") and not maximize(None, "val/mae") and not maximize(None, "ensemble/soft/nll")
     with pytest.raises(HydraException, match="hydra.sweeper.direction"):
         maximize("up", "val/acc")
+
+
+@pytest.mark.fast
+def test_a_random_search_runs_its_trials_and_its_summary_ranks_them(tmp_path):
+    process, rows = sweep(tmp_path, "random", "sweep=random", "hydra.sweeper.params=null", "data.subset=100",
+                          "optimizer.lr=tag(log, interval(1e-3, 1e-1))", "hydra.sweeper.n_trials=2", *QUICK)
+    assert [row["state"] for row in rows] == ["COMPLETE"] * 2, process.stdout[-3000:]
+    with open(tmp_path / "random" / "summary.csv") as file:
+        summary = list(csv.DictReader(file))
+    values = [float(row["val/acc"]) for row in summary]
+    assert values == sorted(values, reverse=True) and sorted(values) == sorted(float(row["value"]) for row in rows)
+    assert all(row["status"] == "finished" and row["optimizer.lr"] for row in summary)
+    assert "reproduce the best: python train.py" in process.stdout
 
 
 def test_random_sweeper_with_a_fixed_seed_proposes_the_same_points_twice(tmp_path):

@@ -13,9 +13,9 @@ only through what `SplitData` below provides:
     data.fingerprint()             a hash per split: runs are comparable only on equal test sets
     data.describe()                plain facts stored in checkpoints (task, shape, class names, preprocessing)
     data.split_tensors("unlabeled")  with `unlabeled_fraction` > 0: the training examples whose labels
-                                   are hidden (pseudo_labels/rounds.py); not in the training split
+                                   are hidden (for pseudo-labels); not in the training split
     data.train_pool                None (every training example), or the positions in the training split
-                                   that training batches are drawn from (set by curriculum/pacing.py)
+                                   that training batches are drawn from (set by a callback: a curriculum)
 
 A datamodule of your own subclasses `SplitData` and implements one method, `load()`, that
 returns an `Examples` (inputs and labels, and optionally the data's own split and class
@@ -168,7 +168,7 @@ class SlicedBatches:
                 yield self.x[index], self.y[index]
 
 
-# --- the curriculum's hook (curriculum/pacing.py): which training examples an epoch draws from ---------
+# --- a callback's hook (a curriculum's): which training examples an epoch draws from -------------------
 
 
 def epoch_order(count: int, pool: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
@@ -448,7 +448,7 @@ class SplitData(L.LightningDataModule):
         return train
 
     def hide_labels(self, train, y, fraction, seed) -> tuple[torch.Tensor, torch.Tensor]:
-        """(labelled, unlabelled) training indices: `fraction` of each class hidden (seeded), for pseudo_labels/rounds.py.
+        """(labelled, unlabelled) training indices: `fraction` of each class hidden (seeded), for pseudo-labels.
 
         The unlabelled examples become the split "unlabeled" (in `splits`/`datasets` and `indices`,
         not in SPLITS): the training split holds only the labelled ones. Their true labels stay

@@ -134,7 +134,9 @@ def known_metrics(cfg, own: bool = True) -> dict[str, list[str]]:
         return {"monitor": ["train/loss", "train/acc"], "result": ["train/loss", "overfit/passed"]}
     validates = OmegaConf.select(cfg, "trainer.limit_val_batches") != 0  # 0: no validation, no val/ or fit/ results
     l1 = OmegaConf.select(cfg, "regularization.l1")
+{%- if cookiecutter.__with_pseudo_labels == "yes" %}
     rounds = OmegaConf.select(cfg, "pseudo_label.rounds")
+{%- endif %}
     monitor, result = [], []
     for task in [config_task(cfg)] if config_task(cfg) else list(TASK_METRICS):
         evaluation = [f"{name}{end}" for c in configured("EvaluationMetrics") for name in (c.get("metrics") or {})
@@ -146,7 +148,9 @@ def known_metrics(cfg, own: bool = True) -> dict[str, list[str]]:
             names = expand(declared_by(callback, own), task)
             monitor += [name for name in names if name.startswith(("train/", "val/"))]
             result += [name for name in names if validates or not name.startswith(("val/", "fit/"))]
+{%- if cookiecutter.__with_pseudo_labels == "yes" %}
         result += ["pseudo/"] if task == "classification" and isinstance(rounds, int) and rounds > 0 else []
+{%- endif %}
 {%- if cookiecutter.__with_checks == "yes" %}
         result += baseline_logs(task) if cfg.get("baselines", True) else []
 {%- endif %}

@@ -22,11 +22,16 @@ def overfit_check_config(cfg: DictConfig) -> DictConfig:
             check.data.unlabeled_fraction = 0.0
         if check.data.get("unlabeled_path"):
             check.data.unlabeled_path = None
+{%- if cookiecutter.__with_pseudo_labels == "yes" %}
         if (check.get("pseudo_label") or {}).get("rounds"):
             print("note: pseudo_label.rounds does not apply to the overfitting check: no rounds.")
             check.pseudo_label.rounds = 0
+{%- endif %}
         check.regularization = dict(NO_REGULARIZATION)
-        check.augmentation, check.scheduler, check.curriculum = None, None, None
+        check.augmentation, check.scheduler = None, None
+{%- if cookiecutter.__with_curriculum == "yes" %}
+        check.curriculum = None
+{%- endif %}
         check.trainer.max_epochs, check.trainer.max_steps = -1, settings.max_steps
         check.trainer.limit_val_batches, check.trainer.enable_checkpointing = 0, False
         check.trainer.log_every_n_steps = min(check.trainer.log_every_n_steps, 10)

@@ -31,7 +31,11 @@ NEUTRAL = {"typing", "Union", "Optional", "None", "NoneType", "tuple", "Tuple", 
 def argument_problems(cfg: DictConfig) -> list[str]:
     """One sentence per key that its `_target_` does not take (or a value of the wrong kind)."""
     problems = []
-    for group in ("data", "model", "optimizer", "scheduler", "augmentation", "curriculum", "trainer"):
+    groups = ("data", "model", "optimizer", "scheduler", "augmentation", "trainer")
+{%- if cookiecutter.__with_curriculum == "yes" %}
+    groups += ("curriculum",)
+{%- endif %}
+    for group in groups:
         problems += target_problems(cfg.get(group), group, PASSED_BY_CODE.get(group, {}))
     for group in COLLECTIONS:
         for name in cfg.get(group) or {}:

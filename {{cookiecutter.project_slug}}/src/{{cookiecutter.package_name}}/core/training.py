@@ -1,5 +1,5 @@
-"""One fit's Trainer and the numbers of its best weights, shared by a run (run.py) and each
-pseudo-label round (pseudo_labels/rounds.py), so that both are built and evaluated the same way."""
+"""One fit's Trainer and the numbers of its best weights, shared by a run (run.py) and every fit a
+feature room adds (a pseudo-label round, a stage), so that all are built and evaluated the same way."""
 
 from pathlib import Path
 
@@ -10,10 +10,12 @@ from ..runs.atomic_write import AtomicCheckpointIO
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path):
-    """The Trainer with the config's callbacks (and the curriculum's, if any) and loggers."""
+    """The Trainer with the config's callbacks (and those of the feature groups chosen) and loggers."""
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
+{%- if cookiecutter.__with_curriculum == "yes" %}
     if (cfg.get("curriculum") or {}).get("_target_"):  # curriculum=easy_to_hard, ...: a callback too
         callbacks.append(instantiate(cfg.curriculum))
+{%- endif %}
     loggers = [instantiate(c) for c in (cfg.logger or {}).values() if c is not None]
     return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=run_dir,
                        plugins=[AtomicCheckpointIO()])  # a checkpoint is complete or absent, never truncated

@@ -53,7 +53,7 @@ PROJECT_TARGETS = (
     "lightning.Trainer",
     "lightning.pytorch.loggers.TensorBoardLogger",
     "lightning.pytorch.loggers.CSVLogger",
-    # callbacks (configs/callbacks/, configs/curriculum/, configs/sweep/) and those a run adds itself
+    # callbacks (configs/callbacks/ and the groups of the feature rooms) and those a run adds itself
     "{{cookiecutter.package_name}}.core.model_checkpoint.ModelCheckpoint",
 {%- if cookiecutter.__with_diagnostics == "yes" %}
     "{{cookiecutter.package_name}}.diagnostics.diagnostics.Diagnostics",
@@ -69,8 +69,12 @@ PROJECT_TARGETS = (
     "{{cookiecutter.package_name}}.diagnostics.learning_curve.LearningCurve",
 {%- endif %}
     "{{cookiecutter.package_name}}.core.progress_bar.ProgressBar",
+{%- if cookiecutter.__with_curriculum == "yes" %}
     "{{cookiecutter.package_name}}.curriculum.pacing.Curriculum",
+{%- endif %}
+{%- if cookiecutter.__with_sweeps == "yes" %}
     "{{cookiecutter.package_name}}.sweeps.optuna_pruning.OptunaPruning",
+{%- endif %}
 {%- if cookiecutter.__with_stages == "yes" %}
     "{{cookiecutter.package_name}}.stages.stage_gate.StageGate",
     "{{cookiecutter.package_name}}.stages.warm_start.WarmStart",
@@ -80,18 +84,22 @@ PROJECT_TARGETS = (
     "{{cookiecutter.package_name}}.ensembles.ensemble.CheckpointEnsemble",
     "{{cookiecutter.package_name}}.ensembles.averaged_weights.AveragedWeights",
 {%- endif %}
+{%- if cookiecutter.__with_sweeps == "yes" %}
     "{{cookiecutter.package_name}}.sweeps.summary.SweepSummary",
+{%- endif %}
     "lightning.pytorch.callbacks.ModelCheckpoint",
     "lightning.pytorch.callbacks.EarlyStopping",
     "lightning.pytorch.callbacks.RichProgressBar",
     "lightning.pytorch.callbacks.RichModelSummary",
     "lightning.pytorch.callbacks.EMAWeightAveraging",
     "torchmetrics.classification.MulticlassF1Score",
+{%- if cookiecutter.__with_sweeps == "yes" %}
     # sweeps (configs/sweep/): the pruner is in a job's config, the samplers in hydra.sweeper
     "optuna.pruners.MedianPruner",
     "optuna.samplers.RandomSampler",
     "optuna.samplers.QMCSampler",
     "optuna.samplers.TPESampler",
+{%- endif %}
 )
 
 

@@ -17,7 +17,7 @@ the start, then "finished", "failed" (with the error's first line), "interrupted
 In a multirun a failed job (any exception, a bug included: its traceback is printed) returns
 NaN instead of raising: Hydra's sweepers stop at the first raised failure (the basic sweeper
 after the batch, skipping the batches still to come and the sweep's end callbacks); NaN is what
-Optuna records as a failed trial. The sweep goes on, its summary (sweeps/summary.py) marks the
+Optuna records as a failed trial. The sweep goes on, its summary (the sweeps room) marks the
 job failed from its status.json, and the command exits 1 at the end. Ctrl-C and SIGTERM stop
 the whole sweep: someone asked for it.
 """
@@ -107,7 +107,7 @@ def ended(cfg, overrides: list[str], failure: Exception):
     if isinstance(failure, Interrupted):  # someone asked to stop: the whole sweep stops, Hydra does not
         exit_code = code
         raise KeyboardInterrupt(str(failure)) from None  # catch it; the entry point exits with exit_code
-    exit_code = 1  # a sweep with a failed job exits 1 (with other launchers: sweeps/summary.py sets it)
+    exit_code = 1  # a sweep with a failed job exits 1 (with other launchers: the sweep summary sets it)
     return math.nan  # the sweep goes on; its summary says this job failed and why
 
 

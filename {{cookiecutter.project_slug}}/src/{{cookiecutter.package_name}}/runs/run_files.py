@@ -3,7 +3,7 @@
 A full disk, a killed process or a hand edit can leave such a file empty, cut short or holding
 something else. Read raw, that gives a traceback that does not name the file (or blames "your
 checkpoint"). Every reader of a run's own files (split.json, run_record.json, .hydra/config.yaml,
-curriculum_scores.pt, ...) goes through `read_run_file`, which says which file is damaged and
+a room's caches, ...) goes through `read_run_file`, which says which file is damaged and
 what to do: delete it when it is recomputed, or restore it.
 """
 

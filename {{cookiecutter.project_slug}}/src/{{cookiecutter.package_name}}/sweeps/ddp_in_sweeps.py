@@ -4,7 +4,7 @@ For DDP Lightning starts the other processes by running this script's command li
 set). In a single run that is right; inside `-m` that command line is the whole sweep, so rank 1 would re-run
 every job (Lightning issue 11300). `trainer.strategy=ddp_spawn` avoids that but trains in processes it starts
 for each trainer.fit/test/validate, and the callbacks' state stays there: this process could not say why
-training stopped, nor fail on a NaN (it printed "training ran all 0 epochs"). So in a sweep each DDP job starts
+training stopped, nor fail on a NaN (core/ddp_strategy.py refuses it). So in a sweep each DDP job starts
 its processes once, here, and each runs the whole job (`train(cfg)`) as one rank of a plain `ddp` run:
 Lightning joins them instead of launching (LOCAL_RANK is set: its documented way to start processes yourself).
 A cluster that starts the processes itself (SLURM with one task per device, torchrun) needs none of this.
@@ -16,57 +16,7 @@ import os
 
 from omegaconf import DictConfig, OmegaConf
 
-from ..core.validate import ConfigError
-
-# Strategies whose launcher trains in processes started for each trainer call (spawn or fork).
-IN_CHILD_PROCESSES = ("spawn", "fork", "notebook")
-
-
-def check_ddp_strategy(cfg: DictConfig) -> None:
-    """Refuse strategies that would train in other processes than the one that reads the results."""
-    strategy = cfg.trainer.get("strategy")
-    if isinstance(strategy, str) and any(word in strategy for word in IN_CHILD_PROCESSES):
-        raise ConfigError(
-            f"trainer.strategy={strategy} is not supported: it trains in processes started for every "
-            "trainer.fit/test/validate, and the run's summary (why training stopped, a NaN stop, the fit "
-            "diagnosis) is read in this process, which would not see them. Use trainer=ddp (strategy ddp): "
-            "it works in single runs and inside sweeps (`python train.py -m seed=0,1 trainer=ddp "
-            "trainer.accelerator=cpu trainer.devices=2`), where each job starts its own processes."
-        )
-
-
-def ddp_processes_to_start(cfg: DictConfig) -> int:
-    """How many processes this job must start itself: `trainer.devices` for DDP inside a sweep, else 0."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    trainer = cfg.trainer
-    if "LOCAL_RANK" in os.environ or trainer.get("strategy") != "ddp" or int(trainer.get("num_nodes") or 1) != 1:
-        return 0  # already a DDP process, or not plain single-node DDP
-    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
-        return 0  # a single run: Lightning re-runs `python train.py <the same overrides>`, which is right
-    from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
-
-    if SLURMEnvironment.detect() or TorchElasticEnvironment.detect():
-        return 0  # the cluster starts one process per device
-    count = device_count(trainer.get("accelerator", "auto"), trainer.get("devices", "auto"))
-    return count if count > 1 else 0
-
-
-def device_count(accelerator, devices) -> int:
-    """What Lightning makes of `trainer.devices`: a number, a list of ids, or auto / -1 (all GPUs; on CPU
-    auto is 1 process and -1 one per core)."""
-    if isinstance(devices, str) and devices.strip().lstrip("-").isdigit():
-        devices = int(devices)
-    if isinstance(devices, int) and devices > 0:
-        return devices
-    if not isinstance(devices, (str, int)):
-        return len(devices)  # a list of device ids
-    import torch
-
-    if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
-        return torch.cuda.device_count()
-    return 1 if devices == "auto" else os.cpu_count() or 1
+from ..core.ddp_strategy import ddp_processes_to_start
 
 
 def train_in_own_processes(train, cfg: DictConfig) -> float:

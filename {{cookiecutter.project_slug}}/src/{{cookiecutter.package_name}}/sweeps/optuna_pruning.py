@@ -19,6 +19,7 @@ import lightning as L
 from lightning.pytorch.trainer.states import TrainerFn
 
 from ..core.logged_metrics import task_metric
+from ..runs.failures import Pruned
 
 
 class OptunaPruning(L.Callback):
@@ -75,3 +76,11 @@ def open_trial(info, pruner):
               "this run is not pruned")
         return None
     return optuna.trial.Trial(study, found._trial_id)  # how Optuna itself reattaches to a trial in another process
+
+
+def raise_if_pruned(trainer) -> None:
+    """After metrics.json is written: a trial the pruner stopped ends as "pruned" (status.json, exit 0;
+    runs/failures.py), not as finished."""
+    pruning = next((c for c in trainer.callbacks if isinstance(c, OptunaPruning)), None)
+    if pruning is not None and pruning.pruned_at_epoch is not None:
+        raise Pruned(f"the sweep's pruner stopped this trial at epoch {pruning.pruned_at_epoch} (metrics.json holds its results)")

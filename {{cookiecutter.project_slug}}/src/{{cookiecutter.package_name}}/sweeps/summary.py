@@ -14,7 +14,7 @@ are there even if the sweep itself dies; when the sweep ends, the best 5 are pri
 command that reproduces the best, and the command exits 1 if any job failed.
 Our own code: Hydra has no sweep summary.
 
-Also a command, e.g. for a sweep stopped with Ctrl-C: `python -m <package>.sweep_summary <multirun folder>`.
+Also a command, e.g. for a sweep stopped with Ctrl-C: `python -m <package>.sweeps.summary <multirun folder>`.
 """
 
 import csv
