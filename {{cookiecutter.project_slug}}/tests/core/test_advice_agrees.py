@@ -3,11 +3,10 @@ gate's floor on the split of its metric (the checks' parts: tests/checks/test_ba
 budget per test set is tested with the worklog that counts it)."""
 
 import csv
-import json
 
 import torch
 
-from conftest import FAST, when_room
+from conftest import FAST, read_metrics, when_room  # noqa: F401 (read_metrics: in the diagnostics lines)
 
 
 def write_table(path, rows: int, seed: int = 0):
@@ -29,7 +28,7 @@ def test_regression_on_small_data_gives_one_diagnosis_and_says_its_split_is_smal
                              *when_room("diagnostics", "~callbacks.diagnostics"), *FAST)
     assert process.returncode == 0, process.stderr[-3000:]
 {%- if cookiecutter.__with_diagnostics == "yes" %}
-    assert json.loads((run_dir / "metrics.json").read_text())["fit/underfit"] == 1.0 and "UNDERFITTING" in process.stdout, process.stdout[-3000:]
+    assert read_metrics(run_dir)["fit/underfit"] == 1.0 and "UNDERFITTING" in process.stdout, process.stdout[-3000:]
 {%- if cookiecutter.__with_checks == "yes" %}
     # the baselines' warning fires (noise: no better than the mean) and agrees: not "yet it fits its training data"
     assert "is no better than always predicting the mean" in process.stdout, process.stdout[-3000:]

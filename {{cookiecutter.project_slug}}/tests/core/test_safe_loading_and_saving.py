@@ -9,7 +9,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import FAST, ROOT, read_metrics, run_script
+from conftest import FAST, ROOT, read_metrics, run_script  # noqa: F401 (read_metrics: in the rooms' tests below)
 
 
 @pytest.fixture(scope="module")
