@@ -9,7 +9,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import FAST, ROOT, read_metrics, run_script  # noqa: F401 (read_metrics: in the rooms' tests below)
+from conftest import FAST, ROOT, read_metrics, run_script, when_room  # noqa: F401 (read_metrics: in the rooms' tests below)
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +230,7 @@ def test_a_run_config_carrying_a_payload_writes_nothing(run, tmp_path, kind):
 {%- if cookiecutter.__with_ensembles == "yes" %}
     refused(run_script("eval.py", str(crafted)), config_path, "data._target_", marker)
 {%- endif %}
-    for command in ("resume", "reproduce"):
+    for command in ("resume", *when_room("workflow", "reproduce")):
         folder = tmp_path / command
         refused(run_script("train.py", f"{command}={crafted}", f"hydra.run.dir={folder}", *FAST),
                 config_path, "data._target_", marker)
