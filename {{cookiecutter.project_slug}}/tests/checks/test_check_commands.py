@@ -14,7 +14,7 @@ import yaml
 from conftest import FAST, ROOT, run_script, when_room
 
 # `=` and `,` (in the note and the list), a list value and an experiment; tiny and quick
-SETUP = ["experiment=example", "model=tiny", "model.blocks=[1,1]", 'note="a=b, c"', "data.subset=200",
+SETUP = ["experiment=example", "model=tiny", "model.blocks=[1,1]", *when_room("workflow", 'note="a=b, c"'), "data.subset=200",
          "trainer.max_epochs=1", "baselines=false", *when_room("ensembles", "ensemble.k=0"),
          *when_room("diagnostics", "callbacks.diagnostics.every_n_steps=0"), *FAST]
 
