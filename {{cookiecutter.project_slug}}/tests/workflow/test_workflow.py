@@ -206,7 +206,7 @@ def test_every_shipped_idea_points_at_an_existing_option():
     from {{cookiecutter.package_name}}.workflow.idea_backlog import overrides, read_ideas
 
     ideas = read_ideas(ROOT / "ideas.yaml")
-    assert len(ideas) >= 12
+    assert len(ideas) >= 10  # the ideas of the core alone; the rooms add theirs
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         for name, idea in ideas.items():
             # a sweep's first value stands for all (a list value like [0.9,0.99] stays whole)
