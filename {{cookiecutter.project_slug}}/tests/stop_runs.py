@@ -44,3 +44,16 @@ def steps(run_dir, tag):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     return [e.step for e in EventAccumulator(str(run_dir)).Reload().Scalars(tag)]
+
+
+def start_train(*arguments, log):
+    """`python train.py <arguments>` in the background, its output into the file `log`."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
+    with open(log, "w") as out:  # a file, never a pipe that could fill up
+        return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *arguments], env=env, stdout=out, stderr=out)
+
+
+def wait_for(condition, process, what: str) -> None:
+    while not condition():
+        assert process.poll() is None, f"the run ended before {what}"
+        time.sleep(0.02)

@@ -3,27 +3,18 @@ as a train.py command on the same setup), it refuses what train.py refuses, and 
 
 import csv
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from conftest import FAST, ROOT, run_script, when_room
+from conftest import FAST, run_script, when_room
+from printed_commands import bash
 
 # `=` and `,` (in the note and the list), a list value and an experiment; tiny and quick
 SETUP = ["experiment=example", "model=tiny", "model.blocks=[1,1]", *when_room("workflow", 'note="a=b, c"'), "data.subset=200",
          "trainer.max_epochs=1", "baselines=false", *when_room("ensembles", "ensemble.k=0"),
          *when_room("diagnostics", "callbacks.diagnostics.every_n_steps=0"), *FAST]
-
-
-def bash(command: str, timeout: int = 600):
-    """`command` run by bash in the project, with `python` the interpreter of these tests."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"),
-               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
-    return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def printed_train_commands(process) -> list[str]:

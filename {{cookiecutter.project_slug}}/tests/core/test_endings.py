@@ -2,33 +2,19 @@
 for a process that is gone, the worklog survives cut and foreign lines, metrics.json is strict JSON."""
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
 
-from conftest import FAST, ROOT, run_script, when_room
+from conftest import FAST, run_script, when_room
 from {{cookiecutter.package_name}}.runs.run_status import read_status
 {%- if cookiecutter.__with_workflow == "yes" %}
 from {{cookiecutter.package_name}}.workflow.worklog import read_worklog
 {%- endif %}
+from stop_runs import start_train, wait_for
 
 QUICK = [*FAST, *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"), *when_room("diagnostics", "~callbacks.diagnostics")]
-
-
-def start(*arguments, log):
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
-    with open(log, "w") as out:  # a file, never a pipe that could fill up
-        return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *arguments], env=env, stdout=out, stderr=out)
-
-
-def wait_for(condition, process, what: str) -> None:
-    while not condition():
-        assert process.poll() is None, f"the run ended before {what}"
-        time.sleep(0.02)
 
 
 def strict(text: str) -> dict:
@@ -59,7 +45,7 @@ def test_a_finished_run_resumed_longer_keeps_its_result_until_the_longer_run_end
 {%- endif %}
 
     # killed with -9 while the longer run trains: the shorter run's result is still there, the folder says died
-    process = start(f"resume={run_dir}", f"paths.log_dir={tmp_path}", "trainer.max_epochs=12", log=log)
+    process = start_train(f"resume={run_dir}", f"paths.log_dir={tmp_path}", "trainer.max_epochs=12", log=log)
     wait_for(lambda: read_status(run_dir).get("pid") == process.pid, process, "it started training")
     assert read_status(run_dir)["status"] == "running"  # marked while it runs, not "finished"
     last = (run_dir / "checkpoints" / "last.ckpt").stat().st_mtime_ns

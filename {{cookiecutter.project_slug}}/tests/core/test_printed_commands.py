@@ -8,7 +8,6 @@ or Hydra's override grammar reads; folders named the old way (`..._seed=3,blocks
 """
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FAST, ROOT, read_metrics, when_room
+from printed_commands import bash, one, printed, words
 
 # `=` and `,` (in the note and the list), a list value and an experiment; tiny and quick
 NOTE = when_room("workflow", 'note="a=b, c"')  # the worklog's note (workflow/)
@@ -26,36 +26,6 @@ SETUP = ["experiment=example", "model=tiny", "model.blocks=[1,1]", *NOTE, "data.
          "trainer.max_epochs=1", *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"),
          *when_room("diagnostics", "callbacks.diagnostics.every_n_steps=0"), *FAST]
 UNSAFE = set("=,[]{}'\" *$:~;&|<>()!`\\")
-COMMAND = re.compile(r"`((?:python|tensorboard) [^`]+)`|(?:^|: )((?:python \w+\.py|tensorboard) [^`]*?)\.?$")
-
-
-def bash(command: str, timeout: int = 600):
-    """`command` run by bash in the project, with `python` the interpreter of these tests."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"),
-               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
-    return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def printed(process) -> list[str]:
-    """Every command line in a process's output (a line that ends in one, or one in backticks)."""
-    found = []
-    for line in (process.stdout + process.stderr).splitlines():
-        for match in COMMAND.finditer(line):
-            found.append(match.group(1) or match.group(2))
-    return list(dict.fromkeys(found))
-
-
-def one(process, starts: str) -> str:
-    commands = [c for c in printed(process) if c.startswith(starts)]
-    assert len(commands) == 1, (commands, process.stdout[-3000:], process.stderr[-3000:])
-    return commands[0]
-
-
-def words(command: str) -> list[str]:
-    """The words bash gives the program of `command` (its quoting undone by bash itself), the program left out."""
-    process = bash("printf '%s\\n' " + command.split(" ", 1)[1])
-    assert process.returncode == 0, process.stderr
-    return process.stdout.splitlines()
 
 
 def run_folders(log_dir: Path) -> list[Path]:

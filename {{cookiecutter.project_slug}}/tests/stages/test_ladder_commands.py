@@ -1,33 +1,15 @@
 """The command a failed ladder prints runs when pasted into bash and goes on where the ladder stopped."""
 
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import FAST, ROOT, read_metrics, when_room
+from conftest import FAST, read_metrics, when_room
+from printed_commands import bash, one
 
 # `=` and `,` (in the note and the list), a list value and an experiment; tiny and quick
 SETUP = ["experiment=example", "model=tiny", "model.blocks=[1,1]", *when_room("workflow", 'note="a=b, c"'), "data.subset=200",
          "trainer.max_epochs=1", *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"),
          *when_room("diagnostics", "callbacks.diagnostics.every_n_steps=0"), *FAST]
 UNSAFE = set("=,[]{}'\" *$:~;&|<>()!`\\")
-COMMAND = re.compile(r"`((?:python|tensorboard) [^`]+)`|(?:^|: )((?:python \w+\.py|tensorboard) [^`]*?)\.?$")
-
-
-def bash(command: str, timeout: int = 600):
-    """`command` run by bash in the project, with `python` the interpreter of these tests."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"),
-               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
-    return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def printed(process, starts: str) -> list[str]:
-    """The command lines in a process's output (a line that ends in one, or one in backticks) starting so."""
-    found = [match.group(1) or match.group(2) for line in (process.stdout + process.stderr).splitlines()
-             for match in COMMAND.finditer(line)]
-    return [command for command in dict.fromkeys(found) if command.startswith(starts)]
 
 
 def test_a_failed_ladder_prints_a_command_that_goes_on(tmp_path):
@@ -41,9 +23,7 @@ def test_a_failed_ladder_prints_a_command_that_goes_on(tmp_path):
     assert process.returncode == 1, process.stderr[-3000:]
     [parent] = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
     assert not UNSAFE & set(parent.name), parent.name
-    commands = printed(process, "python train.py resume=")
-    assert len(commands) == 1, process.stdout[-3000:] + process.stderr[-3000:]
-    go_on = commands[0]
+    go_on = one(process, "python train.py resume=")
     assert go_on == f"python train.py resume={parent} stages.continue_on_fail=true"
     first = (parent / "01_hopeless" / "metrics.json").stat().st_mtime_ns
     again = bash(go_on)

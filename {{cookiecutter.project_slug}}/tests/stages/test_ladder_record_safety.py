@@ -1,34 +1,11 @@
 """resume=<ladder folder> composes what its stages.json names: a record carrying a payload builds nothing."""
 
 import json
-from pathlib import Path
 
 import pytest
 
-from conftest import FAST, ROOMS, ROOT, run_script
-
-# a `_target_` that writes the marker when Hydra builds it: a library function, a shell command, and (with the
-# workflow room) our own helper that appends text to any file
-KINDS = ("copyfile", "os_system", *(("own_helper",) if "workflow" in ROOMS else ()))
-
-
-def payload(kind: str, marker: Path) -> dict:
-    return {
-        "own_helper": {"_target_": "{{cookiecutter.package_name}}.workflow.worklog.write_whole", "_args_": [str(marker), "pwned"]},
-        "copyfile": {"_target_": "shutil.copyfile", "_args_": [str(ROOT / "README.md"), str(marker)]},
-        "os_system": {"_target_": "os.system", "_args_": [f"touch {marker}"]},
-    }[kind]
-
-
-def as_override(key: str, value) -> str:
-    """`key=value` in Hydra's override grammar (a dict value written out, strings quoted)."""
-    def written(v):
-        if isinstance(v, dict):
-            return "{" + ",".join(f"{k}:{written(x)}" for k, x in v.items()) + "}"
-        if isinstance(v, list):
-            return "[" + ",".join(written(x) for x in v) + "]"
-        return f"'{v}'"
-    return f"{key}={written(value)}"
+from conftest import FAST, run_script
+from payloads import KINDS, as_override, payload
 
 
 @pytest.mark.parametrize("kind", KINDS)

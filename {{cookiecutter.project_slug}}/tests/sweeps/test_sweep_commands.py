@@ -1,36 +1,16 @@
 """The commands a sweep prints run when pasted into bash: the one that finishes it (printed at its start)
 and the one that reproduces its best job as a single run, with overrides that hold `=`, `,` and a list."""
 
-import os
-import re
-import subprocess
-import sys
 
 import yaml
 
-from conftest import FAST, ROOT, read_metrics, when_room
+from conftest import FAST, read_metrics, when_room
+from printed_commands import bash, printed
 
 # `,` and brackets (a list value) and an experiment; tiny and quick
 SETUP = ["experiment=example", "model=tiny", "model.blocks=[1,1]", "data.subset=200", "trainer.max_epochs=1",
          *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"),
          *when_room("diagnostics", "callbacks.diagnostics.every_n_steps=0"), *FAST]
-COMMAND = re.compile(r"`(python [^`]+)`|(?:^|: )(python \w+\.py [^`]*?)\.?$")
-
-
-def bash(command: str, timeout: int = 600):
-    """`command` run by bash in the project, with `python` the interpreter of these tests."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"),
-               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
-    return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def printed(process) -> list[str]:
-    """Every command line in a process's output (a line that ends in one, or one in backticks)."""
-    found = []
-    for line in (process.stdout + process.stderr).splitlines():
-        for match in COMMAND.finditer(line):
-            found.append(match.group(1) or match.group(2))
-    return list(dict.fromkeys(found))
 
 
 def test_the_sweep_summary_commands_run_as_printed(tmp_path):

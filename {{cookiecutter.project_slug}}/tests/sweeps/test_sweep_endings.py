@@ -7,30 +7,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from conftest import FAST, ROOT, run_script, when_room
 from {{cookiecutter.package_name}}.runs.run_status import read_status
+from stop_runs import start_train, wait_for
 
 QUICK = [*FAST, *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"),
          *when_room("diagnostics", "~callbacks.diagnostics")]
 
 
-def start(*arguments, log):
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
-    with open(log, "w") as out:  # a file, never a pipe that could fill up
-        return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *arguments], env=env, stdout=out, stderr=out)
-
-
-def wait_for(condition, process, what: str) -> None:
-    while not condition():
-        assert process.poll() is None, f"the run ended before {what}"
-        time.sleep(0.02)
-
-
 def test_a_sweep_job_killed_with_minus_9_reads_died_in_the_summary(tmp_path):
     folder, log = tmp_path / "sweep", tmp_path / "sweep.log"
-    process = start("-m", "seed=1,2", "trainer.max_epochs=30", f"hydra.sweep.dir={folder}",
+    process = start_train("-m", "seed=1,2", "trainer.max_epochs=30", f"hydra.sweep.dir={folder}",
                     f"paths.log_dir={tmp_path}", *QUICK, log=log)
     wait_for((folder / "0" / "checkpoints" / "last.ckpt").is_file, process, "its first epoch")
     process.kill()

@@ -2,38 +2,20 @@
 logs/worklog.md (a note with `=` and `,`, a list value, an experiment), `python worklog.py`, and the line
 `python ideas.py run` prints (tests/core/test_printed_commands.py: the other printed commands)."""
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import FAST, ROOT, read_metrics, when_room
+from conftest import FAST, read_metrics, when_room
+from printed_commands import bash, one
 
 # `=` and `,` (in the note and the list), a list value and an experiment; tiny and quick
 SETUP = ["experiment=example", "model=tiny", "model.blocks=[1,1]", 'note="a=b, c"', "data.subset=200",
          "trainer.max_epochs=1", *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"),
          *when_room("diagnostics", "callbacks.diagnostics.every_n_steps=0"), *FAST]
 COMMAND = re.compile(r"`((?:python|tensorboard) [^`]+)`|(?:^|: )((?:python \w+\.py|tensorboard) [^`]*?)\.?$")
-
-
-def bash(command: str, timeout: int = 600):
-    """`command` run by bash in the project, with `python` the interpreter of these tests."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"),
-               PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
-    return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def one(process, starts: str) -> str:
-    """The one command line starting with `starts` in the output (a line that ends in one, or one in backticks)."""
-    found = [m.group(1) or m.group(2) for line in (process.stdout + process.stderr).splitlines()
-             for m in COMMAND.finditer(line)]
-    commands = [c for c in dict.fromkeys(found) if c.startswith(starts)]
-    assert len(commands) == 1, (commands, process.stdout[-3000:], process.stderr[-3000:])
-    return commands[0]
 
 
 def run_folders(log_dir: Path) -> list[Path]:

@@ -7,30 +7,17 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
 
-from conftest import FAST, ROOT, read_metrics, run_script, when_room
+from conftest import FAST, read_metrics, run_script, when_room
 from {{cookiecutter.package_name}}.runs.run_status import read_status, write_status
 from {{cookiecutter.package_name}}.workflow.worklog import append_entry, read_worklog
+from stop_runs import start_train, wait_for
 
 QUICK = [*FAST, *when_room("checks", "baselines=false"), *when_room("ensembles", "ensemble.k=0"),
          *when_room("diagnostics", "~callbacks.diagnostics")]
 SMALL = ["data.subset=200", "model=tiny", *QUICK]
-
-
-def start(*arguments, log):
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "src"))
-    with open(log, "w") as out:  # a file, never a pipe that could fill up
-        return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *arguments], env=env, stdout=out, stderr=out)
-
-
-def wait_for(condition, process, what: str) -> None:
-    while not condition():
-        assert process.poll() is None, f"the run ended before {what}"
-        time.sleep(0.02)
 
 
 def mount_small_disk(disk, size: str) -> None:
@@ -77,7 +64,7 @@ def test_sigterm_after_the_result_is_written_is_noted_and_the_ending_is_recorded
     run_dir, log = tmp_path / "run", tmp_path / "run.log"
     with open(tmp_path / "worklog.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        process = start(f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}", "trainer.max_epochs=1", *QUICK,
+        process = start_train(f"hydra.run.dir={run_dir}", f"paths.log_dir={tmp_path}", "trainer.max_epochs=1", *QUICK,
                         log=log)
         wait_for((run_dir / "metrics.json").is_file, process, "its result")
         process.send_signal(signal.SIGTERM)
